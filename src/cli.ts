@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { registerDemo } from './cli/demo.js';
+import { registerDiff } from './cli/diff.js';
+import { CliError, printDiagnostics } from './cli/errors.js';
+import { registerFmt } from './cli/fmt.js';
+import { registerLint } from './cli/lint.js';
+import { registerPlan } from './cli/plan.js';
+import { TOOL_VERSION } from './version.js';
+
+const program = new Command()
+  .name('apim-policy')
+  .description('Azure API Management policies as code: lint, fmt, diff and plan policy trees.')
+  .version(TOOL_VERSION)
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerPlan(program);
+registerLint(program);
+registerFmt(program);
+registerDiff(program);
+registerDemo(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+  } else if (e instanceof CliError) {
+    printDiagnostics(e.diagnostics);
+    process.stderr.write(`error: ${e.message}\n`);
+    process.exitCode = e.exitCode;
+  } else {
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    if (process.env.APIM_POLICY_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    process.exitCode = 1;
+  }
+}

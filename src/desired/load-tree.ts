@@ -1,0 +1,210 @@
+/**
+ * Loads a policies tree in the APIOps artifact layout (ARCHITECTURE.md) into a State.
+ * The same loader reads the desired tree and a live snapshot written by `extract`.
+ */
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { addressKey, policyAddress } from '../model/address.js';
+import type { Diagnostic, PolicyResource, PolicyScope, State } from '../model/index.js';
+import type { PolicyDocument } from '../policy-xml/index.js';
+import { MAX_POLICY_BYTES, PolicySyntaxError, canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
+
+export interface LoadedTree {
+  state: State;
+  /** Parse errors and layout problems, each with its file; errors mean the tree cannot be deployed. */
+  diagnostics: Diagnostic[];
+  /** Canonical form by address key, computed once while loading. */
+  canonical: Map<string, string>;
+  /** Parsed documents by address key, for lint. */
+  documents: Map<string, PolicyDocument>;
+}
+
+/** ARM's own rules for the names that appear in the layout (apimanagement 2024-05-01 spec). */
+const NAME_RULES = {
+  api: { pattern: /^[^*#&+:<>?]+$/, max: 256, what: 'API id' },
+  operation: { pattern: /^[^*#&+:<>?]+$/, max: 80, what: 'operation id' },
+  product: { pattern: /^[^*#&+:<>?]+$/, max: 256, what: 'product id' },
+  fragment: { pattern: /^(\w+|\w[\w-]+\w)$/, max: 80, what: 'policy fragment id' },
+  workspace: { pattern: /^[^*#&+:<>?]+$/, max: 80, what: 'workspace id' },
+} as const;
+
+function nameProblem(kind: keyof typeof NAME_RULES, name: string): string | undefined {
+  const rule = NAME_RULES[kind];
+  let id = name;
+  if (kind === 'api') {
+    const rev = /;rev=(.*)$/i.exec(name);
+    if (rev) {
+      if (!/^[1-9]\d*$/.test(rev[1]!)) return `API revision "${rev[0]}" must be ";rev=" followed by a number`;
+      id = name.slice(0, rev.index);
+    }
+  }
+  if (id.length === 0 || id.length > rule.max) return `${rule.what} "${name}" must be 1 to ${rule.max} characters long`;
+  if (!rule.pattern.test(id)) {
+    return kind === 'fragment'
+      ? `${rule.what} "${name}" may contain only letters, digits, "_" and "-" (not at either end)`
+      : `${rule.what} "${name}" may not contain any of * # & + : < > ?`;
+  }
+  return undefined;
+}
+
+async function listFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(dir: string): Promise<void> {
+    const entries = await readdir(dir, { withFileTypes: true });
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) out.push(p);
+    }
+  }
+  await walk(root);
+  return out.sort();
+}
+
+interface Placement {
+  scope: PolicyScope;
+  names: Array<[keyof typeof NAME_RULES, string]>;
+}
+
+/** Where a `policy.xml` at this relative path (split on "/") belongs, if anywhere. */
+function placementOf(parts: string[]): Placement | undefined {
+  let workspace: string | undefined;
+  const names: Placement['names'] = [];
+  if (parts[0] === 'workspaces' && parts.length >= 3) {
+    workspace = parts[1]!;
+    names.push(['workspace', workspace]);
+    parts = parts.slice(2);
+  }
+  const ws = workspace ? { workspace } : {};
+  const p = parts;
+  if (p.length === 1 && p[0] === 'policy.xml') return { scope: { kind: 'global', ...ws }, names };
+  if (p.length === 3 && p[0] === 'apis' && p[2] === 'policy.xml') {
+    return { scope: { kind: 'api', apiId: p[1]!, ...ws }, names: [...names, ['api', p[1]!]] };
+  }
+  if (p.length === 5 && p[0] === 'apis' && p[2] === 'operations' && p[4] === 'policy.xml') {
+    return {
+      scope: { kind: 'operation', apiId: p[1]!, operationId: p[3]!, ...ws },
+      names: [...names, ['api', p[1]!], ['operation', p[3]!]],
+    };
+  }
+  if (p.length === 3 && p[0] === 'products' && p[2] === 'policy.xml') {
+    return { scope: { kind: 'product', productId: p[1]!, ...ws }, names: [...names, ['product', p[1]!]] };
+  }
+  if (p.length === 3 && (p[0] === 'policy fragments' || p[0] === 'policyFragments') && p[2] === 'policy.xml') {
+    return { scope: { kind: 'fragment', fragmentId: p[1]!, ...ws }, names: [...names, ['fragment', p[1]!]] };
+  }
+  return undefined;
+}
+
+function diagnostic(file: string, message: string, line = 1, column = 1, rule = 'layout'): Diagnostic {
+  return { severity: 'error', rule, file, line, column, message };
+}
+
+function decodeUtf8(bytes: Buffer, file: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const loose = new TextDecoder('utf-8').decode(bytes);
+    const before = loose.slice(0, loose.indexOf('\uFFFD'));
+    const line = before.split('\n').length;
+    const column = before.length - before.lastIndexOf('\n');
+    throw new PolicySyntaxError('file is not valid UTF-8 text (is it a binary file?)', file, line, column);
+  }
+}
+
+async function readDescription(infoFile: string, shown: string, diagnostics: Diagnostic[]): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(infoFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const info = JSON.parse(text.replace(/^\uFEFF/, '')) as { description?: unknown; properties?: { description?: unknown } };
+    const description = info.properties?.description ?? info.description;
+    return typeof description === 'string' ? description : undefined;
+  } catch (e) {
+    const at = /position (\d+)/.exec((e as Error).message);
+    const offset = at ? Number(at[1]) : 0;
+    const before = text.slice(0, offset);
+    diagnostics.push(
+      diagnostic(shown, `not valid JSON: ${(e as Error).message}`, before.split('\n').length, offset - before.lastIndexOf('\n')),
+    );
+    return undefined;
+  }
+}
+
+/**
+ * Reads every policy of a tree. Files the layout does not place (APIOps keeps API specs, named
+ * values and more beside the policies) are ignored; a `policy.xml` in a place ARM has no scope
+ * for is reported, since the author surely meant it to deploy.
+ */
+export async function loadPolicyTree(root: string, options: { label?: string } = {}): Promise<LoadedTree> {
+  const diagnostics: Diagnostic[] = [];
+  const resources = new Map<string, PolicyResource>();
+  const canonical = new Map<string, string>();
+  const documents = new Map<string, PolicyDocument>();
+  const seen = new Map<string, string>();
+  const shownRoot = options.label ?? root;
+  let info;
+  try {
+    info = await stat(root);
+  } catch {
+    throw new Error(`policies folder "${root}" does not exist`);
+  }
+  if (!info.isDirectory()) throw new Error(`"${root}" is not a folder; point --policies at the root of a policies tree`);
+
+  for (const path of await listFiles(root)) {
+    const rel = relative(root, path).split(sep).join('/');
+    const shown = join(shownRoot, rel);
+    if (!rel.endsWith('.xml')) continue;
+    const placement = placementOf(rel.split('/'));
+    if (!placement) {
+      if (rel.endsWith('policy.xml')) {
+        diagnostics.push({
+          ...diagnostic(shown, 'policy.xml is not in a place of the APIOps layout, so it would never deploy'),
+          severity: 'warning',
+        });
+      }
+      continue;
+    }
+    const problems = placement.names.map(([kind, name]) => nameProblem(kind, name)).filter((p): p is string => !!p);
+    if (problems.length) {
+      for (const p of problems) diagnostics.push(diagnostic(shown, `${p} (ARM would reject it; rename the folder)`));
+      continue;
+    }
+    const address = policyAddress(placement.scope);
+    const key = addressKey(address);
+    const other = seen.get(key);
+    if (other) {
+      diagnostics.push(
+        diagnostic(shown, `${other} already defines ${address}; ARM names are case-insensitive and "policy fragments/" equals "policyFragments/"`),
+      );
+      continue;
+    }
+    seen.set(key, shown);
+    const bytes = await readFile(path);
+    if (bytes.length > MAX_POLICY_BYTES * 4) {
+      diagnostics.push(diagnostic(shown, `file is ${(bytes.length / 1048576).toFixed(1)} MiB; APIM accepts policy documents up to 256 KiB`, 1, 1, 'parse'));
+      continue;
+    }
+    const isFragment = placement.scope.kind === 'fragment';
+    try {
+      const xml = decodeUtf8(bytes, shown);
+      const doc = parsePolicyDocument(xml, { file: shown, expect: isFragment ? 'fragment' : 'policies' });
+      const resource: PolicyResource = { type: 'policy', address, scope: placement.scope, xml, file: shown };
+      if (isFragment) {
+        const description = await readDescription(join(path, '..', 'policyFragmentInformation.json'), join(shown, '..', 'policyFragmentInformation.json'), diagnostics);
+        if (description !== undefined) resource.description = description;
+      }
+      resources.set(key, resource);
+      canonical.set(key, canonicalize(doc));
+      documents.set(key, doc);
+    } catch (e) {
+      if (!(e instanceof PolicySyntaxError)) throw e;
+      diagnostics.push(diagnostic(e.file, e.reason, e.line, e.column, 'parse'));
+    }
+  }
+  return { state: { resources }, diagnostics, canonical, documents };
+}

@@ -1,0 +1,101 @@
+/**
+ * The shared vocabulary of the tool: addresses, resources, states, plans and diagnostics.
+ * Plain data only, so a plan can be written to a file, read back and rendered anywhere.
+ */
+
+/** ARM path of a resource relative to the APIM service, e.g. `apis/echo/policies/policy`. */
+export type Address = string;
+
+/** Where a policy stands: the ARM scope that owns it. */
+export type PolicyScope =
+  | { kind: 'global'; workspace?: string }
+  | { kind: 'product'; productId: string; workspace?: string }
+  | { kind: 'api'; apiId: string; workspace?: string }
+  | { kind: 'operation'; apiId: string; operationId: string; workspace?: string }
+  | { kind: 'fragment'; fragmentId: string; workspace?: string };
+
+export type PolicyScopeKind = PolicyScope['kind'];
+
+/** A policy document (`<policies>`) or a policy fragment (`<fragment>`) at one address. */
+export interface PolicyResource {
+  type: 'policy';
+  address: Address;
+  scope: PolicyScope;
+  /** The XML as written in the file or as returned by ARM. */
+  xml: string;
+  /** Repository-relative file the resource was loaded from (desired state or snapshot). */
+  file?: string;
+  /** Fragment description (policyFragmentInformation.json / ARM `properties.description`). */
+  description?: string;
+  /** ETag ARM returned when the resource was read (live state only). */
+  etag?: string;
+}
+
+export type Resource = PolicyResource;
+
+/**
+ * Desired or live state. Both sides of a plan have this shape. Keyed by the lower-cased address
+ * (`addressKey`), since ARM names are case-insensitive; each resource keeps its own spelling.
+ */
+export interface State {
+  resources: Map<string, Resource>;
+}
+
+export type Severity = 'error' | 'warning' | 'info';
+
+/** A finding about the input: a parse error, a lint rule, a plan-time reference problem. */
+export interface Diagnostic {
+  severity: Severity;
+  rule: string;
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+  /** The resource the finding is about, when there is one. */
+  address?: Address;
+}
+
+export type ChangeAction = 'create' | 'update' | 'delete' | 'noop';
+
+/** One resource in a plan. */
+export interface Change {
+  address: Address;
+  action: ChangeAction;
+  /** What kind of resource: `policy` at a scope, or a `fragment`. */
+  resourceType: PolicyScopeKind;
+  /** The desired file, when the resource is in the policies tree. */
+  file?: string;
+  /** Unified diff of the canonical forms (absent for noop). */
+  diff?: string;
+  /** Lines added / removed in `diff`. */
+  added?: number;
+  removed?: number;
+  /** What apply will write (create / update): the desired document as written in the tree. */
+  desired?: { xml: string; sha256: string; description?: string };
+  /** What the plan saw live (update / delete / noop): its ETag and the hash of its canonical form. */
+  live?: { etag?: string; sha256: string };
+}
+
+export interface PlanSummary {
+  create: number;
+  update: number;
+  delete: number;
+  unchanged: number;
+}
+
+export const PLAN_FORMAT_VERSION = 1;
+
+/** A plan is plain data: renderers and apply read it, nothing else decides. */
+export interface Plan {
+  formatVersion: typeof PLAN_FORMAT_VERSION;
+  tool: { name: string; version: string };
+  createdAt: string;
+  /** Where the live state came from: a snapshot folder or an APIM instance. */
+  source: { kind: 'snapshot'; path: string } | { kind: 'azure'; serviceId: string };
+  commit?: string;
+  summary: PlanSummary;
+  /** Every resource of either side, in apply order; `noop` entries carry no diff. */
+  changes: Change[];
+  /** Findings that do not stop the plan but that a reviewer must see. */
+  problems: Diagnostic[];
+}

@@ -1,0 +1,24 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Plan } from '../model/index.js';
+import { PLAN_FORMAT_VERSION } from '../model/index.js';
+
+export async function writePlanFile(path: string, plan: Plan): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, JSON.stringify(plan, null, 2) + '\n');
+}
+
+/** Reads a plan file, refusing one written by an incompatible version of the tool. */
+export async function readPlanFile(path: string): Promise<Plan> {
+  let data: unknown;
+  try {
+    data = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`cannot read plan file ${path}: ${(e as Error).message}`);
+  }
+  const plan = data as Partial<Plan>;
+  if (plan.formatVersion !== PLAN_FORMAT_VERSION || !Array.isArray(plan.changes)) {
+    throw new Error(`${path} is not a plan file of format version ${PLAN_FORMAT_VERSION}; make a new one with plan --out`);
+  }
+  return plan as Plan;
+}

@@ -1,0 +1,23 @@
+import { createTwoFilesPatch } from 'diff';
+
+export interface TextDiff {
+  /** Unified diff with three lines of context, without the `Index:`/`===` preamble. */
+  patch: string;
+  added: number;
+  removed: number;
+}
+
+/** Unified diff of two canonical forms: what a reviewer reads in the plan. */
+export function diffCanonical(before: string, after: string, beforeLabel: string, afterLabel: string): TextDiff {
+  const raw = createTwoFilesPatch(beforeLabel, afterLabel, before, after, undefined, undefined, { context: 3 });
+  const lines = raw.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('--- '));
+  const body = lines.slice(start >= 0 ? start : 0);
+  let added = 0;
+  let removed = 0;
+  for (const l of body) {
+    if (l.startsWith('+') && !l.startsWith('+++ ')) added++;
+    else if (l.startsWith('-') && !l.startsWith('--- ')) removed++;
+  }
+  return { patch: body.join('\n').replace(/\n+$/, '\n'), added, removed };
+}

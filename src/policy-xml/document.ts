@@ -1,0 +1,470 @@
+/**
+ * Parses a policy document as APIM accepts it: expressions are taken out first (they are C#, not
+ * XML), the rest must be well-formed XML, and every node keeps its line and column.
+ */
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { PolicySyntaxError, computeLineStarts, lineColumn } from './errors.js';
+import { ScanError, findExpressions } from './expressions.js';
+
+/**
+ * A piece of an attribute value or of text: either literal text (already entity-decoded) or a
+ * policy expression exactly as written in the file (line endings normalised to LF).
+ */
+export type Segment = { expression: false; text: string } | { expression: true; source: string };
+
+export interface XmlAttribute {
+  name: string;
+  segments: Segment[];
+}
+
+export interface XmlElement {
+  type: 'element';
+  name: string;
+  attributes: XmlAttribute[];
+  children: XmlNode[];
+  line: number;
+  column: number;
+}
+
+export interface XmlText {
+  type: 'text';
+  segments: Segment[];
+}
+
+export interface XmlCData {
+  type: 'cdata';
+  /** Content between `<![CDATA[` and `]]>`, with any expressions in it as written. */
+  text: string;
+}
+
+export interface XmlComment {
+  type: 'comment';
+  text: string;
+}
+
+export type XmlNode = XmlElement | XmlText | XmlCData | XmlComment;
+
+export type PolicyRootKind = 'policies' | 'fragment';
+
+export interface PolicyDocument {
+  file: string;
+  kind: PolicyRootKind;
+  root: XmlElement;
+  /** Comments before and after the root element (kept by fmt, ignored by the canonical form). */
+  leading: XmlComment[];
+  trailing: XmlComment[];
+  /** True when a fragment arrived without its `<fragment>` wrapper (as ARM may return it). */
+  unwrapped: boolean;
+}
+
+export interface ParseOptions {
+  /** Named in every error. */
+  file?: string;
+  /** Which root the document must have; `fragment` also accepts fragment content without the wrapper. */
+  expect?: PolicyRootKind | 'any';
+}
+
+/** APIM refuses policy documents over 256 KiB; anything larger is not a policy we can deploy. */
+export const MAX_POLICY_BYTES = 256 * 1024;
+
+const PLACEHOLDER = /\uE000(\d+)\uE001/g;
+const REFERENCE = /&(?:(lt|gt|amp|apos|quot)|#([0-9]+)|#x([0-9a-fA-F]+));/y;
+const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
+// Characters XML 1.0 forbids anywhere in a document (tab, LF and CR are allowed).
+// eslint-disable-next-line no-control-regex
+const FORBIDDEN_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+
+/** Decodes the five predefined XML entities and numeric character references. */
+export function decodeEntities(s: string): string {
+  if (!s.includes('&')) return s;
+  return s.replace(/&(?:(lt|gt|amp|apos|quot)|#([0-9]+)|#x([0-9a-fA-F]+));/g, (_m, name, dec, hex) => {
+    if (name) return NAMED[name]!;
+    return String.fromCodePoint(parseInt(dec ?? hex, dec ? 10 : 16));
+  });
+}
+
+/** Maps offsets in the masked text back to the source text. */
+class OffsetMap {
+  private readonly masked: number[] = [];
+  private readonly source: number[] = [];
+  private readonly maskedLen: number[] = [];
+  private readonly sourceLen: number[] = [];
+
+  constructor(private readonly shift = 0) {}
+
+  add(maskedStart: number, sourceStart: number, maskedLen: number, sourceLen: number): void {
+    this.masked.push(maskedStart);
+    this.source.push(sourceStart);
+    this.maskedLen.push(maskedLen);
+    this.sourceLen.push(sourceLen);
+  }
+
+  toSource(offset: number): number {
+    let lo = 0;
+    let hi = this.masked.length - 1;
+    let k = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.masked[mid]! <= offset) {
+        k = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    let out: number;
+    if (k < 0) out = offset;
+    else if (offset < this.masked[k]! + this.maskedLen[k]!) out = this.source[k]!;
+    else out = this.source[k]! + this.sourceLen[k]! + (offset - this.masked[k]! - this.maskedLen[k]!);
+    return Math.max(0, out - this.shift);
+  }
+}
+
+interface Masked {
+  text: string;
+  expressions: string[];
+  map: OffsetMap;
+}
+
+function mask(text: string, shift: number): Masked {
+  const spans = findExpressions(text);
+  const map = new OffsetMap(shift);
+  const expressions: string[] = [];
+  let out = '';
+  let last = 0;
+  for (const span of spans) {
+    out += text.slice(last, span.start);
+    const placeholder = `\uE000${expressions.length}\uE001`;
+    map.add(out.length, span.start, placeholder.length, span.end - span.start);
+    out += placeholder;
+    expressions.push(text.slice(span.start, span.end));
+    last = span.end;
+  }
+  out += text.slice(last);
+  return { text: out, expressions, map };
+}
+
+function checkReference(s: string, i: number): string | null {
+  REFERENCE.lastIndex = i;
+  const m = REFERENCE.exec(s);
+  if (m) {
+    const code = m[2] ? parseInt(m[2], 10) : m[3] ? parseInt(m[3], 16) : -1;
+    if (code === -1) return null;
+    if (code > 0x10ffff || FORBIDDEN_CHAR.test(String.fromCodePoint(Math.min(code, 0x10ffff))) || code === 0) {
+      return `character reference "${m[0]}" names a character XML does not allow`;
+    }
+    return null;
+  }
+  const name = /^&([A-Za-z_][\w.-]*);/.exec(s.slice(i, i + 40));
+  if (name) {
+    return (
+      `undefined entity "&${name[1]};": policies know only &lt; &gt; &amp; &quot; &apos; and numeric ` +
+      'references such as &#160;'
+    );
+  }
+  return 'a bare "&" must be written as &amp; (or be part of a policy expression @( … ))';
+}
+
+/**
+ * Well-formedness checks fast-xml-parser's validator does not make: entity references, "<" in
+ * attribute values, comment and CDATA syntax, DOCTYPE and processing instructions.
+ * Returns the first problem with its offset in the masked text.
+ */
+function checkLexical(s: string): { offset: number; reason: string } | null {
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    const lt = s.indexOf('<', i);
+    const amp = s.indexOf('&', i);
+    if (amp >= 0 && (lt < 0 || amp < lt)) {
+      const reason = checkReference(s, amp);
+      if (reason) return { offset: amp, reason };
+      i = amp + 1;
+      continue;
+    }
+    if (lt < 0) return null;
+    if (s.startsWith('<!--', lt)) {
+      const close = s.indexOf('-->', lt + 4);
+      if (close < 0) return { offset: lt, reason: 'XML comment "<!--" is never closed with "-->"' };
+      const body = s.slice(lt + 4, close);
+      const dash = body.indexOf('--');
+      if (dash >= 0 || body.endsWith('-')) {
+        return {
+          offset: lt,
+          reason: 'an XML comment may not contain "--" (is this comment missing its closing "-->"?)',
+        };
+      }
+      i = close + 3;
+      continue;
+    }
+    if (s.startsWith('<![CDATA[', lt)) {
+      const close = s.indexOf(']]>', lt + 9);
+      if (close < 0) return { offset: lt, reason: 'CDATA section "<![CDATA[" is never closed with "]]>"' };
+      i = close + 3;
+      continue;
+    }
+    if (s.startsWith('<!', lt)) {
+      const doctype = /^<!DOCTYPE/i.test(s.slice(lt, lt + 9));
+      return {
+        offset: lt,
+        reason: doctype
+          ? 'DOCTYPE declarations are not allowed in policies (entities are never expanded); remove it'
+          : 'unexpected "<!"; only comments "<!-- -->" and "<![CDATA[ ]]>" start this way',
+      };
+    }
+    if (s.startsWith('<?', lt)) {
+      const close = s.indexOf('?>', lt + 2);
+      if (close < 0) return { offset: lt, reason: 'processing instruction "<?" is never closed with "?>"' };
+      if (!(lt === 0 && /^<\?xml\s/.test(s.slice(0, 6)))) {
+        return {
+          offset: lt,
+          reason: 'processing instructions are not allowed here; only an XML declaration at the very start',
+        };
+      }
+      i = close + 2;
+      continue;
+    }
+    // A tag: walk to its ">" honouring quotes, checking attribute values.
+    let j = lt + 1;
+    while (j < n && s[j] !== '>') {
+      const q = s[j];
+      if (q === '"' || q === "'") {
+        const end = s.indexOf(q, j + 1);
+        if (end < 0) return null; // unterminated quote: the validator reports it with its position
+        for (let k = j + 1; k < end; k++) {
+          if (s[k] === '<') {
+            return {
+              offset: k,
+              reason:
+                '"<" inside an attribute value: write &lt;, or check that the policy expression ' +
+                'before it is closed',
+            };
+          }
+          if (s[k] === '&') {
+            const reason = checkReference(s, k);
+            if (reason) return { offset: k, reason };
+          }
+        }
+        j = end + 1;
+        continue;
+      }
+      if (q === '<') return { offset: j, reason: 'tag is not closed with ">" before the next "<"' };
+      j++;
+    }
+    i = j + 1;
+  }
+  return null;
+}
+
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  allowBooleanAttributes: false,
+  trimValues: false,
+  processEntities: false,
+  htmlEntities: false,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  commentPropName: '#comment',
+  cdataPropName: '#cdata',
+  captureMetaData: true,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  maxNestedTags: 200,
+});
+const META = XMLParser.getMetaDataSymbol() as unknown as symbol;
+
+type FxpNode = Record<string, unknown> & { ':@'?: Record<string, string> };
+
+interface Context {
+  masked: Masked;
+  lineStarts: number[];
+  file: string;
+}
+
+function position(ctx: Context, maskedOffset: number): { line: number; column: number } {
+  return lineColumn(ctx.lineStarts, ctx.masked.map.toSource(maskedOffset));
+}
+
+function fail(ctx: Context, maskedOffset: number, reason: string): never {
+  const { line, column } = position(ctx, maskedOffset);
+  throw new PolicySyntaxError(reason, ctx.file, line, column);
+}
+
+/** Splits masked text into literal and expression segments; `attribute` applies XML attribute normalisation. */
+function segmentsOf(ctx: Context, masked: string, attribute: boolean): Segment[] {
+  const out: Segment[] = [];
+  let last = 0;
+  const literal = (raw: string) => {
+    if (!raw) return;
+    // XML turns raw tab/newline in attribute values into spaces (references like &#xA; survive).
+    const text = decodeEntities(attribute ? raw.replace(/[\t\n]/g, ' ') : raw);
+    const prev = out[out.length - 1];
+    if (prev && !prev.expression) prev.text += text;
+    else out.push({ expression: false, text });
+  };
+  for (const m of masked.matchAll(PLACEHOLDER)) {
+    literal(masked.slice(last, m.index));
+    out.push({ expression: true, source: ctx.masked.expressions[Number(m[1])]! });
+    last = m.index! + m[0].length;
+  }
+  literal(masked.slice(last));
+  return out;
+}
+
+function unmask(ctx: Context, masked: string): string {
+  return masked.replace(PLACEHOLDER, (_m, k: string) => ctx.masked.expressions[Number(k)]!);
+}
+
+function textOf(children: unknown): string {
+  const list = children as FxpNode[];
+  return list.map((c) => String(c['#text'] ?? '')).join('');
+}
+
+function convert(ctx: Context, nodes: FxpNode[]): XmlNode[] {
+  const out: XmlNode[] = [];
+  for (const node of nodes) {
+    const key = Object.keys(node).find((k) => k !== ':@');
+    if (key === undefined) continue;
+    if (key === '#text') {
+      out.push({ type: 'text', segments: segmentsOf(ctx, String(node[key]), false) });
+    } else if (key === '#comment') {
+      out.push({ type: 'comment', text: unmask(ctx, textOf(node[key])) });
+    } else if (key === '#cdata') {
+      out.push({ type: 'cdata', text: unmask(ctx, textOf(node[key])) });
+    } else {
+      const meta = (node as Record<symbol, { startIndex?: number }>)[META];
+      const { line, column } = position(ctx, meta?.startIndex ?? 0);
+      const attrs = node[':@'] ?? {};
+      out.push({
+        type: 'element',
+        name: key,
+        attributes: Object.entries(attrs).map(([name, value]) => ({
+          name,
+          segments: segmentsOf(ctx, String(value), true),
+        })),
+        children: convert(ctx, node[key] as FxpNode[]),
+        line,
+        column,
+      });
+    }
+  }
+  return out;
+}
+
+/** True when the text starts (after a declaration and comments) with a `<fragment>` element. */
+function hasFragmentRoot(text: string): boolean {
+  return /^\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*)*<fragment[\s>/]/.test(text);
+}
+
+/**
+ * Parses a policy document. Throws `PolicySyntaxError` (file, line, column, and what to do) for
+ * anything APIM would not accept: oversize or binary input, unterminated expressions or comments,
+ * mismatched tags, DOCTYPE, bad entities, a missing or unexpected root element.
+ */
+export function parsePolicyDocument(input: string, options: ParseOptions = {}): PolicyDocument {
+  const file = options.file ?? '<input>';
+  const expect = options.expect ?? 'any';
+  const size = Buffer.byteLength(input, 'utf8');
+  if (size > MAX_POLICY_BYTES) {
+    throw new PolicySyntaxError(
+      `file is ${(size / 1024).toFixed(0)} KiB; APIM accepts policy documents up to 256 KiB — split it, ` +
+        'for example into policy fragments',
+      file,
+      1,
+      1,
+    );
+  }
+  const text = input.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  const lineStarts = computeLineStarts(text);
+  const bad = FORBIDDEN_CHAR.exec(text) ?? /[\uE000\uE001]/.exec(text);
+  if (bad) {
+    const { line, column } = lineColumn(lineStarts, bad.index);
+    const code = bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    throw new PolicySyntaxError(
+      `character U+${code} is not allowed in a policy document (is this a binary file?)`,
+      file,
+      line,
+      column,
+    );
+  }
+  if (!text.trim()) throw new PolicySyntaxError('file is empty; a policy document needs a <policies> root', file, 1, 1);
+
+  const unwrapped = expect === 'fragment' && !hasFragmentRoot(text);
+  const prefix = unwrapped ? '<fragment>' : '';
+  const source = unwrapped ? `${prefix}${text}</fragment>` : text;
+
+  let masked: Masked;
+  try {
+    masked = mask(source, prefix.length);
+  } catch (e) {
+    if (!(e instanceof ScanError)) throw e;
+    const { line, column } = lineColumn(lineStarts, Math.max(0, e.offset - prefix.length));
+    throw new PolicySyntaxError(e.message, file, line, column);
+  }
+  const ctx: Context = { masked, lineStarts, file };
+
+  const lexical = checkLexical(masked.text);
+  if (lexical) fail(ctx, lexical.offset, lexical.reason);
+
+  const valid = XMLValidator.validate(masked.text, { allowBooleanAttributes: false });
+  if (valid !== true) {
+    const maskedStarts = computeLineStarts(masked.text);
+    const offset = (maskedStarts[valid.err.line - 1] ?? 0) + Math.max(0, valid.err.col - 1);
+    fail(ctx, offset, describeValidatorError(valid.err.msg));
+  }
+
+  const nodes = convert(ctx, parser.parse(masked.text) as FxpNode[]);
+  const elements = nodes.filter((n): n is XmlElement => n.type === 'element');
+  const strayText = nodes.find(
+    (n) => (n.type === 'text' && n.segments.some((s) => s.expression || s.text.trim())) || n.type === 'cdata',
+  );
+  if (elements.length === 0) fail(ctx, 0, 'no root element; a policy document has a single <policies> root');
+  if (elements.length > 1) {
+    const second = elements[1]!;
+    throw new PolicySyntaxError(
+      `a second root element <${second.name}>; a policy document has exactly one root`,
+      file,
+      second.line,
+      second.column,
+    );
+  }
+  if (strayText) fail(ctx, masked.text.length - 1, 'text outside the root element');
+  const root = elements[0]!;
+  const rootIndex = nodes.indexOf(root);
+  const comments = (list: XmlNode[]) => list.filter((n): n is XmlComment => n.type === 'comment');
+
+  if (root.name !== 'policies' && root.name !== 'fragment') {
+    throw new PolicySyntaxError(
+      `root element is <${root.name}>; a policy document has a <policies> root (or <fragment> for a policy fragment)`,
+      file,
+      root.line,
+      root.column,
+    );
+  }
+  if (expect !== 'any' && root.name !== expect) {
+    throw new PolicySyntaxError(
+      expect === 'fragment'
+        ? `a policy fragment must have a <fragment> root, not <${root.name}>`
+        : `this policy must have a <policies> root, not <${root.name}> (fragments belong under "policy fragments/")`,
+      file,
+      root.line,
+      root.column,
+    );
+  }
+  return {
+    file,
+    kind: root.name,
+    root,
+    leading: comments(nodes.slice(0, rootIndex)),
+    trailing: comments(nodes.slice(rootIndex + 1)),
+    unwrapped,
+  };
+}
+
+function describeValidatorError(msg: string): string {
+  const closing = /Expected closing tag '([^']+)' \(opened in line \d+, col \d+\) instead of closing tag '([^']+)'/.exec(msg);
+  if (closing) return `closing tag </${closing[2]}> does not match the open <${closing[1]}>`;
+  const unclosed = /Unclosed tag '([^']+)'/.exec(msg);
+  if (unclosed) return `<${unclosed[1]}> is never closed`;
+  return msg.replace(/\.$/, '');
+}

@@ -1,0 +1,209 @@
+/**
+ * Finds APIM policy expressions — `@( … )` and `@{ … }` — in a policy document as written.
+ *
+ * Expressions are C#: they may hold `"`, `<`, `&&` and even whole XML documents inside strings,
+ * which is why a third of real policy files are not well-formed XML until the expressions are
+ * taken out. The scanner understands C# regular, verbatim (`@"…""…"`) and interpolated
+ * (`$"…{expr}…"`) strings, character literals, `//` and `/* *\/` comments, and balances
+ * `()`, `{}`, `[]` to find where each expression ends. XML comments are skipped: an `@(` inside
+ * `<!-- … -->` is not code.
+ */
+
+/** Half-open character range [start, end) of one expression in the scanned text. */
+export interface ExpressionSpan {
+  start: number;
+  end: number;
+}
+
+/** A lexical problem at a character offset of the scanned text. */
+export class ScanError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+  }
+}
+
+const CLOSER: Record<string, string> = { '(': ')', '{': '}', '[': ']' };
+const CHAR_LITERAL = /^'(\\.[^']*|[^'\\])'/;
+const REFERENCE = /&(?:(lt|gt|amp|apos|quot)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6}));/y;
+const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
+
+/**
+ * The C# character at `i` and how many characters of the document spell it. APIM returns
+ * expressions XML-escaped (`&quot;`, `&#xA;`), so inside an expression an entity reference is
+ * read as the character it stands for; otherwise a `//` in an escaped string would look like a
+ * comment and an escaped `"` would not open a string.
+ */
+function charAt(s: string, i: number): [string, number] {
+  const c = s[i] ?? '';
+  if (c !== '&') return [c, 1];
+  REFERENCE.lastIndex = i;
+  const m = REFERENCE.exec(s);
+  if (!m) return [c, 1];
+  if (m[1]) return [NAMED[m[1]]!, m[0].length];
+  const code = parseInt(m[2] ?? m[3]!, m[2] ? 10 : 16);
+  return [code <= 0x10ffff ? String.fromCodePoint(code) : c, m[0].length];
+}
+
+/** Up to `count` decoded characters from `i`, with the raw end offset after each. */
+function window(s: string, i: number, count: number): { text: string; ends: number[] } {
+  let text = '';
+  const ends: number[] = [];
+  while (ends.length < count && i < s.length) {
+    const [c, len] = charAt(s, i);
+    text += c;
+    i += len;
+    ends.push(i);
+  }
+  return { text, ends };
+}
+
+function stringPrefixLength(s: string, i: number): number {
+  const w = window(s, i, 3).text;
+  if (w[0] === '"') return 0;
+  if (w[0] !== '@' && w[0] !== '$') return -1;
+  if (w[1] === '"') return 1;
+  return (w[1] === '@' || w[1] === '$') && w[2] === '"' ? 2 : -1;
+}
+
+/** Skips a C# string literal starting at `i` (at its `@`/`$` prefix or quote); returns the index after it. */
+function skipString(s: string, i: number): number {
+  let verbatim = false;
+  let interpolated = false;
+  for (;;) {
+    const [c, len] = charAt(s, i);
+    if (c === '@') verbatim = true;
+    else if (c === '$') interpolated = true;
+    else {
+      i += len; // the opening quote
+      break;
+    }
+    i += len;
+  }
+  const n = s.length;
+  while (i < n) {
+    const [c, len] = charAt(s, i);
+    if (c === '"') {
+      if (verbatim) {
+        const [next, nextLen] = charAt(s, i + len);
+        if (next === '"') {
+          i += len + nextLen;
+          continue;
+        }
+      }
+      return i + len;
+    }
+    if (c === '\\' && !verbatim) {
+      i += len + charAt(s, i + len)[1];
+      continue;
+    }
+    if (interpolated && c === '{') {
+      const [next, nextLen] = charAt(s, i + len);
+      if (next === '{') {
+        i += len + nextLen;
+        continue;
+      }
+      i = skipCode(s, i + len, '}');
+      if (i < 0) return n;
+      continue;
+    }
+    // A regular string cannot span lines: C# would not compile it, so stop scanning it here.
+    if (c === '\n' && !verbatim) return i;
+    i += len;
+  }
+  return n;
+}
+
+/**
+ * Skips C# code until the bracket `close` that balances the one just before `i`.
+ * Returns the index after that bracket, or -1 when it never comes.
+ */
+function skipCode(s: string, i: number, close: string): number {
+  const stack = [close];
+  const n = s.length;
+  while (i < n) {
+    if (stringPrefixLength(s, i) >= 0) {
+      i = skipString(s, i);
+      continue;
+    }
+    const [c, len] = charAt(s, i);
+    if (c === "'") {
+      const w = window(s, i, 12);
+      const m = CHAR_LITERAL.exec(w.text);
+      i = m ? w.ends[m[0].length - 1]! : i + len;
+      continue;
+    }
+    if (c === '/') {
+      const [next, nextLen] = charAt(s, i + len);
+      if (next === '/') {
+        i += len + nextLen;
+        while (i < n) {
+          const [d, dLen] = charAt(s, i);
+          if (d === '\n') break;
+          i += dLen;
+        }
+        continue;
+      }
+      if (next === '*') {
+        i += len + nextLen;
+        while (i < n) {
+          const [d, dLen] = charAt(s, i);
+          if (d === '*' && charAt(s, i + dLen)[0] === '/') {
+            i += dLen + charAt(s, i + dLen)[1];
+            break;
+          }
+          i += dLen;
+        }
+        continue;
+      }
+    }
+    if (c === '(' || c === '{' || c === '[') {
+      stack.push(CLOSER[c]!);
+    } else if ((c === ')' || c === '}' || c === ']') && c === stack[stack.length - 1]) {
+      stack.pop();
+      if (stack.length === 0) return i + len;
+    }
+    i += len;
+  }
+  return -1;
+}
+
+/**
+ * Every policy expression in `text`, in order. Throws `ScanError` for an expression or an XML
+ * comment that is never closed, at the offset where it starts.
+ */
+export function findExpressions(text: string): ExpressionSpan[] {
+  const spans: ExpressionSpan[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const at = text.indexOf('@', i);
+    const comment = text.indexOf('<!--', i);
+    if (comment >= 0 && (at < 0 || comment < at)) {
+      const close = text.indexOf('-->', comment + 4);
+      if (close < 0) throw new ScanError('XML comment "<!--" is never closed with "-->"', comment);
+      i = close + 3;
+      continue;
+    }
+    if (at < 0) break;
+    const next = text[at + 1];
+    if (next !== '(' && next !== '{') {
+      i = at + 1;
+      continue;
+    }
+    const end = skipCode(text, at + 2, next === '(' ? ')' : '}');
+    if (end < 0) {
+      const closer = next === '(' ? ')' : '}';
+      throw new ScanError(
+        `policy expression "@${next}" is never closed: no matching "${closer}" before the end of the file ` +
+          '(check brackets and string quotes inside the expression)',
+        at,
+      );
+    }
+    spans.push({ start: at, end });
+    i = end;
+  }
+  return spans;
+}

@@ -1,0 +1,16 @@
+export { findExpressions, ScanError, type ExpressionSpan } from './expressions.js';
+export { PolicySyntaxError } from './errors.js';
+export {
+  parsePolicyDocument,
+  decodeEntities,
+  MAX_POLICY_BYTES,
+  type PolicyDocument,
+  type PolicyRootKind,
+  type ParseOptions,
+  type Segment,
+  type XmlAttribute,
+  type XmlElement,
+  type XmlNode,
+} from './document.js';
+export { canonicalize, canonicalExpression, formatPolicy, segmentValue } from './print.js';
+export { diffCanonical, type TextDiff } from './diff.js';

@@ -1,0 +1,19 @@
+import type { Change, Plan } from '../model/index.js';
+
+export const ACTION_VERB: Record<Change['action'], string> = {
+  create: 'create',
+  update: 'update',
+  delete: 'delete',
+  noop: 'no change',
+};
+
+export const ACTION_SYMBOL: Record<Change['action'], string> = { create: '+', update: '~', delete: '-', noop: ' ' };
+
+export function pendingChanges(plan: Plan): Change[] {
+  return plan.changes.filter((c) => c.action !== 'noop');
+}
+
+export function summaryLine(plan: Plan): string {
+  const s = plan.summary;
+  return `${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.unchanged} unchanged`;
+}

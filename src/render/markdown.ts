@@ -1,0 +1,124 @@
+import type { Change, Diagnostic, Plan } from '../model/index.js';
+import { ACTION_SYMBOL, ACTION_VERB, pendingChanges, summaryLine } from './labels.js';
+
+export interface MarkdownOptions {
+  /** Heading text, e.g. the environment or instance the plan is for. */
+  title?: string;
+  /** First line of the body, e.g. a hidden sticky-comment marker. */
+  marker?: string;
+  /** Link to the workflow run; shown beside the commit. */
+  runUrl?: string;
+  /** Where the full plan can be read when this rendering is trimmed (the run's job summary). */
+  fullPlanUrl?: string;
+  /** Hard limit on the body length in characters (GitHub rejects comments over 65,536). */
+  maxLength?: number;
+  /** Longest diff shown for a single resource before it is cut. */
+  maxDiffLength?: number;
+  /** Most rows in the change table. */
+  maxTableRows?: number;
+}
+
+const MINUS = '\u2212';
+
+function fence(content: string): string {
+  const longest = Math.max(2, ...(content.match(/`+/g) ?? []).map((m) => m.length));
+  return '`'.repeat(longest + 1);
+}
+
+function code(s: string): string {
+  return `\`${s.replace(/`/g, "'")}\``;
+}
+
+function escapeCell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function lines(c: Change): string {
+  return c.added !== undefined ? `+${c.added} ${MINUS}${c.removed ?? 0}` : '';
+}
+
+function diagnosticLine(d: Diagnostic): string {
+  return `- ${code(`${d.file}:${d.line}:${d.column}`)} ${escapeCell(d.message)} (${d.rule})`;
+}
+
+function detailsBlock(c: Change, maxDiff: number): string {
+  let diff = (c.diff ?? '').replace(/\n$/, '');
+  let note = '';
+  if (diff.length > maxDiff) {
+    const cut = diff.lastIndexOf('\n', maxDiff);
+    diff = diff.slice(0, cut > 0 ? cut : maxDiff);
+    note = `\n\n_Diff trimmed to ${maxDiff.toLocaleString('en-US')} characters; the plan file has all of it._`;
+  }
+  const f = fence(diff);
+  return (
+    `<details><summary>${ACTION_SYMBOL[c.action]} ${ACTION_VERB[c.action]} <code>${c.address}</code> ${lines(c)}</summary>\n\n` +
+    `${f}diff\n${diff}\n${f}${note}\n\n</details>\n`
+  );
+}
+
+/**
+ * The plan for a pull request comment or a job summary. Counts, warnings about deletions and
+ * problems always fit; per-resource diffs are added while they fit `maxLength`, and a note
+ * points at the full plan for the rest.
+ */
+export function renderMarkdown(plan: Plan, options: MarkdownOptions = {}): string {
+  const maxLength = options.maxLength ?? Infinity;
+  const maxDiff = options.maxDiffLength ?? 20000;
+  const maxRows = options.maxTableRows ?? 100;
+  const head: string[] = [];
+  if (options.marker) head.push(options.marker);
+  head.push(`### ${options.title ?? 'APIM policy plan'}`, '');
+  const meta: string[] = [];
+  if (plan.commit) meta.push(`commit ${code(plan.commit.slice(0, 12))}`);
+  if (options.runUrl) meta.push(`[workflow run](${options.runUrl})`);
+  const changes = pendingChanges(plan);
+  const errors = plan.problems.filter((p) => p.severity === 'error');
+  const others = plan.problems.filter((p) => p.severity !== 'error');
+
+  if (changes.length === 0 && plan.problems.length === 0) {
+    return [...head, `**No changes.** Live APIM matches the policies tree (${plan.summary.unchanged} resources)${meta.length ? ' · ' + meta.join(' · ') : ''}.`, ''].join('\n');
+  }
+  head.push(`**Plan:** ${summaryLine(plan)}${meta.length ? ' · ' + meta.join(' · ') : ''}`, '');
+
+  const deletes = changes.filter((c) => c.action === 'delete');
+  if (deletes.length) {
+    head.push('> [!WARNING]', `> ${deletes.length} resource(s) exist in APIM but not in the tree. Apply deletes them only when deletes are allowed (\`allow-deletes\`):`);
+    for (const d of deletes.slice(0, 20)) head.push(`> - ${code(d.address)}`);
+    if (deletes.length > 20) head.push(`> - …and ${deletes.length - 20} more`);
+    head.push('');
+  }
+  if (errors.length) {
+    head.push('> [!CAUTION]', `> ${errors.length} problem(s) must be fixed before this can be applied:`);
+    for (const d of errors.slice(0, 20)) head.push(`> ${diagnosticLine(d)}`);
+    if (errors.length > 20) head.push(`> - …and ${errors.length - 20} more`);
+    head.push('');
+  }
+  if (others.length) {
+    head.push(`<details><summary>${others.length} warning(s)</summary>`, '');
+    for (const d of others.slice(0, 50)) head.push(diagnosticLine(d));
+    if (others.length > 50) head.push(`- …and ${others.length - 50} more`);
+    head.push('', '</details>', '');
+  }
+  if (changes.length) {
+    head.push('| | Resource | File | Lines |', '|---|---|---|---|');
+    for (const c of changes.slice(0, maxRows)) {
+      head.push(`| ${ACTION_SYMBOL[c.action]} ${ACTION_VERB[c.action]} | ${code(c.address)} | ${c.file ? code(c.file) : ''} | ${lines(c)} |`);
+    }
+    if (changes.length > maxRows) head.push(`| | …and ${changes.length - maxRows} more | | |`);
+    head.push('');
+  }
+
+  let body = head.join('\n');
+  const omittedNote = (n: number) =>
+    `\n_${n} diff(s) not shown here to stay within GitHub's comment limit${options.fullPlanUrl ? `: see the [full plan](${options.fullPlanUrl})` : '; see the plan file'}._\n`;
+  const reserve = omittedNote(changes.length).length;
+  let shown = 0;
+  for (const c of changes) {
+    const block = detailsBlock(c, maxDiff);
+    if (body.length + block.length + reserve > maxLength) break;
+    body += '\n' + block;
+    shown++;
+  }
+  if (shown < changes.length) body += omittedNote(changes.length - shown);
+  return body;
+}

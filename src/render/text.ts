@@ -1,0 +1,40 @@
+import type { Diagnostic, Plan } from '../model/index.js';
+import { ACTION_SYMBOL, ACTION_VERB, pendingChanges, summaryLine } from './labels.js';
+
+export interface TextOptions {
+  /** ANSI colour, for a terminal. */
+  color?: boolean;
+}
+
+const ANSI = { red: 31, green: 32, yellow: 33, cyan: 36, bold: 1, dim: 2 } as const;
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message} [${d.rule}]`;
+}
+
+/** The plan as a person reads it in a terminal: one block per change, then the totals. */
+export function renderText(plan: Plan, options: TextOptions = {}): string {
+  const paint = (code: keyof typeof ANSI, s: string) => (options.color ? `\u001b[${ANSI[code]}m${s}\u001b[0m` : s);
+  const colorOf = { create: 'green', update: 'yellow', delete: 'red', noop: 'dim' } as const;
+  const out: string[] = [];
+  const changes = pendingChanges(plan);
+  for (const p of plan.problems) out.push(paint(p.severity === 'error' ? 'red' : 'yellow', formatDiagnostic(p)));
+  if (plan.problems.length) out.push('');
+  if (changes.length === 0) {
+    out.push(paint('green', `No changes. Live APIM matches the policies tree (${plan.summary.unchanged} resources).`));
+    return out.join('\n') + '\n';
+  }
+  for (const c of changes) {
+    out.push(paint(colorOf[c.action], paint('bold', `${ACTION_SYMBOL[c.action]} ${c.address}`)) + paint('dim', ` (${ACTION_VERB[c.action]}${c.file ? `, ${c.file}` : ''})`));
+    for (const line of (c.diff ?? '').split('\n').filter((l) => l && !l.startsWith('--- ') && !l.startsWith('+++ '))) {
+      const color = line.startsWith('+') ? 'green' : line.startsWith('-') ? 'red' : line.startsWith('@@') ? 'cyan' : undefined;
+      out.push('    ' + (color ? paint(color, line) : line));
+    }
+    out.push('');
+  }
+  out.push(paint('bold', `Plan: ${summaryLine(plan)}.`));
+  if (plan.summary.delete > 0) {
+    out.push(paint('yellow', `${plan.summary.delete} resource(s) exist live but not in the tree; apply deletes them only with --allow-deletes.`));
+  }
+  return out.join('\n') + '\n';
+}
