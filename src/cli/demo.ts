@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { renderMarkdown } from '../render/markdown.js';
@@ -18,7 +18,7 @@ export function registerDemo(program: Command): void {
     .description('A tour on the sample policies: plan them against an older live snapshot and write the PR comment.')
     .option('--out-dir <dir>', 'where to write the PR comment', join(tmpdir(), 'apim-policy-demo'))
     .action(async (opts: { outDir: string }) => {
-      const root = projectRoot();
+      const root = relative(process.cwd(), projectRoot()) || '.';
       const policies = join(root, 'policies');
       const snapshot = join(root, 'demo', 'live-snapshot');
       const color = process.stdout.isTTY === true;

@@ -2,7 +2,7 @@
  * Loads a policies tree in the APIOps artifact layout (ARCHITECTURE.md) into a State.
  * The same loader reads the desired tree and a live snapshot written by `extract`.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { addressKey, policyAddress } from '../model/address.js';
 import type { Diagnostic, PolicyResource, PolicyScope, State } from '../model/index.js';
@@ -47,18 +47,19 @@ function nameProblem(kind: keyof typeof NAME_RULES, name: string): string | unde
   return undefined;
 }
 
-async function listFiles(root: string): Promise<string[]> {
+// Synchronous reads on purpose: thousands of small local files load several times faster than
+// through the thread pool, and nothing else runs while a tree loads.
+function listFiles(root: string): string[] {
   const out: string[] = [];
-  async function walk(dir: string): Promise<void> {
-    const entries = await readdir(dir, { withFileTypes: true });
-    for (const e of entries) {
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
       if (e.name.startsWith('.')) continue;
       const p = join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
+      if (e.isDirectory()) walk(p);
       else if (e.isFile()) out.push(p);
     }
-  }
-  await walk(root);
+  };
+  walk(root);
   return out.sort();
 }
 
@@ -113,10 +114,10 @@ function decodeUtf8(bytes: Buffer, file: string): string {
   }
 }
 
-async function readDescription(infoFile: string, shown: string, diagnostics: Diagnostic[]): Promise<string | undefined> {
+function readDescription(infoFile: string, shown: string, diagnostics: Diagnostic[]): string | undefined {
   let text: string;
   try {
-    text = await readFile(infoFile, 'utf8');
+    text = readFileSync(infoFile, 'utf8');
   } catch {
     return undefined;
   }
@@ -149,13 +150,13 @@ export async function loadPolicyTree(root: string, options: { label?: string } =
   const shownRoot = options.label ?? root;
   let info;
   try {
-    info = await stat(root);
+    info = statSync(root);
   } catch {
     throw new Error(`policies folder "${root}" does not exist`);
   }
   if (!info.isDirectory()) throw new Error(`"${root}" is not a folder; point --policies at the root of a policies tree`);
 
-  for (const path of await listFiles(root)) {
+  for (const path of listFiles(root)) {
     const rel = relative(root, path).split(sep).join('/');
     const shown = join(shownRoot, rel);
     if (!rel.endsWith('.xml')) continue;
@@ -184,7 +185,7 @@ export async function loadPolicyTree(root: string, options: { label?: string } =
       continue;
     }
     seen.set(key, shown);
-    const bytes = await readFile(path);
+    const bytes = readFileSync(path);
     if (bytes.length > MAX_POLICY_BYTES * 4) {
       diagnostics.push(diagnostic(shown, `file is ${(bytes.length / 1048576).toFixed(1)} MiB; APIM accepts policy documents up to 256 KiB`, 1, 1, 'parse'));
       continue;
@@ -195,7 +196,7 @@ export async function loadPolicyTree(root: string, options: { label?: string } =
       const doc = parsePolicyDocument(xml, { file: shown, expect: isFragment ? 'fragment' : 'policies' });
       const resource: PolicyResource = { type: 'policy', address, scope: placement.scope, xml, file: shown };
       if (isFragment) {
-        const description = await readDescription(join(path, '..', 'policyFragmentInformation.json'), join(shown, '..', 'policyFragmentInformation.json'), diagnostics);
+        const description = readDescription(join(path, '..', 'policyFragmentInformation.json'), join(shown, '..', 'policyFragmentInformation.json'), diagnostics);
         if (description !== undefined) resource.description = description;
       }
       resources.set(key, resource);

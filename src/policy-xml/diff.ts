@@ -15,9 +15,11 @@ export function diffCanonical(before: string, after: string, beforeLabel: string
   const body = lines.slice(start >= 0 ? start : 0);
   let added = 0;
   let removed = 0;
-  for (const l of body) {
-    if (l.startsWith('+') && !l.startsWith('+++ ')) added++;
-    else if (l.startsWith('-') && !l.startsWith('--- ')) removed++;
+  // Skip only the two header lines: a changed line whose own text starts with "-- " or "++ "
+  // (SQL comments in a set-body, say) also reads "--- " or "+++ " in the hunk.
+  for (const l of body.slice(start >= 0 ? 2 : 0)) {
+    if (l.startsWith('+')) added++;
+    else if (l.startsWith('-')) removed++;
   }
   return { patch: body.join('\n').replace(/\n+$/, '\n'), added, removed };
 }

@@ -64,6 +64,9 @@ export interface ParseOptions {
   expect?: PolicyRootKind | 'any';
 }
 
+/** Deepest element nesting accepted (fast-xml-parser would otherwise throw a plain Error). */
+const MAX_NESTING = 200;
+
 /** APIM refuses policy documents over 256 KiB; anything larger is not a policy we can deploy. */
 export const MAX_POLICY_BYTES = 256 * 1024;
 
@@ -168,8 +171,9 @@ function checkReference(s: string, i: number): string | null {
  * attribute values, comment and CDATA syntax, DOCTYPE and processing instructions.
  * Returns the first problem with its offset in the masked text.
  */
-function checkLexical(s: string): { offset: number; reason: string } | null {
+function checkLexical(s: string, markup: MarkupStats): { offset: number; reason: string } | null {
   const n = s.length;
+  let depth = 0;
   let i = 0;
   while (i < n) {
     const lt = s.indexOf('<', i);
@@ -192,13 +196,13 @@ function checkLexical(s: string): { offset: number; reason: string } | null {
           reason: 'an XML comment may not contain "--" (is this comment missing its closing "-->"?)',
         };
       }
-      i = close + 3;
+      i = markup.end = close + 3;
       continue;
     }
     if (s.startsWith('<![CDATA[', lt)) {
       const close = s.indexOf(']]>', lt + 9);
       if (close < 0) return { offset: lt, reason: 'CDATA section "<![CDATA[" is never closed with "]]>"' };
-      i = close + 3;
+      i = markup.end = close + 3;
       continue;
     }
     if (s.startsWith('<!', lt)) {
@@ -219,7 +223,7 @@ function checkLexical(s: string): { offset: number; reason: string } | null {
           reason: 'processing instructions are not allowed here; only an XML declaration at the very start',
         };
       }
-      i = close + 2;
+      i = markup.end = close + 2;
       continue;
     }
     // A tag: walk to its ">" honouring quotes, checking attribute values.
@@ -249,10 +253,21 @@ function checkLexical(s: string): { offset: number; reason: string } | null {
       if (q === '<') return { offset: j, reason: 'tag is not closed with ">" before the next "<"' };
       j++;
     }
-    i = j + 1;
+    if (s[lt + 1] === '/') depth--;
+    else if (s[j - 1] !== '/' && ++depth > MAX_NESTING && markup.deep < 0) markup.deep = lt;
+    i = markup.end = j + 1;
   }
   return null;
 }
+
+/** What the lexical pass learns about the markup of well-formed text. */
+interface MarkupStats {
+  /** Offset of the first start tag nested deeper than MAX_NESTING, or -1. */
+  deep: number;
+  /** Offset just after the last tag, comment, CDATA section or declaration. */
+  end: number;
+}
+
 
 const parser = new XMLParser({
   preserveOrder: true,
@@ -269,7 +284,7 @@ const parser = new XMLParser({
   captureMetaData: true,
   ignoreDeclaration: true,
   ignorePiTags: true,
-  maxNestedTags: 200,
+  maxNestedTags: MAX_NESTING + 1,
 });
 const META = XMLParser.getMetaDataSymbol() as unknown as symbol;
 
@@ -356,6 +371,8 @@ function hasFragmentRoot(text: string): boolean {
   return /^\s*(<\?xml[^>]*\?>\s*)?(<!--[\s\S]*?-->\s*)*<fragment[\s>/]/.test(text);
 }
 
+const XML_DECLARATION = /^\s*<\?xml[^>]*\?>/;
+
 /**
  * Parses a policy document. Throws `PolicySyntaxError` (file, line, column, and what to do) for
  * anything APIM would not accept: oversize or binary input, unterminated expressions or comments,
@@ -391,7 +408,10 @@ export function parsePolicyDocument(input: string, options: ParseOptions = {}): 
 
   const unwrapped = expect === 'fragment' && !hasFragmentRoot(text);
   const prefix = unwrapped ? '<fragment>' : '';
-  const source = unwrapped ? `${prefix}${text}</fragment>` : text;
+  // Inside the added wrapper an XML declaration would no longer be at the start: blank it out
+  // (same length, so offsets and positions stay those of the file).
+  const content = unwrapped ? text.replace(XML_DECLARATION, (d) => d.replace(/[^\n]/g, ' ')) : text;
+  const source = unwrapped ? `${prefix}${content}</fragment>` : text;
 
   let masked: Masked;
   try {
@@ -403,15 +423,33 @@ export function parsePolicyDocument(input: string, options: ParseOptions = {}): 
   }
   const ctx: Context = { masked, lineStarts, file };
 
-  const lexical = checkLexical(masked.text);
+  const markup: MarkupStats = { deep: -1, end: 0 };
+  const lexical = checkLexical(masked.text, markup);
   if (lexical) fail(ctx, lexical.offset, lexical.reason);
 
   const valid = XMLValidator.validate(masked.text, { allowBooleanAttributes: false });
   if (valid !== true) {
+    if (/^Start tag expected/.test(valid.err.msg)) {
+      // fast-xml-parser gives no column here (NaN); the document has no element at all.
+      fail(ctx, prefix.length, 'no root element; a policy document has a single <policies> root');
+    }
     const maskedStarts = computeLineStarts(masked.text);
-    const offset = (maskedStarts[valid.err.line - 1] ?? 0) + Math.max(0, valid.err.col - 1);
+    let offset = (maskedStarts[valid.err.line - 1] ?? 0) + Math.max(0, (valid.err.col || 1) - 1);
+    if (/^Multiple possible root nodes/.test(valid.err.msg)) {
+      // Reported at the end of the second root's start tag; point at its "<" instead.
+      offset = Math.max(0, masked.text.lastIndexOf('<', offset));
+      const name = /^<([^\s/>]+)/.exec(masked.text.slice(offset))?.[1] ?? '';
+      fail(ctx, offset, `a second root element <${name}>; a policy document has exactly one root`);
+    }
     fail(ctx, offset, describeValidatorError(valid.err.msg));
   }
+
+  if (markup.deep >= 0) {
+    fail(ctx, markup.deep, `elements are nested more than ${MAX_NESTING} deep; a policy is never this deep`);
+  }
+  // fast-xml-parser silently drops text after a self-closing root (`<policies/> x`).
+  const trailing = masked.text.slice(markup.end).search(/\S/);
+  if (trailing >= 0) fail(ctx, markup.end + trailing, 'text outside the root element');
 
   const nodes = convert(ctx, parser.parse(masked.text) as FxpNode[]);
   const elements = nodes.filter((n): n is XmlElement => n.type === 'element');
@@ -439,6 +477,15 @@ export function parsePolicyDocument(input: string, options: ParseOptions = {}): 
       file,
       root.line,
       root.column,
+    );
+  }
+  const firstChild = root.children.find((c): c is XmlElement => c.type === 'element');
+  if (unwrapped && firstChild?.name === 'policies') {
+    throw new PolicySyntaxError(
+      'a policy fragment must have a <fragment> root, not <policies>',
+      file,
+      firstChild.line,
+      firstChild.column,
     );
   }
   if (expect !== 'any' && root.name !== expect) {

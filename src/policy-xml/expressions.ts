@@ -30,21 +30,27 @@ const CHAR_LITERAL = /^'(\\.[^']*|[^'\\])'/;
 const REFERENCE = /&(?:(lt|gt|amp|apos|quot)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6}));/y;
 const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
 
+/** How many characters of the document spelled the character `charAt` returned last. */
+let spelled = 1;
+
 /**
- * The C# character at `i` and how many characters of the document spell it. APIM returns
- * expressions XML-escaped (`&quot;`, `&#xA;`), so inside an expression an entity reference is
- * read as the character it stands for; otherwise a `//` in an escaped string would look like a
- * comment and an escaped `"` would not open a string.
+ * The C# character at `i`; `spelled` says how many characters of the document spell it. APIM
+ * returns expressions XML-escaped (`&quot;`, `&#xA;`), so inside an expression an entity
+ * reference is read as the character it stands for; otherwise a `//` in an escaped string would
+ * look like a comment and an escaped `"` would not open a string. (A module variable rather than
+ * a returned pair: this runs for every character of every expression.)
  */
-function charAt(s: string, i: number): [string, number] {
+function charAt(s: string, i: number): string {
+  spelled = 1;
   const c = s[i] ?? '';
-  if (c !== '&') return [c, 1];
+  if (c !== '&') return c;
   REFERENCE.lastIndex = i;
   const m = REFERENCE.exec(s);
-  if (!m) return [c, 1];
-  if (m[1]) return [NAMED[m[1]]!, m[0].length];
+  if (!m) return c;
+  spelled = m[0].length;
+  if (m[1]) return NAMED[m[1]]!;
   const code = parseInt(m[2] ?? m[3]!, m[2] ? 10 : 16);
-  return [code <= 0x10ffff ? String.fromCodePoint(code) : c, m[0].length];
+  return code <= 0x10ffff ? String.fromCodePoint(code) : c;
 }
 
 /** Up to `count` decoded characters from `i`, with the raw end offset after each. */
@@ -52,15 +58,16 @@ function window(s: string, i: number, count: number): { text: string; ends: numb
   let text = '';
   const ends: number[] = [];
   while (ends.length < count && i < s.length) {
-    const [c, len] = charAt(s, i);
-    text += c;
-    i += len;
+    text += charAt(s, i);
+    i += spelled;
     ends.push(i);
   }
   return { text, ends };
 }
 
 function stringPrefixLength(s: string, i: number): number {
+  const first = s[i];
+  if (first !== '"' && first !== '@' && first !== '$' && first !== '&') return -1;
   const w = window(s, i, 3).text;
   if (w[0] === '"') return 0;
   if (w[0] !== '@' && w[0] !== '$') return -1;
@@ -73,7 +80,8 @@ function skipString(s: string, i: number): number {
   let verbatim = false;
   let interpolated = false;
   for (;;) {
-    const [c, len] = charAt(s, i);
+    const c = charAt(s, i);
+    const len = spelled;
     if (c === '@') verbatim = true;
     else if (c === '$') interpolated = true;
     else {
@@ -84,25 +92,23 @@ function skipString(s: string, i: number): number {
   }
   const n = s.length;
   while (i < n) {
-    const [c, len] = charAt(s, i);
+    const c = charAt(s, i);
+    const len = spelled;
     if (c === '"') {
-      if (verbatim) {
-        const [next, nextLen] = charAt(s, i + len);
-        if (next === '"') {
-          i += len + nextLen;
-          continue;
-        }
+      if (verbatim && charAt(s, i + len) === '"') {
+        i += len + spelled;
+        continue;
       }
       return i + len;
     }
     if (c === '\\' && !verbatim) {
-      i += len + charAt(s, i + len)[1];
+      charAt(s, i + len);
+      i += len + spelled;
       continue;
     }
     if (interpolated && c === '{') {
-      const [next, nextLen] = charAt(s, i + len);
-      if (next === '{') {
-        i += len + nextLen;
+      if (charAt(s, i + len) === '{') {
+        i += len + spelled;
         continue;
       }
       i = skipCode(s, i + len, '}');
@@ -128,7 +134,8 @@ function skipCode(s: string, i: number, close: string): number {
       i = skipString(s, i);
       continue;
     }
-    const [c, len] = charAt(s, i);
+    const c = charAt(s, i);
+    const len = spelled;
     if (c === "'") {
       const w = window(s, i, 12);
       const m = CHAR_LITERAL.exec(w.text);
@@ -136,22 +143,19 @@ function skipCode(s: string, i: number, close: string): number {
       continue;
     }
     if (c === '/') {
-      const [next, nextLen] = charAt(s, i + len);
+      const next = charAt(s, i + len);
       if (next === '/') {
-        i += len + nextLen;
-        while (i < n) {
-          const [d, dLen] = charAt(s, i);
-          if (d === '\n') break;
-          i += dLen;
-        }
+        i += len + spelled;
+        while (i < n && charAt(s, i) !== '\n') i += spelled;
         continue;
       }
       if (next === '*') {
-        i += len + nextLen;
+        i += len + spelled;
         while (i < n) {
-          const [d, dLen] = charAt(s, i);
-          if (d === '*' && charAt(s, i + dLen)[0] === '/') {
-            i += dLen + charAt(s, i + dLen)[1];
+          const d = charAt(s, i);
+          const dLen = spelled;
+          if (d === '*' && charAt(s, i + dLen) === '/') {
+            i += dLen + spelled;
             break;
           }
           i += dLen;
@@ -178,9 +182,10 @@ export function findExpressions(text: string): ExpressionSpan[] {
   const spans: ExpressionSpan[] = [];
   const n = text.length;
   let i = 0;
+  let comment = -2;
   while (i < n) {
     const at = text.indexOf('@', i);
-    const comment = text.indexOf('<!--', i);
+    if (comment !== -1 && comment < i) comment = text.indexOf('<!--', i);
     if (comment >= 0 && (at < 0 || comment < at)) {
       const close = text.indexOf('-->', comment + 4);
       if (close < 0) throw new ScanError('XML comment "<!--" is never closed with "-->"', comment);

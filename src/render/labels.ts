@@ -17,3 +17,7 @@ export function summaryLine(plan: Plan): string {
   const s = plan.summary;
   return `${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.unchanged} unchanged`;
 }
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

@@ -1,5 +1,5 @@
 import type { Change, Diagnostic, Plan } from '../model/index.js';
-import { ACTION_SYMBOL, ACTION_VERB, pendingChanges, summaryLine } from './labels.js';
+import { ACTION_SYMBOL, ACTION_VERB, pendingChanges, plural, summaryLine } from './labels.js';
 
 export interface MarkdownOptions {
   /** Heading text, e.g. the environment or instance the plan is for. */
@@ -76,7 +76,7 @@ export function renderMarkdown(plan: Plan, options: MarkdownOptions = {}): strin
   const others = plan.problems.filter((p) => p.severity !== 'error');
 
   if (changes.length === 0 && plan.problems.length === 0) {
-    return [...head, `**No changes.** Live APIM matches the policies tree (${plan.summary.unchanged} resources)${meta.length ? ' · ' + meta.join(' · ') : ''}.`, ''].join('\n');
+    return [...head, `**No changes.** Live APIM matches the policies tree (${plural(plan.summary.unchanged, 'resource')})${meta.length ? ' · ' + meta.join(' · ') : ''}.`, ''].join('\n');
   }
   head.push(`**Plan:** ${summaryLine(plan)}${meta.length ? ' · ' + meta.join(' · ') : ''}`, '');
 

@@ -1,5 +1,5 @@
 import type { Diagnostic, Plan } from '../model/index.js';
-import { ACTION_SYMBOL, ACTION_VERB, pendingChanges, summaryLine } from './labels.js';
+import { ACTION_SYMBOL, ACTION_VERB, pendingChanges, plural, summaryLine } from './labels.js';
 
 export interface TextOptions {
   /** ANSI colour, for a terminal. */
@@ -21,7 +21,7 @@ export function renderText(plan: Plan, options: TextOptions = {}): string {
   for (const p of plan.problems) out.push(paint(p.severity === 'error' ? 'red' : 'yellow', formatDiagnostic(p)));
   if (plan.problems.length) out.push('');
   if (changes.length === 0) {
-    out.push(paint('green', `No changes. Live APIM matches the policies tree (${plan.summary.unchanged} resources).`));
+    out.push(paint('green', `No changes. Live APIM matches the policies tree (${plural(plan.summary.unchanged, 'resource')}).`));
     return out.join('\n') + '\n';
   }
   for (const c of changes) {
