@@ -1,0 +1,59 @@
+/**
+ * The emulator's seams. The HTTPS server (server.ts) parses a request into an `EmulatorRequest`,
+ * checks auth, throttling and faults, logs it, and asks each `RouteHandler` in turn; handlers are
+ * plain functions over the in-memory `EmulatorState`, so they can be tested without a socket.
+ */
+
+export interface EmulatorRequest {
+  method: string;
+  /** Path with `//` collapsed, not lower-cased (handlers match case-insensitively). */
+  path: string;
+  /** Query parameters; a valueless flag (`&asyncResponse`, or the SDK's `asyncResponse=undefined`) maps to ''. */
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  /** Raw body text ('' when none). */
+  body: string;
+  /** `https://127.0.0.1:<port>`: handlers build absolute nextLink / Location URLs from it. */
+  baseUrl: string;
+}
+
+export interface EmulatorResponse {
+  status: number;
+  headers?: Record<string, string>;
+  /** Serialised as JSON unless it is a string. Absent for HEAD and 204. */
+  body?: unknown;
+}
+
+/** Returns undefined when the route is not its own, so the next handler is asked. */
+export type RouteHandler = (req: EmulatorRequest, state: EmulatorState) => EmulatorResponse | undefined;
+
+export interface StoredResource {
+  /** Policy XML as APIM stores it (re-serialised), or a JSON object for identity / role assignments. */
+  value: unknown;
+  /** Quoted, changes on every write. */
+  etag: string;
+}
+
+export interface EmulatorIdentity {
+  subscriptionId: string;
+  resourceGroup: string;
+  serviceName: string;
+  tenantId: string;
+  /** Client ID of the app the fake Entra issues ARM tokens to. */
+  clientId: string;
+}
+
+export interface EmulatorState {
+  target: EmulatorIdentity;
+  /** Resources by address (ARCHITECTURE.md), lower-cased key; see `StoredResource`. */
+  resources: Map<string, { address: string } & StoredResource>;
+  /** Faults configured by `POST faults`, read by handlers that simulate them (e.g. PrincipalNotFound). */
+  faults: { principalNotFound: number };
+  /** Monotonic counter for ETags and IDs. */
+  nextEtag(): string;
+}
+
+/** ARM error envelope. */
+export function armError(status: number, code: string, message: string, details?: unknown[]): EmulatorResponse {
+  return { status, body: { error: { code, message, ...(details ? { details } : {}) } } };
+}
