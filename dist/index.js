@@ -28374,7 +28374,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5735);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5501);
 
 await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
@@ -28383,7 +28383,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5735:
+/***/ 5501:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -31384,6 +31384,25 @@ function addressKey(address) {
     return address.toLowerCase();
 }
 
+;// CONCATENATED MODULE: ./src/policy-xml/entities.ts
+/** XML's five predefined entities; policies have no DTD, so there are no others. */
+const NAMED_ENTITIES = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
+/** One entity or character reference; groups: name, decimal, hex. Sticky: set `lastIndex` first. */
+const REFERENCE = /&(?:(lt|gt|amp|apos|quot)|#([0-9]{1,8})|#x([0-9a-fA-F]{1,7}));/y;
+/** The character a matched reference stands for, or undefined for a code point Unicode lacks. */
+function referencedChar(name, dec, hex) {
+    if (name)
+        return NAMED_ENTITIES[name];
+    const code = parseInt((dec ?? hex), dec ? 10 : 16);
+    return code <= 0x10ffff ? String.fromCodePoint(code) : undefined;
+}
+/** Decodes the five predefined XML entities and numeric character references (others stay as written). */
+function decodeEntities(s) {
+    if (!s.includes('&'))
+        return s;
+    return s.replace(new RegExp(REFERENCE.source, 'g'), (m, name, dec, hex) => referencedChar(name, dec, hex) ?? m);
+}
+
 ;// CONCATENATED MODULE: ./src/policy-xml/expressions.ts
 /**
  * Finds APIM policy expressions — `@( … )` and `@{ … }` — in a policy document as written.
@@ -31395,6 +31414,7 @@ function addressKey(address) {
  * `()`, `{}`, `[]` to find where each expression ends. XML comments are skipped: an `@(` inside
  * `<!-- … -->` is not code.
  */
+
 /** A lexical problem at a character offset of the scanned text. */
 class ScanError extends Error {
     offset;
@@ -31405,8 +31425,6 @@ class ScanError extends Error {
 }
 const CLOSER = { '(': ')', '{': '}', '[': ']' };
 const CHAR_LITERAL = /^'(\\.[^']*|[^'\\])'/;
-const REFERENCE = /&(?:(lt|gt|amp|apos|quot)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6}));/y;
-const NAMED = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
 /** How many characters of the document spelled the character `charAt` returned last. */
 let spelled = 1;
 /**
@@ -31425,11 +31443,11 @@ function charAt(s, i) {
     const m = REFERENCE.exec(s);
     if (!m)
         return c;
+    const char = referencedChar(m[1], m[2], m[3]);
+    if (char === undefined)
+        return c;
     spelled = m[0].length;
-    if (m[1])
-        return NAMED[m[1]];
-    const code = parseInt(m[2] ?? m[3], m[2] ? 10 : 16);
-    return code <= 0x10ffff ? String.fromCodePoint(code) : c;
+    return char;
 }
 /** Up to `count` decoded characters from `i`, with the raw end offset after each. */
 function expressions_window(s, i, count) {
@@ -36262,7 +36280,7 @@ const SQL_STRICT_PATTERNS = [...sql, ...SQL_STRICT_EXTRA];
  * @param {string} input
  * @returns {string}
  */
-const decode_entities_NAMED = Object.freeze({
+const NAMED = Object.freeze({
   colon: ':',
   Tab: '\t',
   NewLine: '\n',
@@ -36271,12 +36289,12 @@ const decode_entities_NAMED = Object.freeze({
 const ENTITY_RE =
   /&(?:#[xX]0*([0-9a-fA-F]{1,6});?|#0*([0-9]{1,7});?|([a-zA-Z][a-zA-Z0-9]{1,15});)/g;
 
-function decodeEntities(input) {
+function decode_entities_decodeEntities(input) {
   if (input.indexOf('&') === -1) return input;
 
   return input.replace(ENTITY_RE, (match, hex, dec, name) => {
     if (name !== undefined) {
-      return Object.prototype.hasOwnProperty.call(decode_entities_NAMED, name) ? decode_entities_NAMED[name] : match;
+      return Object.prototype.hasOwnProperty.call(NAMED, name) ? NAMED[name] : match;
     }
     const cp = hex !== undefined ? parseInt(hex, 16) : parseInt(dec, 10);
     if (!Number.isFinite(cp) || cp > 0x10ffff) return match;
@@ -37104,7 +37122,7 @@ function normalise(context) {
  */
 function decodedCopy(value, list) {
   if (!list.decodeEntities) return null;
-  const decoded = decodeEntities(value);
+  const decoded = decode_entities_decodeEntities(value);
   return decoded === value ? null : decoded;
 }
 
@@ -38938,26 +38956,15 @@ const XMLValidator = {
 
 
 
+
 /** Deepest element nesting accepted (fast-xml-parser would otherwise throw a plain Error). */
 const MAX_NESTING = 200;
 /** APIM refuses policy documents over 256 KiB; anything larger is not a policy we can deploy. */
 const MAX_POLICY_BYTES = 256 * 1024;
 const PLACEHOLDER = /\uE000(\d+)\uE001/g;
-const document_REFERENCE = /&(?:(lt|gt|amp|apos|quot)|#([0-9]+)|#x([0-9a-fA-F]+));/y;
-const document_NAMED = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
 // Characters XML 1.0 forbids anywhere in a document (tab, LF and CR are allowed).
 // eslint-disable-next-line no-control-regex
 const FORBIDDEN_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
-/** Decodes the five predefined XML entities and numeric character references. */
-function document_decodeEntities(s) {
-    if (!s.includes('&'))
-        return s;
-    return s.replace(/&(?:(lt|gt|amp|apos|quot)|#([0-9]+)|#x([0-9a-fA-F]+));/g, (_m, name, dec, hex) => {
-        if (name)
-            return document_NAMED[name];
-        return String.fromCodePoint(parseInt(dec ?? hex, dec ? 10 : 16));
-    });
-}
 /** Maps offsets in the masked text back to the source text. */
 class OffsetMap {
     shift;
@@ -39015,8 +39022,8 @@ function mask(text, shift) {
     return { text: out, expressions, map };
 }
 function checkReference(s, i) {
-    document_REFERENCE.lastIndex = i;
-    const m = document_REFERENCE.exec(s);
+    REFERENCE.lastIndex = i;
+    const m = REFERENCE.exec(s);
     if (m) {
         const code = m[2] ? parseInt(m[2], 10) : m[3] ? parseInt(m[3], 16) : -1;
         if (code === -1)
@@ -39026,6 +39033,8 @@ function checkReference(s, i) {
         }
         return null;
     }
+    if (/^&#x?[0-9a-fA-F]+;/.test(s.slice(i, i + 16)))
+        return 'character reference names a character XML does not allow';
     const name = /^&([A-Za-z_][\w.-]*);/.exec(s.slice(i, i + 40));
     if (name) {
         return (`undefined entity "&${name[1]};": policies know only &lt; &gt; &amp; &quot; &apos; and numeric ` +
@@ -39168,7 +39177,7 @@ function segmentsOf(ctx, masked, attribute) {
         if (!raw)
             return;
         // XML turns raw tab/newline in attribute values into spaces (references like &#xA; survive).
-        const text = document_decodeEntities(attribute ? raw.replace(/[\t\n]/g, ' ') : raw);
+        const text = decodeEntities(attribute ? raw.replace(/[\t\n]/g, ' ') : raw);
         const prev = out[out.length - 1];
         if (prev && !prev.expression)
             prev.text += text;
@@ -39352,7 +39361,7 @@ const INDENT = '    ';
 function canonicalExpression(source) {
     let current = source;
     for (let i = 0; i < 4; i++) {
-        const next = document_decodeEntities(current);
+        const next = decodeEntities(current);
         if (next === current)
             break;
         current = next;
@@ -40152,6 +40161,7 @@ function diffCanonical(before, after, beforeLabel, afterLabel) {
 }
 
 ;// CONCATENATED MODULE: ./src/policy-xml/index.ts
+
 
 
 

@@ -3,6 +3,7 @@
  * XML), the rest must be well-formed XML, and every node keeps its line and column.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { REFERENCE, decodeEntities } from './entities.js';
 import { PolicySyntaxError, computeLineStarts, lineColumn } from './errors.js';
 import { ScanError, findExpressions } from './expressions.js';
 
@@ -71,20 +72,10 @@ const MAX_NESTING = 200;
 export const MAX_POLICY_BYTES = 256 * 1024;
 
 const PLACEHOLDER = /\uE000(\d+)\uE001/g;
-const REFERENCE = /&(?:(lt|gt|amp|apos|quot)|#([0-9]+)|#x([0-9a-fA-F]+));/y;
-const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
 // Characters XML 1.0 forbids anywhere in a document (tab, LF and CR are allowed).
 // eslint-disable-next-line no-control-regex
 const FORBIDDEN_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
-/** Decodes the five predefined XML entities and numeric character references. */
-export function decodeEntities(s: string): string {
-  if (!s.includes('&')) return s;
-  return s.replace(/&(?:(lt|gt|amp|apos|quot)|#([0-9]+)|#x([0-9a-fA-F]+));/g, (_m, name, dec, hex) => {
-    if (name) return NAMED[name]!;
-    return String.fromCodePoint(parseInt(dec ?? hex, dec ? 10 : 16));
-  });
-}
 
 /** Maps offsets in the masked text back to the source text. */
 class OffsetMap {
@@ -156,6 +147,7 @@ function checkReference(s: string, i: number): string | null {
     }
     return null;
   }
+  if (/^&#x?[0-9a-fA-F]+;/.test(s.slice(i, i + 16))) return 'character reference names a character XML does not allow';
   const name = /^&([A-Za-z_][\w.-]*);/.exec(s.slice(i, i + 40));
   if (name) {
     return (

@@ -9,6 +9,8 @@
  * `<!-- … -->` is not code.
  */
 
+import { REFERENCE, referencedChar } from './entities.js';
+
 /** Half-open character range [start, end) of one expression in the scanned text. */
 export interface ExpressionSpan {
   start: number;
@@ -27,8 +29,6 @@ export class ScanError extends Error {
 
 const CLOSER: Record<string, string> = { '(': ')', '{': '}', '[': ']' };
 const CHAR_LITERAL = /^'(\\.[^']*|[^'\\])'/;
-const REFERENCE = /&(?:(lt|gt|amp|apos|quot)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6}));/y;
-const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
 
 /** How many characters of the document spelled the character `charAt` returned last. */
 let spelled = 1;
@@ -47,10 +47,10 @@ function charAt(s: string, i: number): string {
   REFERENCE.lastIndex = i;
   const m = REFERENCE.exec(s);
   if (!m) return c;
+  const char = referencedChar(m[1], m[2], m[3]);
+  if (char === undefined) return c;
   spelled = m[0].length;
-  if (m[1]) return NAMED[m[1]]!;
-  const code = parseInt(m[2] ?? m[3]!, m[2] ? 10 : 16);
-  return code <= 0x10ffff ? String.fromCodePoint(code) : c;
+  return char;
 }
 
 /** Up to `count` decoded characters from `i`, with the raw end offset after each. */

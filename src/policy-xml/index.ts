@@ -2,7 +2,6 @@ export { findExpressions, ScanError, type ExpressionSpan } from './expressions.j
 export { PolicySyntaxError } from './errors.js';
 export {
   parsePolicyDocument,
-  decodeEntities,
   MAX_POLICY_BYTES,
   type PolicyDocument,
   type PolicyRootKind,
@@ -14,3 +13,4 @@ export {
 } from './document.js';
 export { canonicalize, canonicalExpression, formatPolicy, segmentValue } from './print.js';
 export { diffCanonical, type TextDiff } from './diff.js';
+export { decodeEntities } from './entities.js';

@@ -8,7 +8,7 @@
  * character is payload.
  */
 import type { PolicyDocument, Segment, XmlAttribute, XmlElement, XmlNode } from './document.js';
-import { decodeEntities } from './document.js';
+import { decodeEntities } from './entities.js';
 
 const INDENT = '    ';
 
