@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './cli/demo.js';
 import { registerDiff } from './cli/diff.js';
+import { registerEmulator } from './cli/emulator.js';
 import { CliError, printDiagnostics } from './cli/errors.js';
 import { registerFmt } from './cli/fmt.js';
 import { registerLint } from './cli/lint.js';
@@ -10,7 +11,7 @@ import { TOOL_VERSION } from './version.js';
 
 const program = new Command()
   .name('apim-policy')
-  .description('Azure API Management policies as code: lint, fmt, diff and plan policy trees.')
+  .description('Azure API Management policies as code: lint, fmt, diff and plan policy trees; a local emulator to try it on.')
   .version(TOOL_VERSION)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
@@ -19,6 +20,7 @@ registerPlan(program);
 registerLint(program);
 registerFmt(program);
 registerDiff(program);
+registerEmulator(program);
 registerDemo(program);
 
 try {

@@ -1,0 +1,103 @@
+/**
+ * Re-serialises a parsed policy the way APIM stores and returns it (POLICY-XML.md, "What APIM does
+ * to a stored policy"): CRLF line endings, tab indentation, double quotes, `<x />`, attributes in
+ * the author's order, `<set-body>` content kept as it is (whitespace included).
+ *
+ * Expressions: the C# an expression stands for is `canonicalExpression(source)` — the same reading
+ * the canonical form uses, so a raw and an XML-escaped spelling of one expression serialise alike.
+ * - `xml`: that C# XML-escaped (`&` `<` `>` `"`; in attribute values also LF as `&#xA;`);
+ * - `rawxml`: that C# exactly, unescaped.
+ *
+ * Deterministic and idempotent: serialising the parse of the output gives the output again.
+ */
+import type { PolicyDocument, Segment, XmlAttribute, XmlElement, XmlNode } from '../policy-xml/document.js';
+import { canonicalExpression } from '../policy-xml/print.js';
+
+export type ApimFormat = 'xml' | 'rawxml';
+
+const INDENT = '\t';
+
+function escapeLiteral(text: string, attribute: boolean): string {
+  let out = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#xD;');
+  // A literal "@(" / "@{" must not become an expression when read again.
+  out = out.replace(/@(?=[({])/g, '&#64;');
+  if (attribute) out = out.replace(/"/g, '&quot;').replace(/\n/g, '&#xA;').replace(/\t/g, '&#x9;');
+  return out;
+}
+
+function escapeExpression(code: string, attribute: boolean): string {
+  let out = code.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  if (attribute) out = out.replace(/\n/g, '&#xA;');
+  return out;
+}
+
+function printSegments(segments: Segment[], format: ApimFormat, attribute: boolean): string {
+  return segments
+    .map((s) => {
+      if (!s.expression) return escapeLiteral(s.text, attribute);
+      const code = canonicalExpression(s.source);
+      return format === 'xml' ? escapeExpression(code, attribute) : code;
+    })
+    .join('');
+}
+
+function printAttributes(attributes: XmlAttribute[], format: ApimFormat): string {
+  return attributes.map((a) => ` ${a.name}="${printSegments(a.segments, format, true)}"`).join('');
+}
+
+function isBlank(node: XmlNode): boolean {
+  return node.type === 'text' && node.segments.every((s) => !s.expression && s.text.trim() === '');
+}
+
+function meaningfulChildren(el: XmlElement, payload: boolean): XmlNode[] {
+  return payload ? el.children : el.children.filter((c) => !isBlank(c));
+}
+
+function printInline(node: XmlNode, format: ApimFormat, payload: boolean): string {
+  switch (node.type) {
+    case 'text':
+      return printSegments(node.segments, format, false);
+    case 'cdata':
+      return `<![CDATA[${node.text}]]>`;
+    case 'comment':
+      return `<!--${node.text}-->`;
+    case 'element': {
+      const inner = payload || node.name === 'set-body';
+      const kids = meaningfulChildren(node, inner);
+      const open = `<${node.name}${printAttributes(node.attributes, format)}`;
+      if (kids.length === 0) return `${open} />`;
+      return `${open}>${kids.map((k) => printInline(k, format, inner)).join('')}</${node.name}>`;
+    }
+  }
+}
+
+function printBlock(el: XmlElement, depth: number, format: ApimFormat, out: string[]): void {
+  const pad = INDENT.repeat(depth);
+  const payload = el.name === 'set-body';
+  const kids = meaningfulChildren(el, payload);
+  const structured = !payload && kids.every((k) => k.type === 'element' || k.type === 'comment');
+  if (kids.length === 0 || !structured) {
+    out.push(pad + printInline(el, format, false));
+    return;
+  }
+  out.push(`${pad}<${el.name}${printAttributes(el.attributes, format)}>`);
+  for (const k of kids) {
+    if (k.type === 'element') printBlock(k, depth + 1, format, out);
+    else out.push(pad + INDENT + printInline(k, format, false));
+  }
+  out.push(`${pad}</${el.name}>`);
+}
+
+/**
+ * The text APIM stores and returns for a policy. A fragment is always returned whole, with its
+ * `<fragment>` wrapper (also when it was sent without one). No trailing line break.
+ */
+export function serialiseLikeApim(doc: PolicyDocument, format: ApimFormat): string {
+  const out: string[] = [];
+  for (const c of doc.leading) out.push(`<!--${c.text}-->`);
+  printBlock(doc.root, 0, format, out);
+  for (const c of doc.trailing) out.push(`<!--${c.text}-->`);
+  // The parser normalises every line break to LF and literal CRs are written as &#xD;, so every
+  // LF here (layout, payload, comments, raw expressions) becomes one CRLF.
+  return out.join('\n').replace(/\n/g, '\r\n');
+}

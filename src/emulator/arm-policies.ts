@@ -1,0 +1,473 @@
+/**
+ * ARM routes for APIM policies, policy fragments, `allPolicies`, and the read-only lists a
+ * deployment needs (APIs, operations, products, named values, backends). AZURE-CONTRACT.md §1–2.
+ *
+ * Storage (in `state.resources`, keyed by the lower-cased address):
+ * - a policy at `[workspaces/{w}/](policies/policy | apis/{a}/policies/policy |
+ *   apis/{a}/operations/{o}/policies/policy | products/{p}/policies/policy)` and a fragment at
+ *   `[workspaces/{w}/]policyFragments/{id}` have `value` = the APIM `format=xml` serialisation
+ *   (expressions escaped; fragments with their `<fragment>` wrapper). `rawxml` reads re-parse that
+ *   text and serialise it raw, so nothing else is stored. A fragment's description is kept in an
+ *   extra `description` property of the stored record (not in `value`).
+ *   Reads re-parse the stored text, so a value written by the admin API's `POST edit` (any XML
+ *   spelling) is returned as APIM would; text that does not parse is returned as stored.
+ * - APIs, operations, products: `apis/{a}`, `apis/{a}/operations/{o}`, `products/{p}` with value
+ *   `{displayName}`; lists also include every API/operation/product a stored policy's address implies.
+ * - named values `namedValues/{id}` `{displayName, value?, secret?, keyVault?}`, backends
+ *   `backends/{id}` `{url}` (seeded; read only here).
+ */
+import { addressKey, parsePolicyAddress } from '../model/address.js';
+import { PolicySyntaxError, parsePolicyDocument } from '../policy-xml/index.js';
+import { serialiseLikeApim, type ApimFormat } from './apim-serialise.js';
+import { armError, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type RouteHandler } from './types.js';
+
+export interface PolicyRoutesOptions {
+  /** Items per page of paged lists (and the most `$top` may ask for). Default 100. */
+  pageSize?: number;
+}
+
+const SERVICE = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ApiManagement\/service\/([^/]+)(?:\/(.*))?$/i;
+
+type StoredRecord = { address: string; value: unknown; etag: string; description?: string };
+
+const eq = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+function quote(token: string): string {
+  return token.startsWith('"') ? token : `"${token}"`;
+}
+
+function bareEtag(etag: string): string {
+  return etag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+}
+
+function header(req: EmulatorRequest, name: string): string | undefined {
+  const key = Object.keys(req.headers).find((k) => k.toLowerCase() === name);
+  return key === undefined ? undefined : req.headers[key];
+}
+
+/** `Microsoft.ApiManagement/service/apis/policies` from `apis/echo/policies/policy`. */
+function resourceType(address: string): string {
+  const parts = address.split('/');
+  const collections = parts.filter((_p, i) => i % 2 === 0);
+  return ['Microsoft.ApiManagement/service', ...collections].join('/');
+}
+
+function servicePrefix(state: EmulatorState): string {
+  const t = state.target;
+  return `/subscriptions/${t.subscriptionId}/resourceGroups/${t.resourceGroup}/providers/Microsoft.ApiManagement/service/${t.serviceName}`;
+}
+
+function armId(state: EmulatorState, address: string): string {
+  return `${servicePrefix(state)}/${address}`;
+}
+
+function get(state: EmulatorState, address: string): StoredRecord | undefined {
+  return state.resources.get(addressKey(address)) as StoredRecord | undefined;
+}
+
+function isFragmentAddress(address: string): boolean {
+  return parsePolicyAddress(address)?.kind === 'fragment';
+}
+
+/** Stores a parsed-and-accepted policy as a PUT does; returns whether it was created. */
+export function storePolicy(
+  state: EmulatorState,
+  address: string,
+  xml: string,
+  description?: string,
+): { created: boolean; record: StoredRecord } {
+  const fragment = isFragmentAddress(address);
+  const doc = parsePolicyDocument(xml, { file: address, expect: fragment ? 'fragment' : 'policies' });
+  const existing = get(state, address);
+  const record: StoredRecord = {
+    address: existing?.address ?? address,
+    value: serialiseLikeApim(doc, 'xml'),
+    etag: quote(state.nextEtag()),
+  };
+  if (fragment) {
+    const desc = description ?? existing?.description;
+    if (desc !== undefined) record.description = desc;
+  }
+  state.resources.set(addressKey(address), record);
+  return { created: !existing, record };
+}
+
+/** The stored text in the asked format (see the module comment). */
+function storedAs(record: StoredRecord, format: ApimFormat): string {
+  const text = typeof record.value === 'string' ? record.value : JSON.stringify(record.value);
+  try {
+    const doc = parsePolicyDocument(text, {
+      file: record.address,
+      expect: isFragmentAddress(record.address) ? 'fragment' : 'any',
+    });
+    return serialiseLikeApim(doc, format);
+  } catch {
+    return text;
+  }
+}
+
+function policyBody(state: EmulatorState, record: StoredRecord, format: ApimFormat): Record<string, unknown> {
+  const fragment = isFragmentAddress(record.address);
+  const parts = record.address.split('/');
+  const properties: Record<string, unknown> = { value: storedAs(record, format), format };
+  if (fragment) {
+    if (record.description !== undefined) properties.description = record.description;
+    properties.provisioningState = 'Succeeded';
+  }
+  return {
+    id: armId(state, record.address),
+    type: resourceType(record.address),
+    name: parts[parts.length - 1],
+    properties,
+  };
+}
+
+function notFound(what: string): EmulatorResponse {
+  return armError(404, 'ResourceNotFound', `${what} not found.`);
+}
+
+function methodNotAllowed(method: string): EmulatorResponse {
+  return armError(405, 'MethodNotAllowed', `The HTTP method '${method}' is not supported here.`);
+}
+
+/** One page of `items`, with an absolute nextLink that carries every query parameter. */
+function page<T>(req: EmulatorRequest, items: T[], pageSize: number): { value: T[]; count: number; nextLink?: string } {
+  const skip = Math.max(0, parseInt(req.query['$skip'] ?? '0', 10) || 0);
+  const askedTop = parseInt(req.query['$top'] ?? '', 10);
+  const top = askedTop > 0 ? Math.min(askedTop, pageSize) : pageSize;
+  const value = items.slice(skip, skip + top);
+  const result: { value: T[]; count: number; nextLink?: string } = { value, count: items.length };
+  if (skip + top < items.length) {
+    const query = { ...req.query, $skip: String(skip + top) };
+    const qs = Object.entries(query)
+      .map(([k, v]) => `${encodeURIComponent(k).replace(/^%24/, '$')}=${encodeURIComponent(v)}`)
+      .join('&');
+    result.nextLink = `${req.baseUrl}${req.path}?${qs}`;
+  }
+  return result;
+}
+
+function formatOf(req: EmulatorRequest): ApimFormat | EmulatorResponse {
+  const f = req.query['format'];
+  if (f === undefined || f === '' || eq(f, 'xml')) return 'xml';
+  if (eq(f, 'rawxml')) return 'rawxml';
+  return armError(400, 'ValidationError', `Invalid format '${f}'. Allowed values: xml, rawxml.`);
+}
+
+function validationError(e: PolicySyntaxError): EmulatorResponse {
+  return armError(400, 'ValidationError', 'One or more fields contain incorrect values:', [
+    { code: 'ValidationError', target: 'representation', message: `${e.reason}. Line ${e.line}, position ${e.column}.` },
+  ]);
+}
+
+function policyItem(req: EmulatorRequest, state: EmulatorState, address: string, entity: string): EmulatorResponse {
+  const record = get(state, address);
+  const method = req.method.toUpperCase();
+  const fragment = isFragmentAddress(address);
+  switch (method) {
+    case 'GET': {
+      if (!record) return notFound(entity);
+      const format = formatOf(req);
+      if (typeof format !== 'string') return format;
+      return { status: 200, headers: { ETag: record.etag }, body: policyBody(state, record, format) };
+    }
+    case 'HEAD':
+      if (!record) return { status: 404 };
+      return { status: 200, headers: { ETag: record.etag } };
+    case 'PUT': {
+      const ifMatch = header(req, 'if-match');
+      if (record && ifMatch !== undefined && ifMatch.trim() !== '*' && ifMatch.trim() !== '' && bareEtag(ifMatch) !== bareEtag(record.etag)) {
+        return armError(412, 'PreconditionFailed', `The entity's ETag does not match the If-Match header; it was changed since it was read.`);
+      }
+      let body: { properties?: { value?: unknown; format?: unknown; description?: unknown } };
+      try {
+        body = JSON.parse(req.body || '{}') as typeof body;
+      } catch (e) {
+        return armError(400, 'InvalidRequestContent', `The request content is not valid JSON: ${(e as Error).message}`);
+      }
+      const props = body?.properties ?? {};
+      const format = props.format ?? 'xml';
+      if (format !== 'xml' && format !== 'rawxml') {
+        return armError(400, 'ValidationError', `Policy format '${String(format)}' is not supported here; use xml or rawxml.`);
+      }
+      if (typeof props.value !== 'string' || props.value.trim() === '') {
+        return armError(400, 'ValidationError', 'One or more fields contain incorrect values:', [
+          { code: 'ValidationError', target: 'value', message: 'Policy value is required.' },
+        ]);
+      }
+      if (props.description !== undefined && (typeof props.description !== 'string' || props.description.length > 1000)) {
+        return armError(400, 'ValidationError', 'description must be a string of at most 1000 characters.');
+      }
+      let stored;
+      try {
+        stored = storePolicy(state, address, props.value, fragment ? (props.description as string | undefined) : undefined);
+      } catch (e) {
+        if (e instanceof PolicySyntaxError) return validationError(e);
+        throw e;
+      }
+      return {
+        status: stored.created ? 201 : 200,
+        headers: { ETag: stored.record.etag },
+        body: policyBody(state, stored.record, 'xml'),
+      };
+    }
+    case 'DELETE': {
+      const ifMatch = header(req, 'if-match');
+      if (ifMatch === undefined || ifMatch.trim() === '') {
+        return armError(400, 'BadRequest', 'The If-Match header is required to delete this entity (use "*" to delete unconditionally).');
+      }
+      if (!record) return { status: 204 };
+      if (ifMatch.trim() !== '*' && bareEtag(ifMatch) !== bareEtag(record.etag)) {
+        return armError(412, 'PreconditionFailed', `The entity's ETag does not match the If-Match header; it was changed since it was read.`);
+      }
+      state.resources.delete(addressKey(address));
+      return { status: 200 };
+    }
+    default:
+      return methodNotAllowed(method);
+  }
+}
+
+/** Every stored record whose address matches, sorted by address key for stable paging. */
+function storedMatching(state: EmulatorState, test: (address: string) => boolean): StoredRecord[] {
+  return [...state.resources.entries()]
+    .filter(([, r]) => test(r.address))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, r]) => r as StoredRecord);
+}
+
+/** Entities of one collection (`apis`, `operations`, `products`) under `prefix`, stored or implied by any address. */
+function entities(state: EmulatorState, prefix: string, collection: string): Array<{ name: string; address: string; value: unknown }> {
+  const found = new Map<string, { name: string; address: string; value: unknown }>();
+  const p = prefix.toLowerCase();
+  for (const r of state.resources.values()) {
+    const lower = r.address.toLowerCase();
+    if (!lower.startsWith(p + collection.toLowerCase() + '/')) continue;
+    const rest = r.address.slice(p.length + collection.length + 1);
+    const name = rest.split('/')[0]!;
+    if (!name) continue;
+    const address = `${r.address.slice(0, p.length)}${collection}/${name}`;
+    const key = addressKey(address);
+    const own = rest === name ? r.value : undefined;
+    const prev = found.get(key);
+    if (!prev) found.set(key, { name, address, value: own });
+    else if (own !== undefined) prev.value = own;
+  }
+  return [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+}
+
+function displayName(value: unknown, fallback: string): string {
+  const d = (value as { displayName?: unknown } | undefined)?.displayName;
+  return typeof d === 'string' ? d : fallback;
+}
+
+function apiContract(state: EmulatorState, e: { name: string; address: string; value: unknown }): unknown {
+  const rev = /;rev=(\d+)$/i.exec(e.name);
+  return {
+    id: armId(state, e.address),
+    type: resourceType(e.address),
+    name: e.name,
+    properties: {
+      displayName: displayName(e.value, rev ? e.name.slice(0, rev.index) : e.name),
+      apiRevision: rev ? rev[1] : '1',
+      isCurrent: !rev,
+      path: (rev ? e.name.slice(0, rev.index) : e.name).toLowerCase(),
+      protocols: ['https'],
+    },
+  };
+}
+
+function operationContract(state: EmulatorState, e: { name: string; address: string; value: unknown }): unknown {
+  return {
+    id: armId(state, e.address),
+    type: resourceType(e.address),
+    name: e.name,
+    properties: { displayName: displayName(e.value, e.name), method: 'GET', urlTemplate: `/${e.name}` },
+  };
+}
+
+function productContract(state: EmulatorState, e: { name: string; address: string; value: unknown }): unknown {
+  return {
+    id: armId(state, e.address),
+    type: resourceType(e.address),
+    name: e.name,
+    properties: { displayName: displayName(e.value, e.name), state: 'published', subscriptionRequired: true },
+  };
+}
+
+function namedValueContract(state: EmulatorState, r: StoredRecord): unknown {
+  const v = (r.value ?? {}) as { displayName?: unknown; value?: unknown; secret?: unknown; keyVault?: unknown };
+  const name = r.address.split('/').pop()!;
+  const secret = v.secret === true;
+  const properties: Record<string, unknown> = { displayName: displayName(v, name), secret, tags: [] };
+  // Like APIM: a secret's value is never returned by GET or list (only by listValue).
+  if (!secret && v.value !== undefined) properties.value = v.value;
+  if (v.keyVault !== undefined) properties.keyVault = v.keyVault;
+  return { id: armId(state, r.address), type: resourceType(r.address), name, properties };
+}
+
+function backendContract(state: EmulatorState, r: StoredRecord): unknown {
+  const v = (r.value ?? {}) as { url?: unknown };
+  const name = r.address.split('/').pop()!;
+  return { id: armId(state, r.address), type: resourceType(r.address), name, properties: { url: v.url, protocol: 'http' } };
+}
+
+/** The route handler; `policyRoutes` is the default instance. */
+export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHandler {
+  const pageSize = options.pageSize ?? 100;
+
+  return (req, state) => {
+    const m = SERVICE.exec(req.path.replace(/\/+$/, ''));
+    if (!m) return undefined;
+    const raw = m[4] ?? '';
+    const segs = raw === '' ? [] : raw.split('/').map(decodeSegment);
+
+    // Which workspace, then the scope-relative segments.
+    let ws = '';
+    let s = segs;
+    if (s.length >= 3 && eq(s[0]!, 'workspaces')) {
+      ws = `workspaces/${s[1]}/`;
+      s = s.slice(2);
+    }
+    const n = s.length;
+    const is = (i: number, word: string) => s[i] !== undefined && eq(s[i]!, word);
+
+    // Classify the route; anything else under the service is another handler's.
+    type Route =
+      | { kind: 'policyItem'; address: string; entity: string }
+      | { kind: 'policyList'; scope: string }
+      | { kind: 'fragmentList' }
+      | { kind: 'allPolicies' }
+      | { kind: 'apis' }
+      | { kind: 'operations'; api: string }
+      | { kind: 'products' }
+      | { kind: 'namedValues' | 'backends'; id?: string };
+    let route: Route | undefined;
+    let policyId: string | undefined;
+    if (n === 1 && is(0, 'policies')) route = { kind: 'policyList', scope: ws };
+    else if (n === 2 && is(0, 'policies')) {
+      policyId = s[1];
+      route = { kind: 'policyItem', address: `${ws}policies/policy`, entity: 'Policy' };
+    } else if (n === 1 && is(0, 'apis')) route = { kind: 'apis' };
+    else if (n === 3 && is(0, 'apis') && is(2, 'policies')) route = { kind: 'policyList', scope: `${ws}apis/${s[1]}/` };
+    else if (n === 4 && is(0, 'apis') && is(2, 'policies')) {
+      policyId = s[3];
+      route = { kind: 'policyItem', address: `${ws}apis/${s[1]}/policies/policy`, entity: 'Policy' };
+    } else if (n === 3 && is(0, 'apis') && is(2, 'operations')) route = { kind: 'operations', api: s[1]! };
+    else if (n === 5 && is(0, 'apis') && is(2, 'operations') && is(4, 'policies')) {
+      route = { kind: 'policyList', scope: `${ws}apis/${s[1]}/operations/${s[3]}/` };
+    } else if (n === 6 && is(0, 'apis') && is(2, 'operations') && is(4, 'policies')) {
+      policyId = s[5];
+      route = { kind: 'policyItem', address: `${ws}apis/${s[1]}/operations/${s[3]}/policies/policy`, entity: 'Policy' };
+    } else if (n === 1 && is(0, 'products')) route = { kind: 'products' };
+    else if (n === 3 && is(0, 'products') && is(2, 'policies')) route = { kind: 'policyList', scope: `${ws}products/${s[1]}/` };
+    else if (n === 4 && is(0, 'products') && is(2, 'policies')) {
+      policyId = s[3];
+      route = { kind: 'policyItem', address: `${ws}products/${s[1]}/policies/policy`, entity: 'Policy' };
+    } else if (n === 1 && is(0, 'policyFragments')) route = { kind: 'fragmentList' };
+    else if (n === 2 && is(0, 'policyFragments')) {
+      route = { kind: 'policyItem', address: `${ws}policyFragments/${s[1]}`, entity: 'PolicyFragment' };
+    } else if (n === 1 && is(0, 'allPolicies') && !ws) route = { kind: 'allPolicies' };
+    else if ((n === 1 || n === 2) && (is(0, 'namedValues') || is(0, 'backends'))) {
+      route = { kind: is(0, 'namedValues') ? 'namedValues' : 'backends', ...(n === 2 ? { id: s[1]! } : {}) };
+    }
+    if (!route) return undefined;
+
+    const [, sub, rg, name] = m;
+    const t = state.target;
+    if (!eq(sub!, t.subscriptionId)) return armError(404, 'SubscriptionNotFound', `The subscription '${sub}' could not be found.`);
+    if (!eq(rg!, t.resourceGroup)) return armError(404, 'ResourceGroupNotFound', `Resource group '${rg}' could not be found.`);
+    if (!eq(name!, t.serviceName)) {
+      return armError(
+        404,
+        'ResourceNotFound',
+        `The Resource 'Microsoft.ApiManagement/service/${name}' under resource group '${rg}' was not found.`,
+      );
+    }
+    if (!req.query['api-version']) {
+      return armError(
+        400,
+        'MissingApiVersionParameter',
+        "The api-version query parameter (?api-version=) is required for all requests.",
+      );
+    }
+    if (policyId !== undefined && !eq(policyId, 'policy')) return notFound('Policy');
+
+    const method = req.method.toUpperCase();
+    if (route.kind === 'policyItem') return policyItem(req, state, route.address, route.entity);
+    if (method !== 'GET') return methodNotAllowed(method);
+
+    switch (route.kind) {
+      case 'policyList': {
+        const record = get(state, `${route.scope}policies/policy`);
+        const format = formatOf(req);
+        if (typeof format !== 'string') return format;
+        const value = record ? [policyBody(state, record, format)] : [];
+        return { status: 200, body: { value, count: value.length } };
+      }
+      case 'fragmentList': {
+        const format = formatOf(req);
+        if (typeof format !== 'string') return format;
+        const prefix = ws.toLowerCase();
+        const list = storedMatching(state, (a) => {
+          const scope = parsePolicyAddress(a);
+          return scope?.kind === 'fragment' && (scope.workspace ? `workspaces/${scope.workspace}/`.toLowerCase() : '') === prefix;
+        });
+        return { status: 200, body: page(req, list.map((r) => policyBody(state, r, format)), pageSize) };
+      }
+      case 'allPolicies': {
+        const list = storedMatching(state, (a) => {
+          const scope = parsePolicyAddress(a);
+          return scope !== undefined && scope.kind !== 'fragment';
+        });
+        const items = list.map((r) => {
+          // A stable, URL-safe name per policy (the real service uses opaque names).
+          const itemName = r.address.replace(/[^A-Za-z0-9-]+/g, '-');
+          return {
+            id: `${servicePrefix(state)}/allPolicies/${itemName}`,
+            name: itemName,
+            type: 'Microsoft.ApiManagement/service/allPolicies',
+            properties: { referencePolicyId: armId(state, r.address), complianceState: 'Compliant' },
+          };
+        });
+        return { status: 200, body: page(req, items, pageSize) };
+      }
+      case 'apis':
+        return { status: 200, body: page(req, entities(state, ws, 'apis').map((e) => apiContract(state, e)), pageSize) };
+      case 'operations': {
+        const apiPrefix = `${ws}apis/${route.api}/`;
+        const api = entities(state, ws, 'apis').find((e) => eq(e.name, route.api));
+        if (!api) return notFound('Api');
+        return {
+          status: 200,
+          body: page(req, entities(state, apiPrefix, 'operations').map((e) => operationContract(state, e)), pageSize),
+        };
+      }
+      case 'products':
+        return { status: 200, body: page(req, entities(state, ws, 'products').map((e) => productContract(state, e)), pageSize) };
+      case 'namedValues':
+      case 'backends': {
+        const collection = route.kind;
+        const contract = collection === 'namedValues' ? namedValueContract : backendContract;
+        if (route.id !== undefined) {
+          const record = get(state, `${ws}${collection}/${route.id}`);
+          if (!record) return notFound(collection === 'namedValues' ? 'NamedValue' : 'Backend');
+          return { status: 200, headers: { ETag: record.etag }, body: contract(state, record) };
+        }
+        const re = new RegExp(`^${ws.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${collection}/[^/]+$`, 'i');
+        const list = storedMatching(state, (a) => re.test(a));
+        return { status: 200, body: page(req, list.map((r) => contract(state, r)), pageSize) };
+      }
+    }
+  };
+}
+
+export const policyRoutes: RouteHandler = createPolicyRoutes();

@@ -1,0 +1,386 @@
+/**
+ * The emulator's HTTPS server: parses requests into `EmulatorRequest`s, serves the admin API,
+ * applies latency, auth, ARM throttling (token buckets) and injected faults, logs each request and
+ * asks the route handlers in turn (auth and GitHub fakes first, then ARM: identity/RBAC, policies).
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAuth, type EmulatorAuth } from './auth.js';
+import { identityRoutes } from './arm-identity.js';
+import { policyRoutes, storePolicy } from './arm-policies.js';
+import { createGitHubFake, type GitHubFake } from './github.js';
+import { seedFromTree } from './seed.js';
+import { createEmulatorState } from './state.js';
+import { createTls, type EmulatorTls } from './tls.js';
+import { armError, type EmulatorIdentity, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type RouteHandler } from './types.js';
+
+export interface ThrottleConfig {
+  readBurst: number;
+  readRate: number;
+  writeBurst: number;
+  writeRate: number;
+}
+export const DEFAULT_THROTTLE: ThrottleConfig = { readBurst: 250, readRate: 25, writeBurst: 200, writeRate: 10 };
+
+export interface EmulatorOptions {
+  /** 0 or absent = any free port. */
+  port?: number;
+  /** Policies tree the live state starts as. */
+  seedDir?: string;
+  latencyMs?: number;
+  /** Share (0..1) of ARM requests answered with 429 + Retry-After, 500, 503 or a connection reset. */
+  faultRate?: number;
+  /** `true` = ARM's default buckets. */
+  throttle?: boolean | ThrottleConfig;
+  /** ARM route handlers; default identity/RBAC then policies. */
+  routes?: RouteHandler[];
+  /** Overrides of the fake subscription, resource group, service, tenant and client IDs. */
+  target?: Partial<EmulatorIdentity>;
+}
+
+export interface ReadyLine {
+  armEndpoint: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  serviceName: string;
+  tenantId: string;
+  clientId: string;
+  adminUrl: string;
+  env: {
+    NODE_EXTRA_CA_CERTS: string;
+    AZURE_AUTHORITY_HOST: string;
+    ACTIONS_ID_TOKEN_REQUEST_URL: string;
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: string;
+    GITHUB_API_URL: string;
+  };
+}
+
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  /** 0 when the connection was reset by an injected fault. */
+  status: number;
+  auth: 'bearer' | 'none';
+}
+
+export interface RunningEmulator {
+  ready: ReadyLine;
+  close(): Promise<void>;
+  /** In-process access (tests, demo). */
+  state: EmulatorState;
+  auth: EmulatorAuth;
+  github: GitHubFake;
+  /** CA certificate (PEM) to trust, e.g. `tlsOptions: { ca }` in Azure SDK client options. */
+  caCert: string;
+}
+
+export const DEFAULT_TARGET: EmulatorIdentity = {
+  subscriptionId: '00000000-0000-4000-8000-00000000a001',
+  resourceGroup: 'rg-apim-emulator',
+  serviceName: 'apim-emulator',
+  tenantId: '00000000-0000-4000-8000-00000000a002',
+  clientId: '00000000-0000-4000-8000-00000000a003',
+};
+
+interface FailWrites {
+  address: string;
+  status: number;
+  times: number;
+}
+interface Faults {
+  latencyMs: number;
+  errorRate: number;
+  throttle: ThrottleConfig | undefined;
+  failWrites: FailWrites | undefined;
+}
+
+class Bucket {
+  tokens: number;
+  private last = Date.now();
+  constructor(
+    public burst: number,
+    public rate: number,
+  ) {
+    this.tokens = burst;
+  }
+  refill(): void {
+    const now = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+  }
+  /** Takes a token; false when empty. */
+  take(): boolean {
+    this.refill();
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+  retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil((1 - this.tokens) / this.rate));
+  }
+}
+
+const throttleOf = (t: boolean | Partial<ThrottleConfig> | undefined): ThrottleConfig | undefined =>
+  t === undefined || t === false ? undefined : t === true ? { ...DEFAULT_THROTTLE } : { ...DEFAULT_THROTTLE, ...t };
+
+const NON_ARM = /^\/(github-oidc|github-api)(\/|$)|^\/[^/]+\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/v2\.0\/keys)$/i;
+
+function parseRequest(req: IncomingMessage, body: string, baseUrl: string): EmulatorRequest {
+  const raw = req.url ?? '/';
+  const q = raw.indexOf('?');
+  const rawPath = q < 0 ? raw : raw.slice(0, q);
+  const query: Record<string, string> = {};
+  if (q >= 0) {
+    for (const part of raw.slice(q + 1).split('&')) {
+      if (!part) continue;
+      const eqAt = part.indexOf('=');
+      const dec = (s: string) => {
+        try {
+          return decodeURIComponent(s.replace(/\+/g, ' '));
+        } catch {
+          return s;
+        }
+      };
+      const k = dec(eqAt < 0 ? part : part.slice(0, eqAt));
+      const v = eqAt < 0 ? '' : dec(part.slice(eqAt + 1));
+      query[k] = v === 'undefined' ? '' : v;
+    }
+  }
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return { method: (req.method ?? 'GET').toUpperCase(), path: rawPath.replace(/\/{2,}/g, '/') || '/', query, headers, body, baseUrl };
+}
+
+function send(res: ServerResponse, method: string, r: EmulatorResponse): void {
+  const headers: Record<string, string> = { ...(r.headers ?? {}) };
+  let payload: string | undefined;
+  if (r.body !== undefined && method !== 'HEAD' && r.status !== 204) {
+    if (typeof r.body === 'string') payload = r.body;
+    else {
+      payload = JSON.stringify(r.body);
+      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/json; charset=utf-8';
+    }
+  }
+  if (payload !== undefined) headers['Content-Length'] = String(Buffer.byteLength(payload));
+  else if (r.status !== 204) headers['Content-Length'] = '0';
+  res.writeHead(r.status, headers);
+  res.end(payload);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const target: EmulatorIdentity = { ...DEFAULT_TARGET, ...(options.target ?? {}) };
+  const state = createEmulatorState(target);
+  if (options.seedDir) await seedFromTree(state, options.seedDir);
+  const tls: EmulatorTls = await createTls();
+  const auth = createAuth({ tenantId: target.tenantId, clientId: target.clientId });
+  const github = createGitHubFake();
+  const armRoutes = options.routes ?? [identityRoutes, policyRoutes];
+  const faults: Faults = {
+    latencyMs: options.latencyMs ?? 0,
+    errorRate: options.faultRate ?? 0,
+    throttle: throttleOf(options.throttle),
+    failWrites: undefined,
+  };
+  const buckets = { reads: new Bucket(DEFAULT_THROTTLE.readBurst, DEFAULT_THROTTLE.readRate), writes: new Bucket(DEFAULT_THROTTLE.writeBurst, DEFAULT_THROTTLE.writeRate) };
+  const configureBuckets = () => {
+    const t = faults.throttle ?? DEFAULT_THROTTLE;
+    buckets.reads = new Bucket(t.readBurst, t.readRate);
+    buckets.writes = new Bucket(t.writeBurst, t.writeRate);
+  };
+  configureBuckets();
+  const log: RequestLogEntry[] = [];
+  let baseUrl = '';
+
+  function admin(req: EmulatorRequest): EmulatorResponse {
+    const route = `${req.method} ${req.path.replace(/^\/admin\/?/i, '').replace(/\/+$/, '').toLowerCase()}`;
+    const json = (): any => {
+      try {
+        return JSON.parse(req.body || '{}');
+      } catch {
+        return undefined;
+      }
+    };
+    switch (route) {
+      case 'GET state': {
+        const resources: Record<string, { value: unknown; etag: string }> = {};
+        for (const r of [...state.resources.values()].sort((a, b) => (a.address < b.address ? -1 : 1))) {
+          resources[r.address] = { value: r.value, etag: r.etag };
+        }
+        return { status: 200, body: { resources } };
+      }
+      case 'POST edit': {
+        const b = json();
+        if (!b || typeof b.address !== 'string' || !b.address) return { status: 400, body: { error: 'body must be {"address","value"} or {"address","delete":true}' } };
+        const key = b.address.toLowerCase();
+        if (b.delete === true) {
+          const had = state.resources.delete(key);
+          return { status: 200, body: { address: b.address, deleted: had } };
+        }
+        if (!('value' in b)) return { status: 400, body: { error: 'missing "value"' } };
+        if (typeof b.value === 'string' && /(^|\/)(policies\/[^/]+|policyfragments\/[^/]+)$/i.test(b.address)) {
+          try {
+            const { record } = storePolicy(state, b.address, b.value);
+            return { status: 200, body: { address: record.address, etag: record.etag } };
+          } catch (e) {
+            return { status: 400, body: { error: (e as Error).message } };
+          }
+        }
+        const etag = `"${state.nextEtag()}"`;
+        state.resources.set(key, { address: state.resources.get(key)?.address ?? b.address, value: b.value, etag });
+        return { status: 200, body: { address: b.address, etag } };
+      }
+      case 'GET requests':
+        return { status: 200, body: { total: log.length, log, tokenRequests: auth.tokenRequests } };
+      case 'POST faults': {
+        const b = json();
+        if (!b || typeof b !== 'object') return { status: 400, body: { error: 'body must be a JSON object' } };
+        faults.latencyMs = Number(b.latencyMs ?? 0) || 0;
+        faults.errorRate = Math.min(1, Math.max(0, Number(b.errorRate ?? 0) || 0));
+        faults.throttle = throttleOf(b.throttle);
+        faults.failWrites =
+          b.failWrites && typeof b.failWrites.address === 'string'
+            ? { address: b.failWrites.address.toLowerCase(), status: Number(b.failWrites.status ?? 500), times: Number(b.failWrites.times ?? 1) }
+            : undefined;
+        state.faults.principalNotFound = Math.max(0, Number(b.principalNotFound ?? 0) || 0);
+        configureBuckets();
+        return { status: 200, body: { ...faults, principalNotFound: state.faults.principalNotFound } };
+      }
+      case 'GET github/comments':
+        return { status: 200, body: { comments: github.comments().map((c) => ({ id: c.id, issueNumber: c.issueNumber, body: c.body })) } };
+      case 'POST github/pulls': {
+        const b = json();
+        if (!b || !Array.isArray(b.pulls)) return { status: 400, body: { error: 'body must be {"sha","pulls":[…]}' } };
+        github.setPulls(typeof b.sha === 'string' ? b.sha : '*', b.pulls);
+        return { status: 200, body: { ok: true } };
+      }
+      default:
+        return { status: 404, body: { error: `unknown admin route ${route}` } };
+    }
+  }
+
+  function injectedFailure(status: number): EmulatorResponse {
+    const code = status === 429 ? 'TooManyRequests' : status === 503 ? 'ServiceUnavailable' : status === 409 ? 'Conflict' : status >= 500 ? 'InternalServerError' : 'InjectedFailure';
+    const r = armError(status, code, `Injected failure (HTTP ${status}) by the emulator.`);
+    if (status === 429 || status === 503) r.headers = { 'Retry-After': '1' };
+    return r;
+  }
+
+  /** Runs the ARM handlers; applies `failWrites` by rolling back a write that touched its address. */
+  function arm(req: EmulatorRequest): EmulatorResponse {
+    const isWrite = req.method !== 'GET' && req.method !== 'HEAD';
+    const fw = faults.failWrites;
+    const snapshot = isWrite && fw && fw.times !== 0 ? new Map(state.resources) : undefined;
+    const principalNotFound = state.faults.principalNotFound;
+    let res: EmulatorResponse | undefined;
+    for (const h of armRoutes) {
+      res = h(req, state);
+      if (res) break;
+    }
+    if (snapshot && fw) {
+      const before = snapshot.get(fw.address);
+      const after = state.resources.get(fw.address);
+      if (before !== after) {
+        state.resources.clear();
+        for (const [k, v] of snapshot) state.resources.set(k, v);
+        state.faults.principalNotFound = principalNotFound;
+        if (fw.times > 0) fw.times -= 1;
+        return injectedFailure(fw.status);
+      }
+    }
+    return res ?? armError(404, 'ResourceNotFound', `The emulator has no route for '${req.method} ${req.path}'.`);
+  }
+
+  async function handle(req: EmulatorRequest, res: ServerResponse): Promise<void> {
+    if (/^\/admin(\/|$)/i.test(req.path)) {
+      send(res, req.method, admin(req));
+      return;
+    }
+    const entry: RequestLogEntry = { method: req.method, path: req.path, status: 0, auth: /^bearer\s/i.test(req.headers['authorization'] ?? '') ? 'bearer' : 'none' };
+    log.push(entry);
+    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+    let out: EmulatorResponse | undefined;
+    if (NON_ARM.test(req.path)) {
+      out = auth.routes(req, state) ?? github.routes(req, state) ?? { status: 404, body: { message: 'Not Found' } };
+    } else {
+      // ARM
+      const kind = req.method === 'GET' || req.method === 'HEAD' ? 'reads' : 'writes';
+      const bucket = buckets[kind];
+      if (!auth.isAuthorized(req)) out = auth.unauthorized(req);
+      else if (!bucket.take() && faults.throttle) {
+        out = armError(429, 'TooManyRequests', `The request is being throttled as the limit has been reached for operation type - ${kind === 'reads' ? 'Read' : 'Write'}_ObservationWindow_00:05:00. For more information, see - https://aka.ms/srpthrottlinglimits`);
+        out.headers = { 'Retry-After': String(bucket.retryAfterSeconds()) };
+      } else if (faults.errorRate > 0 && Math.random() < faults.errorRate) {
+        const pick = Math.floor(Math.random() * 4);
+        if (pick === 3) {
+          entry.status = 0;
+          res.socket?.destroy();
+          return;
+        }
+        out = injectedFailure([429, 500, 503][pick]);
+      } else {
+        out = arm(req);
+      }
+      bucket.refill();
+      out.headers = {
+        ...(out.headers ?? {}),
+        [`x-ms-ratelimit-remaining-subscription-${kind}`]: String(Math.max(0, Math.floor(bucket.tokens))),
+        'x-ms-request-id': req.headers['x-ms-client-request-id'] ?? randomBytes(16).toString('hex'),
+        'x-ms-correlation-request-id': randomBytes(16).toString('hex'),
+      };
+    }
+    entry.status = out.status;
+    send(res, req.method, out);
+  }
+
+  const server: Server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const parsed = parseRequest(req, Buffer.concat(chunks).toString('utf8'), baseUrl);
+      handle(parsed, res).catch((e: unknown) => {
+        if (!res.headersSent) send(res, parsed.method, armError(500, 'InternalServerError', `Emulator error: ${(e as Error).message}`));
+        else res.destroy();
+      });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  baseUrl = `https://127.0.0.1:${port}`;
+
+  const ready: ReadyLine = {
+    armEndpoint: baseUrl,
+    subscriptionId: target.subscriptionId,
+    resourceGroup: target.resourceGroup,
+    serviceName: target.serviceName,
+    tenantId: target.tenantId,
+    clientId: target.clientId,
+    adminUrl: `${baseUrl}/admin/`,
+    env: {
+      NODE_EXTRA_CA_CERTS: tls.caFile,
+      AZURE_AUTHORITY_HOST: baseUrl,
+      ACTIONS_ID_TOKEN_REQUEST_URL: `${baseUrl}/github-oidc/token?api-version=2.0`,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: auth.requestToken,
+      GITHUB_API_URL: `${baseUrl}/github-api`,
+    },
+  };
+
+  return {
+    ready,
+    state,
+    auth,
+    github,
+    caCert: tls.caCert,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      tls.dispose();
+    },
+  };
+}
