@@ -148,3 +148,17 @@ describe('apim-policy --help', () => {
     expect(r.stderr).toMatch(/unknown option '--nope'/);
   });
 });
+
+describe('apim-policy demo', () => {
+  it('plans the sample tree against the emulator, applies, and re-plans clean', () => {
+    const out = makeTree({});
+    const r = runCli(['demo', '--out-dir', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Plan: 1 to create, 2 to update, 1 to delete, 4 unchanged.');
+    expect(r.stdout).toMatch(/create apis\/logic-callback\/policies\/policy/);
+    expect(r.stdout).toMatch(/delete apis\/legacy-echo\/policies\/policy/);
+    expect(r.stdout).toMatch(/No changes\. Live APIM matches the policies tree \(7 resources\)\./);
+    const comment = readFileSync(join(out, 'plan-comment.md'), 'utf8');
+    expect(comment).toContain('**Plan:** 1 to create, 2 to update, 1 to delete, 4 unchanged');
+  });
+});

@@ -17603,7 +17603,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var commander__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8179);
 /* harmony import */ var _cli_demo_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4883);
 /* harmony import */ var _cli_diff_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6847);
-/* harmony import */ var _cli_emulator_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4136);
+/* harmony import */ var _cli_emulator_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9159);
 /* harmony import */ var _cli_errors_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6675);
 /* harmony import */ var _cli_fmt_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3661);
 /* harmony import */ var _cli_lint_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1457);
@@ -17668,19 +17668,34 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __nccwpck_require__(4708);
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: external "node:url"
 const external_node_url_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+// EXTERNAL MODULE: ./src/desired/load-tree.ts
+var load_tree = __nccwpck_require__(8741);
+// EXTERNAL MODULE: ./src/emulator/server.ts + 9 modules
+var server = __nccwpck_require__(4550);
+// EXTERNAL MODULE: ./src/model/address.ts
+var model_address = __nccwpck_require__(6305);
+// EXTERNAL MODULE: ./src/plan/compute.ts + 1 modules
+var compute = __nccwpck_require__(8467);
 // EXTERNAL MODULE: ./src/render/markdown.ts
 var markdown = __nccwpck_require__(2495);
 // EXTERNAL MODULE: ./src/render/text.ts
 var render_text = __nccwpck_require__(893);
-// EXTERNAL MODULE: ./src/cli/plan.ts + 2 modules
-var cli_plan = __nccwpck_require__(2789);
+// EXTERNAL MODULE: ./src/cli/errors.ts
+var errors = __nccwpck_require__(6675);
 ;// CONCATENATED MODULE: ./src/cli/demo.ts
+
+
+
+
+
 
 
 
@@ -17692,32 +17707,99 @@ var cli_plan = __nccwpck_require__(2789);
 function projectRoot() {
     return (0,external_node_path_.resolve)((0,external_node_path_.dirname)((0,external_node_url_namespaceObject.fileURLToPath)(import.meta.url)), '..', '..');
 }
+/** A JSON call to the emulator's admin API over HTTPS, trusting the emulator's CA. */
+function adminCall(url, ca, body) {
+    return new Promise((resolveCall, reject) => {
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        const req = (0,external_node_https_.request)(url, { method: payload ? 'POST' : 'GET', ca, headers: payload ? { 'content-type': 'application/json' } : {} }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (c) => (text += c));
+            res.on('end', () => {
+                if ((res.statusCode ?? 500) >= 300)
+                    reject(new Error(`${url}: HTTP ${res.statusCode} ${text}`));
+                else
+                    resolveCall(text ? JSON.parse(text) : undefined);
+            });
+        });
+        req.on('error', reject);
+        req.end(payload);
+    });
+}
+/** The emulator's live policies as a State (what the live reader will do through ARM). */
+async function readLive(adminUrl, ca) {
+    const { resources } = (await adminCall(`${adminUrl}state`, ca));
+    const live = new Map();
+    for (const [address, r] of Object.entries(resources)) {
+        const scope = (0,model_address/* parsePolicyAddress */.O7)(address);
+        if (!scope || typeof r.value !== 'string')
+            continue;
+        live.set((0,model_address/* addressKey */.IY)(address), {
+            type: 'policy',
+            address,
+            scope,
+            xml: r.value,
+            etag: r.etag,
+            ...(r.description !== undefined ? { description: r.description } : {}),
+        });
+    }
+    return { resources: live };
+}
 function registerDemo(program) {
     program
         .command('demo')
-        .description('A tour on the sample policies: plan them against an older live snapshot and write the PR comment.')
+        .description('A tour on the local emulator: plan the sample policies against an older live instance, apply, re-plan.')
         .option('--out-dir <dir>', 'where to write the PR comment', (0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'apim-policy-demo'))
         .action(async (opts) => {
         const root = (0,external_node_path_.relative)(process.cwd(), projectRoot()) || '.';
         const policies = (0,external_node_path_.join)(root, 'policies');
         const snapshot = (0,external_node_path_.join)(root, 'demo', 'live-snapshot');
         const color = process.stdout.isTTY === true;
-        const say = (s) => process.stdout.write(s + '\n');
-        say('apim-policy-deploy demo');
-        say('=======================');
-        say(`Desired state: ${policies} (the sample policies tree)`);
-        say(`Live state:    ${snapshot} (an APIM instance as it was a week ago: older versions of two`);
-        say('               policies, one missing, one extra — stored the way APIM re-serialises them)');
-        say('');
-        const plan = await (0,cli_plan/* planAgainstSnapshot */.fd)(policies, snapshot);
-        process.stdout.write((0,render_text/* renderText */.S)(plan, { color }));
-        await (0,promises_.mkdir)(opts.outDir, { recursive: true });
-        const commentFile = (0,external_node_path_.join)(opts.outDir, 'plan-comment.md');
-        await (0,promises_.writeFile)(commentFile, (0,markdown/* renderMarkdown */.G)(plan, { title: 'APIM policy plan — demo', maxLength: 60000 }));
-        say('');
-        say(`The pull-request comment for this plan is in ${commentFile}`);
-        say('Note what is not in the plan: CRLF, tabs, attribute order and escaped expressions in the');
-        say('live copies. Only real changes show.');
+        const say = (s = '') => process.stdout.write(s + '\n');
+        const step = (s) => say(color ? `\u001b[1m${s}\u001b[0m` : s);
+        step('apim-policy-deploy demo');
+        say(`1. Starting a local APIM emulator (HTTPS) whose live state is ${snapshot}:`);
+        say('   the sample instance as it was a week ago — two older policies, one missing, one extra,');
+        say('   stored the way APIM re-serialises policies (CRLF, tabs, escaped expressions).');
+        const emulator = await (0,server/* startEmulator */.sJ)({ seedDir: snapshot });
+        try {
+            const { adminUrl } = emulator.ready;
+            const desired = await (0,load_tree/* loadPolicyTree */.n)(policies);
+            (0,errors/* failOnErrors */.rE)(desired.diagnostics, `policies tree ${policies}`);
+            const source = { kind: 'azure', serviceId: `${emulator.ready.armEndpoint}/…/service/${emulator.ready.serviceName}` };
+            const planNow = async () => (0,compute/* computePlan */.Ru)(desired, { state: await readLive(adminUrl, emulator.caCert) }, { source });
+            say();
+            step(`2. Plan: ${policies} against the emulator`);
+            const plan = await planNow();
+            process.stdout.write((0,render_text/* renderText */.S)(plan, { color }));
+            await (0,promises_.mkdir)(opts.outDir, { recursive: true });
+            const commentFile = (0,external_node_path_.join)(opts.outDir, 'plan-comment.md');
+            await (0,promises_.writeFile)(commentFile, (0,markdown/* renderMarkdown */.G)(plan, { title: 'APIM policy plan — demo', maxLength: 60000 }));
+            say(`   The pull-request comment for this plan: ${commentFile}`);
+            say();
+            step('3. Apply (deletes allowed for the demo)');
+            for (const change of plan.changes) {
+                if (change.action === 'noop')
+                    continue;
+                const body = change.action === 'delete'
+                    ? { address: change.address, delete: true }
+                    : { address: change.address, value: change.desired.xml, description: change.desired.description };
+                await adminCall(`${adminUrl}edit`, emulator.caCert, body);
+                say(`   ${change.action.padEnd(6)} ${change.address}`);
+            }
+            say();
+            step('4. Plan again');
+            const after = await planNow();
+            process.stdout.write((0,render_text/* renderText */.S)(after, { color }));
+            if ((0,compute/* hasChanges */.ik)(after))
+                throw new Error('the second plan still has changes: apply did not converge');
+            say();
+            say('Note what never showed as a change: CRLF, tabs, attribute order and escaped expressions');
+            say('in the live copies. Only real changes show.');
+        }
+        finally {
+            await emulator.close();
+        }
     });
 }
 
@@ -17791,19 +17873,601 @@ function registerDiff(program) {
 
 /***/ }),
 
-/***/ 4136:
+/***/ 9159:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   H: () => (/* binding */ registerEmulator)
+/* harmony export */ });
+/* harmony import */ var _emulator_server_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4550);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6675);
+
+
+function number(name, min, max) {
+    return (raw) => {
+        const n = Number(raw);
+        if (!Number.isFinite(n) || n < min || n > max)
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .CliError */ .z1(`${name} must be a number from ${min} to ${max}, not "${raw}"`, 2);
+        return n;
+    };
+}
+function registerEmulator(program) {
+    program
+        .command('emulator')
+        .description('Start a local HTTPS emulator of ARM/APIM, Entra, GitHub OIDC and the GitHub REST API. Prints one JSON ' +
+        'ready line (endpoints and the environment a client needs) and serves until SIGTERM.')
+        .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', number('--port', 0, 65535), 0)
+        .option('--seed <dir>', 'the live state starts as this policies tree describes')
+        .option('--latency-ms <n>', 'delay every response', number('--latency-ms', 0, 60000), 0)
+        .option('--fault-rate <x>', 'share of ARM requests answered with 429, 500, 503 or a reset', number('--fault-rate', 0, 1), 0)
+        .option('--throttle', "apply ARM's token buckets (reads 250 + 25/s, writes 200 + 10/s)")
+        .action(async (opts) => {
+        const emulator = await (0,_emulator_server_js__WEBPACK_IMPORTED_MODULE_0__/* .startEmulator */ .sJ)({
+            port: opts.port,
+            ...(opts.seed ? { seedDir: opts.seed } : {}),
+            latencyMs: opts.latencyMs,
+            faultRate: opts.faultRate,
+            throttle: opts.throttle === true,
+        });
+        process.stdout.write(JSON.stringify(emulator.ready) + '\n');
+        await new Promise((resolve) => {
+            const stop = () => {
+                void emulator.close().then(resolve);
+            };
+            process.once('SIGTERM', stop);
+            process.once('SIGINT', stop);
+        });
+    });
+}
+
+
+/***/ }),
+
+/***/ 6675:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   aE: () => (/* binding */ printDiagnostics),
+/* harmony export */   rE: () => (/* binding */ failOnErrors),
+/* harmony export */   z1: () => (/* binding */ CliError)
+/* harmony export */ });
+/* harmony import */ var _render_text_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(893);
+
+/** A failure the user can act on; the CLI prints the message (and diagnostics) and exits with `exitCode`. */
+class CliError extends Error {
+    exitCode;
+    diagnostics;
+    constructor(message, exitCode = 1, diagnostics = []) {
+        super(message);
+        this.exitCode = exitCode;
+        this.diagnostics = diagnostics;
+    }
+}
+/** Stops on error-level diagnostics, naming each file and line. */
+function failOnErrors(diagnostics, what, exitCode = 1) {
+    const errors = diagnostics.filter((d) => d.severity === 'error');
+    if (errors.length === 0)
+        return;
+    throw new CliError(`${what}: ${errors.length} error(s); nothing was planned or written`, exitCode, diagnostics);
+}
+function printDiagnostics(diagnostics, stream = process.stderr) {
+    for (const d of diagnostics)
+        stream.write((0,_render_text_js__WEBPACK_IMPORTED_MODULE_0__/* .formatDiagnostic */ .x)(d) + '\n');
+}
+
+
+/***/ }),
+
+/***/ 3661:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   n: () => (/* binding */ registerFmt)
+/* harmony export */ });
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(471);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6675);
+
+
+
+
+async function policyFilesUnder(dir) {
+    const out = [];
+    for (const e of await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readdir)(dir, { withFileTypes: true })) {
+        if (e.name.startsWith('.') || e.name === 'node_modules')
+            continue;
+        const p = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, e.name);
+        if (e.isDirectory())
+            out.push(...(await policyFilesUnder(p)));
+        else if (e.name === 'policy.xml' || e.name.endsWith('.policy.xml'))
+            out.push(p);
+    }
+    return out.sort();
+}
+function isFragmentPath(path) {
+    return /(^|[\\/])(policy fragments|policyFragments)[\\/]/.test(path);
+}
+function registerFmt(program) {
+    program
+        .command('fmt')
+        .description('Rewrite policy files in the canonical layout (like terraform fmt). Folders: every policy.xml below them.')
+        .argument('<paths...>', 'policy files or folders')
+        .option('--check', 'change nothing; list files that are not formatted and exit 1 if there are any')
+        .action(async (paths, opts) => {
+        const files = [];
+        for (const p of paths) {
+            let info;
+            try {
+                info = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat)(p);
+            }
+            catch {
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .CliError */ .z1(`${p}: no such file or folder`, 2);
+            }
+            files.push(...(info.isDirectory() ? await policyFilesUnder(p) : [p]));
+        }
+        let unformatted = 0;
+        let failed = 0;
+        for (const file of files) {
+            const text = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(file, 'utf8');
+            let formatted;
+            try {
+                formatted = (0,_policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__/* .formatPolicy */ .EL)((0,_policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__/* .parsePolicyDocument */ .X)(text, { file, expect: isFragmentPath(file) ? 'fragment' : 'any' }));
+            }
+            catch (e) {
+                if (!(e instanceof _policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__/* .PolicySyntaxError */ .MO))
+                    throw e;
+                process.stderr.write(`${e.message}\n`);
+                failed++;
+                continue;
+            }
+            if (formatted === text)
+                continue;
+            unformatted++;
+            if (opts.check)
+                process.stdout.write(`${file}\n`);
+            else {
+                await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(file, formatted);
+                process.stdout.write(`formatted ${file}\n`);
+            }
+        }
+        if (failed)
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .CliError */ .z1(`${failed} file(s) could not be parsed and were left as they are`, 2);
+        if (opts.check && unformatted) {
+            process.stderr.write(`${unformatted} file(s) need formatting; run apim-policy fmt on them\n`);
+            process.exitCode = 1;
+        }
+    });
+}
+
+
+/***/ }),
+
+/***/ 1457:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  H: () => (/* binding */ registerEmulator)
+  t: () => (/* binding */ registerLint)
 });
+
+// EXTERNAL MODULE: ./node_modules/commander/esm.mjs
+var esm = __nccwpck_require__(8179);
+// EXTERNAL MODULE: ./src/desired/load-tree.ts
+var load_tree = __nccwpck_require__(8741);
+;// CONCATENATED MODULE: ./src/lint/structure.ts
+const SECTIONS = ['inbound', 'backend', 'outbound', 'on-error'];
+/** `<policies>` holds only the four sections, each at most once; APIM rejects anything else. */
+function checkSections(doc) {
+    if (doc.kind !== 'policies')
+        return [];
+    const out = [];
+    const seen = new Set();
+    for (const child of doc.root.children) {
+        if (child.type !== 'element')
+            continue;
+        const at = { file: doc.file, line: child.line, column: child.column };
+        if (!SECTIONS.includes(child.name)) {
+            out.push({
+                severity: 'error',
+                rule: 'unknown-section',
+                ...at,
+                message: `<${child.name}> is not a policy section; <policies> holds <inbound>, <backend>, <outbound> and <on-error>`,
+            });
+        }
+        else if (seen.has(child.name)) {
+            out.push({ severity: 'error', rule: 'duplicate-section', ...at, message: `<${child.name}> appears twice; merge the two sections` });
+        }
+        seen.add(child.name);
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/lint/index.ts
+
+const ORDER = { error: 0, warning: 1, info: 2 };
+/** Every finding for a loaded tree: load/parse problems first, then the rules, sorted by file and line. */
+function lintTree(tree) {
+    const found = [...tree.diagnostics];
+    for (const doc of tree.documents.values())
+        found.push(...checkSections(doc));
+    return found.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || ORDER[a.severity] - ORDER[b.severity]);
+}
+
+// EXTERNAL MODULE: ./src/render/text.ts
+var render_text = __nccwpck_require__(893);
+;// CONCATENATED MODULE: ./src/cli/lint.ts
+
+
+
+
+function registerLint(program) {
+    program
+        .command('lint')
+        .description('Check every policy in a tree: it parses as APIM would, and has the right root and sections.')
+        .requiredOption('--policies <dir>', 'policies tree (APIOps layout)')
+        .addOption(new esm/* Option */.c$('--format <format>', 'output').choices(['text', 'json']).default('text'))
+        .action(async (opts) => {
+        const diagnostics = lintTree(await (0,load_tree/* loadPolicyTree */.n)(opts.policies));
+        const errors = diagnostics.filter((d) => d.severity === 'error').length;
+        if (opts.format === 'json') {
+            process.stdout.write(JSON.stringify({ diagnostics: diagnostics.map(({ severity, rule, file, line, column, message }) => ({ severity, rule, file, line, column, message })) }, null, 2) + '\n');
+        }
+        else {
+            for (const d of diagnostics)
+                process.stdout.write((0,render_text/* formatDiagnostic */.x)(d) + '\n');
+            const warnings = diagnostics.length - errors;
+            process.stdout.write(diagnostics.length ? `${errors} error(s), ${warnings} warning(s)\n` : `No problems in ${opts.policies}.\n`);
+        }
+        if (errors > 0)
+            process.exitCode = 1;
+    });
+}
+
+
+/***/ }),
+
+/***/ 2789:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  lf: () => (/* binding */ registerPlan)
+});
+
+// UNUSED EXPORTS: planAgainstSnapshot, renderPlan
+
+// EXTERNAL MODULE: ./node_modules/commander/esm.mjs
+var esm = __nccwpck_require__(8179);
+// EXTERNAL MODULE: ./src/desired/load-tree.ts
+var load_tree = __nccwpck_require__(8741);
+// EXTERNAL MODULE: ./src/plan/compute.ts + 1 modules
+var compute = __nccwpck_require__(8467);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./src/plan/plan-file.ts
+
+
+
+async function writePlanFile(path, plan) {
+    await (0,promises_.mkdir)((0,external_node_path_.dirname)(path), { recursive: true });
+    await (0,promises_.writeFile)(path, JSON.stringify(plan, null, 2) + '\n');
+}
+/** Reads a plan file, refusing one written by an incompatible version of the tool. */
+async function readPlanFile(path) {
+    let data;
+    try {
+        data = JSON.parse(await readFile(path, 'utf8'));
+    }
+    catch (e) {
+        throw new Error(`cannot read plan file ${path}: ${e.message}`);
+    }
+    const plan = data;
+    if (plan.formatVersion !== PLAN_FORMAT_VERSION || !Array.isArray(plan.changes)) {
+        throw new Error(`${path} is not a plan file of format version ${PLAN_FORMAT_VERSION}; make a new one with plan --out`);
+    }
+    return plan;
+}
+
+;// CONCATENATED MODULE: ./src/render/json.ts
+/** Machine-readable plan: the plan file itself (`summary`, `changes`, `problems`, …). */
+function renderJson(plan) {
+    return JSON.stringify(plan, null, 2) + '\n';
+}
+
+// EXTERNAL MODULE: ./src/render/markdown.ts
+var markdown = __nccwpck_require__(2495);
+// EXTERNAL MODULE: ./src/render/text.ts
+var render_text = __nccwpck_require__(893);
+// EXTERNAL MODULE: ./src/cli/errors.ts
+var errors = __nccwpck_require__(6675);
+;// CONCATENATED MODULE: ./src/cli/plan.ts
+
+
+
+
+
+
+
+
+function renderPlan(plan, format, color) {
+    if (format === 'json')
+        return renderJson(plan);
+    if (format === 'markdown')
+        return (0,markdown/* renderMarkdown */.G)(plan);
+    return (0,render_text/* renderText */.S)(plan, { color });
+}
+/** Plans a policies tree against a live snapshot folder (the layout `extract` writes). */
+async function planAgainstSnapshot(policies, snapshot) {
+    const desired = await (0,load_tree/* loadPolicyTree */.n)(policies);
+    const live = await (0,load_tree/* loadPolicyTree */.n)(snapshot);
+    (0,errors/* printDiagnostics */.aE)(desired.diagnostics.filter((d) => d.severity !== 'error'));
+    (0,errors/* failOnErrors */.rE)(desired.diagnostics, `policies tree ${policies}`);
+    (0,errors/* failOnErrors */.rE)(live.diagnostics, `live snapshot ${snapshot}`);
+    return (0,compute/* computePlan */.Ru)(desired, live, { source: { kind: 'snapshot', path: snapshot } });
+}
+function registerPlan(program) {
+    program
+        .command('plan')
+        .description('Show what apply would change: the policies tree against live APIM (or a live snapshot folder).')
+        .requiredOption('--policies <dir>', 'policies tree (APIOps layout)')
+        .option('--live-snapshot <dir>', 'plan against a folder in the same layout instead of a live instance')
+        .addOption(new esm/* Option */.c$('--format <format>', 'output on stdout').choices(['text', 'markdown', 'json']).default('text'))
+        .option('--out <file>', 'also write the plan file (JSON) for apply --plan')
+        .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error')
+        .action(async (opts) => {
+        if (!opts.liveSnapshot) {
+            throw new errors/* CliError */.z1('plan needs --live-snapshot <dir> (planning against a live instance comes with the Azure target flags)', 1);
+        }
+        const plan = await planAgainstSnapshot(opts.policies, opts.liveSnapshot);
+        process.stdout.write(renderPlan(plan, opts.format, process.stdout.isTTY === true));
+        if (opts.out) {
+            await writePlanFile(opts.out, plan);
+            if (opts.format !== 'json')
+                process.stderr.write(`Plan written to ${opts.out}\n`);
+        }
+        if (opts.detailedExitcode && (0,compute/* hasChanges */.ik)(plan))
+            process.exitCode = 2;
+    });
+}
+
+
+/***/ }),
+
+/***/ 8741:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   n: () => (/* binding */ loadPolicyTree)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _model_address_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6305);
+/* harmony import */ var _policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(471);
+/**
+ * Loads a policies tree in the APIOps artifact layout (ARCHITECTURE.md) into a State.
+ * The same loader reads the desired tree and a live snapshot written by `extract`.
+ */
+
+
+
+
+/** ARM's own rules for the names that appear in the layout (apimanagement 2024-05-01 spec). */
+const NAME_RULES = {
+    api: { pattern: /^[^*#&+:<>?]+$/, max: 256, what: 'API id' },
+    operation: { pattern: /^[^*#&+:<>?]+$/, max: 80, what: 'operation id' },
+    product: { pattern: /^[^*#&+:<>?]+$/, max: 256, what: 'product id' },
+    fragment: { pattern: /^(\w+|\w[\w-]+\w)$/, max: 80, what: 'policy fragment id' },
+    workspace: { pattern: /^[^*#&+:<>?]+$/, max: 80, what: 'workspace id' },
+};
+function nameProblem(kind, name) {
+    const rule = NAME_RULES[kind];
+    let id = name;
+    if (kind === 'api') {
+        const rev = /;rev=(.*)$/i.exec(name);
+        if (rev) {
+            if (!/^[1-9]\d*$/.test(rev[1]))
+                return `API revision "${rev[0]}" must be ";rev=" followed by a number`;
+            id = name.slice(0, rev.index);
+        }
+    }
+    if (id.length === 0 || id.length > rule.max)
+        return `${rule.what} "${name}" must be 1 to ${rule.max} characters long`;
+    if (!rule.pattern.test(id)) {
+        return kind === 'fragment'
+            ? `${rule.what} "${name}" may contain only letters, digits, "_" and "-" (not at either end)`
+            : `${rule.what} "${name}" may not contain any of * # & + : < > ?`;
+    }
+    return undefined;
+}
+// Synchronous reads on purpose: thousands of small local files load several times faster than
+// through the thread pool, and nothing else runs while a tree loads.
+function listFiles(root) {
+    const out = [];
+    const walk = (dir) => {
+        for (const e of (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readdirSync)(dir, { withFileTypes: true })) {
+            if (e.name.startsWith('.'))
+                continue;
+            const p = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, e.name);
+            if (e.isDirectory())
+                walk(p);
+            else if (e.isFile())
+                out.push(p);
+        }
+    };
+    walk(root);
+    return out.sort();
+}
+/** Where a `policy.xml` at this relative path (split on "/") belongs, if anywhere. */
+function placementOf(parts) {
+    let workspace;
+    const names = [];
+    if (parts[0] === 'workspaces' && parts.length >= 3) {
+        workspace = parts[1];
+        names.push(['workspace', workspace]);
+        parts = parts.slice(2);
+    }
+    const ws = workspace ? { workspace } : {};
+    const p = parts;
+    if (p.length === 1 && p[0] === 'policy.xml')
+        return { scope: { kind: 'global', ...ws }, names };
+    if (p.length === 3 && p[0] === 'apis' && p[2] === 'policy.xml') {
+        return { scope: { kind: 'api', apiId: p[1], ...ws }, names: [...names, ['api', p[1]]] };
+    }
+    if (p.length === 5 && p[0] === 'apis' && p[2] === 'operations' && p[4] === 'policy.xml') {
+        return {
+            scope: { kind: 'operation', apiId: p[1], operationId: p[3], ...ws },
+            names: [...names, ['api', p[1]], ['operation', p[3]]],
+        };
+    }
+    if (p.length === 3 && p[0] === 'products' && p[2] === 'policy.xml') {
+        return { scope: { kind: 'product', productId: p[1], ...ws }, names: [...names, ['product', p[1]]] };
+    }
+    if (p.length === 3 && (p[0] === 'policy fragments' || p[0] === 'policyFragments') && p[2] === 'policy.xml') {
+        return { scope: { kind: 'fragment', fragmentId: p[1], ...ws }, names: [...names, ['fragment', p[1]]] };
+    }
+    return undefined;
+}
+function diagnostic(file, message, line = 1, column = 1, rule = 'layout') {
+    return { severity: 'error', rule, file, line, column, message };
+}
+function decodeUtf8(bytes, file) {
+    try {
+        return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    }
+    catch {
+        const loose = new TextDecoder('utf-8').decode(bytes);
+        const before = loose.slice(0, loose.indexOf('\uFFFD'));
+        const line = before.split('\n').length;
+        const column = before.length - before.lastIndexOf('\n');
+        throw new _policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__/* .PolicySyntaxError */ .MO('file is not valid UTF-8 text (is it a binary file?)', file, line, column);
+    }
+}
+function readDescription(infoFile, shown, diagnostics) {
+    let text;
+    try {
+        text = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(infoFile, 'utf8');
+    }
+    catch {
+        return undefined;
+    }
+    try {
+        const info = JSON.parse(text.replace(/^\uFEFF/, ''));
+        const description = info.properties?.description ?? info.description;
+        return typeof description === 'string' ? description : undefined;
+    }
+    catch (e) {
+        const at = /position (\d+)/.exec(e.message);
+        const offset = at ? Number(at[1]) : 0;
+        const before = text.slice(0, offset);
+        diagnostics.push(diagnostic(shown, `not valid JSON: ${e.message}`, before.split('\n').length, offset - before.lastIndexOf('\n')));
+        return undefined;
+    }
+}
+/**
+ * Reads every policy of a tree. Files the layout does not place (APIOps keeps API specs, named
+ * values and more beside the policies) are ignored; a `policy.xml` in a place ARM has no scope
+ * for is reported, since the author surely meant it to deploy.
+ */
+async function loadPolicyTree(root, options = {}) {
+    const diagnostics = [];
+    const resources = new Map();
+    const canonical = new Map();
+    const documents = new Map();
+    const seen = new Map();
+    const shownRoot = options.label ?? root;
+    let info;
+    try {
+        info = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.statSync)(root);
+    }
+    catch {
+        throw new Error(`policies folder "${root}" does not exist`);
+    }
+    if (!info.isDirectory())
+        throw new Error(`"${root}" is not a folder; point --policies at the root of a policies tree`);
+    for (const path of listFiles(root)) {
+        const rel = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.relative)(root, path).split(node_path__WEBPACK_IMPORTED_MODULE_1__.sep).join('/');
+        const shown = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(shownRoot, rel);
+        if (!rel.endsWith('.xml'))
+            continue;
+        const placement = placementOf(rel.split('/'));
+        if (!placement) {
+            if (rel.endsWith('policy.xml')) {
+                diagnostics.push({
+                    ...diagnostic(shown, 'policy.xml is not in a place of the APIOps layout, so it would never deploy'),
+                    severity: 'warning',
+                });
+            }
+            continue;
+        }
+        const problems = placement.names.map(([kind, name]) => nameProblem(kind, name)).filter((p) => !!p);
+        if (problems.length) {
+            for (const p of problems)
+                diagnostics.push(diagnostic(shown, `${p} (ARM would reject it; rename the folder)`));
+            continue;
+        }
+        const address = (0,_model_address_js__WEBPACK_IMPORTED_MODULE_3__/* .policyAddress */ .ls)(placement.scope);
+        const key = (0,_model_address_js__WEBPACK_IMPORTED_MODULE_3__/* .addressKey */ .IY)(address);
+        const other = seen.get(key);
+        if (other) {
+            diagnostics.push(diagnostic(shown, `${other} already defines ${address}; ARM names are case-insensitive and "policy fragments/" equals "policyFragments/"`));
+            continue;
+        }
+        seen.set(key, shown);
+        const bytes = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(path);
+        if (bytes.length > _policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__/* .MAX_POLICY_BYTES */ .mk * 4) {
+            diagnostics.push(diagnostic(shown, `file is ${(bytes.length / 1048576).toFixed(1)} MiB; APIM accepts policy documents up to 256 KiB`, 1, 1, 'parse'));
+            continue;
+        }
+        const isFragment = placement.scope.kind === 'fragment';
+        try {
+            const xml = decodeUtf8(bytes, shown);
+            const doc = (0,_policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__/* .parsePolicyDocument */ .X)(xml, { file: shown, expect: isFragment ? 'fragment' : 'policies' });
+            const resource = { type: 'policy', address, scope: placement.scope, xml, file: shown };
+            if (isFragment) {
+                const description = readDescription((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(path, '..', 'policyFragmentInformation.json'), (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(shown, '..', 'policyFragmentInformation.json'), diagnostics);
+                if (description !== undefined)
+                    resource.description = description;
+            }
+            resources.set(key, resource);
+            canonical.set(key, (0,_policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__/* .canonicalize */ .dw)(doc));
+            documents.set(key, doc);
+        }
+        catch (e) {
+            if (!(e instanceof _policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__/* .PolicySyntaxError */ .MO))
+                throw e;
+            diagnostics.push(diagnostic(e.file, e.reason, e.line, e.column, 'parse'));
+        }
+    }
+    return { state: { resources }, diagnostics, canonical, documents };
+}
+
+
+/***/ }),
+
+/***/ 4550:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  sJ: () => (/* binding */ startEmulator)
+});
+
+// UNUSED EXPORTS: DEFAULT_TARGET, DEFAULT_THROTTLE
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __nccwpck_require__(4708);
 ;// CONCATENATED MODULE: ./src/emulator/auth.ts
 /**
  * Fakes of the two identity providers a deployment talks to:
@@ -19383,7 +20047,9 @@ async function startEmulator(options = {}) {
             case 'GET state': {
                 const resources = {};
                 for (const r of [...state.resources.values()].sort((a, b) => (a.address < b.address ? -1 : 1))) {
-                    resources[r.address] = { value: r.value, etag: r.etag };
+                    // Fragments also carry their description (an addition to the documented shape).
+                    const { description } = r;
+                    resources[r.address] = { value: r.value, etag: r.etag, ...(description !== undefined ? { description } : {}) };
                 }
                 return { status: 200, body: { resources } };
             }
@@ -19400,7 +20066,7 @@ async function startEmulator(options = {}) {
                     return { status: 400, body: { error: 'missing "value"' } };
                 if (typeof b.value === 'string' && /(^|\/)(policies\/[^/]+|policyfragments\/[^/]+)$/i.test(b.address)) {
                     try {
-                        const { record } = storePolicy(state, b.address, b.value);
+                        const { record } = storePolicy(state, b.address, b.value, typeof b.description === 'string' ? b.description : undefined);
                         return { status: 200, body: { address: record.address, etag: record.etag } };
                     }
                     catch (e) {
@@ -19521,7 +20187,7 @@ async function startEmulator(options = {}) {
         entry.status = out.status;
         send(res, req.method, out);
     }
-    const server = (0,external_node_https_namespaceObject.createServer)({ key: tls.key, cert: tls.cert }, (req, res) => {
+    const server = (0,external_node_https_.createServer)({ key: tls.key, cert: tls.cert }, (req, res) => {
         const chunks = [];
         req.on('data', (c) => chunks.push(c));
         req.on('end', () => {
@@ -19568,579 +20234,6 @@ async function startEmulator(options = {}) {
             tls.dispose();
         },
     };
-}
-
-// EXTERNAL MODULE: ./src/cli/errors.ts
-var errors = __nccwpck_require__(6675);
-;// CONCATENATED MODULE: ./src/cli/emulator.ts
-
-
-function number(name, min, max) {
-    return (raw) => {
-        const n = Number(raw);
-        if (!Number.isFinite(n) || n < min || n > max)
-            throw new errors/* CliError */.z1(`${name} must be a number from ${min} to ${max}, not "${raw}"`, 2);
-        return n;
-    };
-}
-function registerEmulator(program) {
-    program
-        .command('emulator')
-        .description('Start a local HTTPS emulator of ARM/APIM, Entra, GitHub OIDC and the GitHub REST API. Prints one JSON ' +
-        'ready line (endpoints and the environment a client needs) and serves until SIGTERM.')
-        .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', number('--port', 0, 65535), 0)
-        .option('--seed <dir>', 'the live state starts as this policies tree describes')
-        .option('--latency-ms <n>', 'delay every response', number('--latency-ms', 0, 60000), 0)
-        .option('--fault-rate <x>', 'share of ARM requests answered with 429, 500, 503 or a reset', number('--fault-rate', 0, 1), 0)
-        .option('--throttle', "apply ARM's token buckets (reads 250 + 25/s, writes 200 + 10/s)")
-        .action(async (opts) => {
-        const emulator = await startEmulator({
-            port: opts.port,
-            ...(opts.seed ? { seedDir: opts.seed } : {}),
-            latencyMs: opts.latencyMs,
-            faultRate: opts.faultRate,
-            throttle: opts.throttle === true,
-        });
-        process.stdout.write(JSON.stringify(emulator.ready) + '\n');
-        await new Promise((resolve) => {
-            const stop = () => {
-                void emulator.close().then(resolve);
-            };
-            process.once('SIGTERM', stop);
-            process.once('SIGINT', stop);
-        });
-    });
-}
-
-
-/***/ }),
-
-/***/ 6675:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   aE: () => (/* binding */ printDiagnostics),
-/* harmony export */   rE: () => (/* binding */ failOnErrors),
-/* harmony export */   z1: () => (/* binding */ CliError)
-/* harmony export */ });
-/* harmony import */ var _render_text_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(893);
-
-/** A failure the user can act on; the CLI prints the message (and diagnostics) and exits with `exitCode`. */
-class CliError extends Error {
-    exitCode;
-    diagnostics;
-    constructor(message, exitCode = 1, diagnostics = []) {
-        super(message);
-        this.exitCode = exitCode;
-        this.diagnostics = diagnostics;
-    }
-}
-/** Stops on error-level diagnostics, naming each file and line. */
-function failOnErrors(diagnostics, what, exitCode = 1) {
-    const errors = diagnostics.filter((d) => d.severity === 'error');
-    if (errors.length === 0)
-        return;
-    throw new CliError(`${what}: ${errors.length} error(s); nothing was planned or written`, exitCode, diagnostics);
-}
-function printDiagnostics(diagnostics, stream = process.stderr) {
-    for (const d of diagnostics)
-        stream.write((0,_render_text_js__WEBPACK_IMPORTED_MODULE_0__/* .formatDiagnostic */ .x)(d) + '\n');
-}
-
-
-/***/ }),
-
-/***/ 3661:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   n: () => (/* binding */ registerFmt)
-/* harmony export */ });
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(471);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6675);
-
-
-
-
-async function policyFilesUnder(dir) {
-    const out = [];
-    for (const e of await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readdir)(dir, { withFileTypes: true })) {
-        if (e.name.startsWith('.') || e.name === 'node_modules')
-            continue;
-        const p = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, e.name);
-        if (e.isDirectory())
-            out.push(...(await policyFilesUnder(p)));
-        else if (e.name === 'policy.xml' || e.name.endsWith('.policy.xml'))
-            out.push(p);
-    }
-    return out.sort();
-}
-function isFragmentPath(path) {
-    return /(^|[\\/])(policy fragments|policyFragments)[\\/]/.test(path);
-}
-function registerFmt(program) {
-    program
-        .command('fmt')
-        .description('Rewrite policy files in the canonical layout (like terraform fmt). Folders: every policy.xml below them.')
-        .argument('<paths...>', 'policy files or folders')
-        .option('--check', 'change nothing; list files that are not formatted and exit 1 if there are any')
-        .action(async (paths, opts) => {
-        const files = [];
-        for (const p of paths) {
-            let info;
-            try {
-                info = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat)(p);
-            }
-            catch {
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .CliError */ .z1(`${p}: no such file or folder`, 2);
-            }
-            files.push(...(info.isDirectory() ? await policyFilesUnder(p) : [p]));
-        }
-        let unformatted = 0;
-        let failed = 0;
-        for (const file of files) {
-            const text = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readFile)(file, 'utf8');
-            let formatted;
-            try {
-                formatted = (0,_policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__/* .formatPolicy */ .EL)((0,_policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__/* .parsePolicyDocument */ .X)(text, { file, expect: isFragmentPath(file) ? 'fragment' : 'any' }));
-            }
-            catch (e) {
-                if (!(e instanceof _policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__/* .PolicySyntaxError */ .MO))
-                    throw e;
-                process.stderr.write(`${e.message}\n`);
-                failed++;
-                continue;
-            }
-            if (formatted === text)
-                continue;
-            unformatted++;
-            if (opts.check)
-                process.stdout.write(`${file}\n`);
-            else {
-                await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.writeFile)(file, formatted);
-                process.stdout.write(`formatted ${file}\n`);
-            }
-        }
-        if (failed)
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .CliError */ .z1(`${failed} file(s) could not be parsed and were left as they are`, 2);
-        if (opts.check && unformatted) {
-            process.stderr.write(`${unformatted} file(s) need formatting; run apim-policy fmt on them\n`);
-            process.exitCode = 1;
-        }
-    });
-}
-
-
-/***/ }),
-
-/***/ 1457:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  t: () => (/* binding */ registerLint)
-});
-
-// EXTERNAL MODULE: ./node_modules/commander/esm.mjs
-var esm = __nccwpck_require__(8179);
-// EXTERNAL MODULE: ./src/desired/load-tree.ts
-var load_tree = __nccwpck_require__(8741);
-;// CONCATENATED MODULE: ./src/lint/structure.ts
-const SECTIONS = ['inbound', 'backend', 'outbound', 'on-error'];
-/** `<policies>` holds only the four sections, each at most once; APIM rejects anything else. */
-function checkSections(doc) {
-    if (doc.kind !== 'policies')
-        return [];
-    const out = [];
-    const seen = new Set();
-    for (const child of doc.root.children) {
-        if (child.type !== 'element')
-            continue;
-        const at = { file: doc.file, line: child.line, column: child.column };
-        if (!SECTIONS.includes(child.name)) {
-            out.push({
-                severity: 'error',
-                rule: 'unknown-section',
-                ...at,
-                message: `<${child.name}> is not a policy section; <policies> holds <inbound>, <backend>, <outbound> and <on-error>`,
-            });
-        }
-        else if (seen.has(child.name)) {
-            out.push({ severity: 'error', rule: 'duplicate-section', ...at, message: `<${child.name}> appears twice; merge the two sections` });
-        }
-        seen.add(child.name);
-    }
-    return out;
-}
-
-;// CONCATENATED MODULE: ./src/lint/index.ts
-
-const ORDER = { error: 0, warning: 1, info: 2 };
-/** Every finding for a loaded tree: load/parse problems first, then the rules, sorted by file and line. */
-function lintTree(tree) {
-    const found = [...tree.diagnostics];
-    for (const doc of tree.documents.values())
-        found.push(...checkSections(doc));
-    return found.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || ORDER[a.severity] - ORDER[b.severity]);
-}
-
-// EXTERNAL MODULE: ./src/render/text.ts
-var render_text = __nccwpck_require__(893);
-;// CONCATENATED MODULE: ./src/cli/lint.ts
-
-
-
-
-function registerLint(program) {
-    program
-        .command('lint')
-        .description('Check every policy in a tree: it parses as APIM would, and has the right root and sections.')
-        .requiredOption('--policies <dir>', 'policies tree (APIOps layout)')
-        .addOption(new esm/* Option */.c$('--format <format>', 'output').choices(['text', 'json']).default('text'))
-        .action(async (opts) => {
-        const diagnostics = lintTree(await (0,load_tree/* loadPolicyTree */.n)(opts.policies));
-        const errors = diagnostics.filter((d) => d.severity === 'error').length;
-        if (opts.format === 'json') {
-            process.stdout.write(JSON.stringify({ diagnostics: diagnostics.map(({ severity, rule, file, line, column, message }) => ({ severity, rule, file, line, column, message })) }, null, 2) + '\n');
-        }
-        else {
-            for (const d of diagnostics)
-                process.stdout.write((0,render_text/* formatDiagnostic */.x)(d) + '\n');
-            const warnings = diagnostics.length - errors;
-            process.stdout.write(diagnostics.length ? `${errors} error(s), ${warnings} warning(s)\n` : `No problems in ${opts.policies}.\n`);
-        }
-        if (errors > 0)
-            process.exitCode = 1;
-    });
-}
-
-
-/***/ }),
-
-/***/ 2789:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  fd: () => (/* binding */ planAgainstSnapshot),
-  lf: () => (/* binding */ registerPlan)
-});
-
-// UNUSED EXPORTS: renderPlan
-
-// EXTERNAL MODULE: ./node_modules/commander/esm.mjs
-var esm = __nccwpck_require__(8179);
-// EXTERNAL MODULE: ./src/desired/load-tree.ts
-var load_tree = __nccwpck_require__(8741);
-// EXTERNAL MODULE: ./src/plan/compute.ts + 1 modules
-var compute = __nccwpck_require__(8467);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: ./src/plan/plan-file.ts
-
-
-
-async function writePlanFile(path, plan) {
-    await (0,promises_.mkdir)((0,external_node_path_.dirname)(path), { recursive: true });
-    await (0,promises_.writeFile)(path, JSON.stringify(plan, null, 2) + '\n');
-}
-/** Reads a plan file, refusing one written by an incompatible version of the tool. */
-async function readPlanFile(path) {
-    let data;
-    try {
-        data = JSON.parse(await readFile(path, 'utf8'));
-    }
-    catch (e) {
-        throw new Error(`cannot read plan file ${path}: ${e.message}`);
-    }
-    const plan = data;
-    if (plan.formatVersion !== PLAN_FORMAT_VERSION || !Array.isArray(plan.changes)) {
-        throw new Error(`${path} is not a plan file of format version ${PLAN_FORMAT_VERSION}; make a new one with plan --out`);
-    }
-    return plan;
-}
-
-;// CONCATENATED MODULE: ./src/render/json.ts
-/** Machine-readable plan: the plan file itself (`summary`, `changes`, `problems`, …). */
-function renderJson(plan) {
-    return JSON.stringify(plan, null, 2) + '\n';
-}
-
-// EXTERNAL MODULE: ./src/render/markdown.ts
-var markdown = __nccwpck_require__(2495);
-// EXTERNAL MODULE: ./src/render/text.ts
-var render_text = __nccwpck_require__(893);
-// EXTERNAL MODULE: ./src/cli/errors.ts
-var errors = __nccwpck_require__(6675);
-;// CONCATENATED MODULE: ./src/cli/plan.ts
-
-
-
-
-
-
-
-
-function renderPlan(plan, format, color) {
-    if (format === 'json')
-        return renderJson(plan);
-    if (format === 'markdown')
-        return (0,markdown/* renderMarkdown */.G)(plan);
-    return (0,render_text/* renderText */.S)(plan, { color });
-}
-/** Plans a policies tree against a live snapshot folder (the layout `extract` writes). */
-async function planAgainstSnapshot(policies, snapshot) {
-    const desired = await (0,load_tree/* loadPolicyTree */.n)(policies);
-    const live = await (0,load_tree/* loadPolicyTree */.n)(snapshot);
-    (0,errors/* printDiagnostics */.aE)(desired.diagnostics.filter((d) => d.severity !== 'error'));
-    (0,errors/* failOnErrors */.rE)(desired.diagnostics, `policies tree ${policies}`);
-    (0,errors/* failOnErrors */.rE)(live.diagnostics, `live snapshot ${snapshot}`);
-    return (0,compute/* computePlan */.Ru)(desired, live, { source: { kind: 'snapshot', path: snapshot } });
-}
-function registerPlan(program) {
-    program
-        .command('plan')
-        .description('Show what apply would change: the policies tree against live APIM (or a live snapshot folder).')
-        .requiredOption('--policies <dir>', 'policies tree (APIOps layout)')
-        .option('--live-snapshot <dir>', 'plan against a folder in the same layout instead of a live instance')
-        .addOption(new esm/* Option */.c$('--format <format>', 'output on stdout').choices(['text', 'markdown', 'json']).default('text'))
-        .option('--out <file>', 'also write the plan file (JSON) for apply --plan')
-        .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error')
-        .action(async (opts) => {
-        if (!opts.liveSnapshot) {
-            throw new errors/* CliError */.z1('plan needs --live-snapshot <dir> (planning against a live instance comes with the Azure target flags)', 1);
-        }
-        const plan = await planAgainstSnapshot(opts.policies, opts.liveSnapshot);
-        process.stdout.write(renderPlan(plan, opts.format, process.stdout.isTTY === true));
-        if (opts.out) {
-            await writePlanFile(opts.out, plan);
-            if (opts.format !== 'json')
-                process.stderr.write(`Plan written to ${opts.out}\n`);
-        }
-        if (opts.detailedExitcode && (0,compute/* hasChanges */.ik)(plan))
-            process.exitCode = 2;
-    });
-}
-
-
-/***/ }),
-
-/***/ 8741:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   n: () => (/* binding */ loadPolicyTree)
-/* harmony export */ });
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _model_address_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6305);
-/* harmony import */ var _policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(471);
-/**
- * Loads a policies tree in the APIOps artifact layout (ARCHITECTURE.md) into a State.
- * The same loader reads the desired tree and a live snapshot written by `extract`.
- */
-
-
-
-
-/** ARM's own rules for the names that appear in the layout (apimanagement 2024-05-01 spec). */
-const NAME_RULES = {
-    api: { pattern: /^[^*#&+:<>?]+$/, max: 256, what: 'API id' },
-    operation: { pattern: /^[^*#&+:<>?]+$/, max: 80, what: 'operation id' },
-    product: { pattern: /^[^*#&+:<>?]+$/, max: 256, what: 'product id' },
-    fragment: { pattern: /^(\w+|\w[\w-]+\w)$/, max: 80, what: 'policy fragment id' },
-    workspace: { pattern: /^[^*#&+:<>?]+$/, max: 80, what: 'workspace id' },
-};
-function nameProblem(kind, name) {
-    const rule = NAME_RULES[kind];
-    let id = name;
-    if (kind === 'api') {
-        const rev = /;rev=(.*)$/i.exec(name);
-        if (rev) {
-            if (!/^[1-9]\d*$/.test(rev[1]))
-                return `API revision "${rev[0]}" must be ";rev=" followed by a number`;
-            id = name.slice(0, rev.index);
-        }
-    }
-    if (id.length === 0 || id.length > rule.max)
-        return `${rule.what} "${name}" must be 1 to ${rule.max} characters long`;
-    if (!rule.pattern.test(id)) {
-        return kind === 'fragment'
-            ? `${rule.what} "${name}" may contain only letters, digits, "_" and "-" (not at either end)`
-            : `${rule.what} "${name}" may not contain any of * # & + : < > ?`;
-    }
-    return undefined;
-}
-// Synchronous reads on purpose: thousands of small local files load several times faster than
-// through the thread pool, and nothing else runs while a tree loads.
-function listFiles(root) {
-    const out = [];
-    const walk = (dir) => {
-        for (const e of (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readdirSync)(dir, { withFileTypes: true })) {
-            if (e.name.startsWith('.'))
-                continue;
-            const p = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, e.name);
-            if (e.isDirectory())
-                walk(p);
-            else if (e.isFile())
-                out.push(p);
-        }
-    };
-    walk(root);
-    return out.sort();
-}
-/** Where a `policy.xml` at this relative path (split on "/") belongs, if anywhere. */
-function placementOf(parts) {
-    let workspace;
-    const names = [];
-    if (parts[0] === 'workspaces' && parts.length >= 3) {
-        workspace = parts[1];
-        names.push(['workspace', workspace]);
-        parts = parts.slice(2);
-    }
-    const ws = workspace ? { workspace } : {};
-    const p = parts;
-    if (p.length === 1 && p[0] === 'policy.xml')
-        return { scope: { kind: 'global', ...ws }, names };
-    if (p.length === 3 && p[0] === 'apis' && p[2] === 'policy.xml') {
-        return { scope: { kind: 'api', apiId: p[1], ...ws }, names: [...names, ['api', p[1]]] };
-    }
-    if (p.length === 5 && p[0] === 'apis' && p[2] === 'operations' && p[4] === 'policy.xml') {
-        return {
-            scope: { kind: 'operation', apiId: p[1], operationId: p[3], ...ws },
-            names: [...names, ['api', p[1]], ['operation', p[3]]],
-        };
-    }
-    if (p.length === 3 && p[0] === 'products' && p[2] === 'policy.xml') {
-        return { scope: { kind: 'product', productId: p[1], ...ws }, names: [...names, ['product', p[1]]] };
-    }
-    if (p.length === 3 && (p[0] === 'policy fragments' || p[0] === 'policyFragments') && p[2] === 'policy.xml') {
-        return { scope: { kind: 'fragment', fragmentId: p[1], ...ws }, names: [...names, ['fragment', p[1]]] };
-    }
-    return undefined;
-}
-function diagnostic(file, message, line = 1, column = 1, rule = 'layout') {
-    return { severity: 'error', rule, file, line, column, message };
-}
-function decodeUtf8(bytes, file) {
-    try {
-        return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    }
-    catch {
-        const loose = new TextDecoder('utf-8').decode(bytes);
-        const before = loose.slice(0, loose.indexOf('\uFFFD'));
-        const line = before.split('\n').length;
-        const column = before.length - before.lastIndexOf('\n');
-        throw new _policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__/* .PolicySyntaxError */ .MO('file is not valid UTF-8 text (is it a binary file?)', file, line, column);
-    }
-}
-function readDescription(infoFile, shown, diagnostics) {
-    let text;
-    try {
-        text = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(infoFile, 'utf8');
-    }
-    catch {
-        return undefined;
-    }
-    try {
-        const info = JSON.parse(text.replace(/^\uFEFF/, ''));
-        const description = info.properties?.description ?? info.description;
-        return typeof description === 'string' ? description : undefined;
-    }
-    catch (e) {
-        const at = /position (\d+)/.exec(e.message);
-        const offset = at ? Number(at[1]) : 0;
-        const before = text.slice(0, offset);
-        diagnostics.push(diagnostic(shown, `not valid JSON: ${e.message}`, before.split('\n').length, offset - before.lastIndexOf('\n')));
-        return undefined;
-    }
-}
-/**
- * Reads every policy of a tree. Files the layout does not place (APIOps keeps API specs, named
- * values and more beside the policies) are ignored; a `policy.xml` in a place ARM has no scope
- * for is reported, since the author surely meant it to deploy.
- */
-async function loadPolicyTree(root, options = {}) {
-    const diagnostics = [];
-    const resources = new Map();
-    const canonical = new Map();
-    const documents = new Map();
-    const seen = new Map();
-    const shownRoot = options.label ?? root;
-    let info;
-    try {
-        info = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.statSync)(root);
-    }
-    catch {
-        throw new Error(`policies folder "${root}" does not exist`);
-    }
-    if (!info.isDirectory())
-        throw new Error(`"${root}" is not a folder; point --policies at the root of a policies tree`);
-    for (const path of listFiles(root)) {
-        const rel = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.relative)(root, path).split(node_path__WEBPACK_IMPORTED_MODULE_1__.sep).join('/');
-        const shown = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(shownRoot, rel);
-        if (!rel.endsWith('.xml'))
-            continue;
-        const placement = placementOf(rel.split('/'));
-        if (!placement) {
-            if (rel.endsWith('policy.xml')) {
-                diagnostics.push({
-                    ...diagnostic(shown, 'policy.xml is not in a place of the APIOps layout, so it would never deploy'),
-                    severity: 'warning',
-                });
-            }
-            continue;
-        }
-        const problems = placement.names.map(([kind, name]) => nameProblem(kind, name)).filter((p) => !!p);
-        if (problems.length) {
-            for (const p of problems)
-                diagnostics.push(diagnostic(shown, `${p} (ARM would reject it; rename the folder)`));
-            continue;
-        }
-        const address = (0,_model_address_js__WEBPACK_IMPORTED_MODULE_3__/* .policyAddress */ .ls)(placement.scope);
-        const key = (0,_model_address_js__WEBPACK_IMPORTED_MODULE_3__/* .addressKey */ .IY)(address);
-        const other = seen.get(key);
-        if (other) {
-            diagnostics.push(diagnostic(shown, `${other} already defines ${address}; ARM names are case-insensitive and "policy fragments/" equals "policyFragments/"`));
-            continue;
-        }
-        seen.set(key, shown);
-        const bytes = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(path);
-        if (bytes.length > _policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__/* .MAX_POLICY_BYTES */ .mk * 4) {
-            diagnostics.push(diagnostic(shown, `file is ${(bytes.length / 1048576).toFixed(1)} MiB; APIM accepts policy documents up to 256 KiB`, 1, 1, 'parse'));
-            continue;
-        }
-        const isFragment = placement.scope.kind === 'fragment';
-        try {
-            const xml = decodeUtf8(bytes, shown);
-            const doc = (0,_policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__/* .parsePolicyDocument */ .X)(xml, { file: shown, expect: isFragment ? 'fragment' : 'policies' });
-            const resource = { type: 'policy', address, scope: placement.scope, xml, file: shown };
-            if (isFragment) {
-                const description = readDescription((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(path, '..', 'policyFragmentInformation.json'), (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(shown, '..', 'policyFragmentInformation.json'), diagnostics);
-                if (description !== undefined)
-                    resource.description = description;
-            }
-            resources.set(key, resource);
-            canonical.set(key, (0,_policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__/* .canonicalize */ .dw)(doc));
-            documents.set(key, doc);
-        }
-        catch (e) {
-            if (!(e instanceof _policy_xml_index_js__WEBPACK_IMPORTED_MODULE_2__/* .PolicySyntaxError */ .MO))
-                throw e;
-            diagnostics.push(diagnostic(e.file, e.reason, e.line, e.column, 'parse'));
-        }
-    }
-    return { state: { resources }, diagnostics, canonical, documents };
 }
 
 
@@ -29404,6 +29497,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
+/***/ 4708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 
 /***/ }),
 

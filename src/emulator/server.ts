@@ -206,9 +206,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     };
     switch (route) {
       case 'GET state': {
-        const resources: Record<string, { value: unknown; etag: string }> = {};
+        const resources: Record<string, { value: unknown; etag: string; description?: string }> = {};
         for (const r of [...state.resources.values()].sort((a, b) => (a.address < b.address ? -1 : 1))) {
-          resources[r.address] = { value: r.value, etag: r.etag };
+          // Fragments also carry their description (an addition to the documented shape).
+          const { description } = r as { description?: string };
+          resources[r.address] = { value: r.value, etag: r.etag, ...(description !== undefined ? { description } : {}) };
         }
         return { status: 200, body: { resources } };
       }
@@ -223,7 +225,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         if (!('value' in b)) return { status: 400, body: { error: 'missing "value"' } };
         if (typeof b.value === 'string' && /(^|\/)(policies\/[^/]+|policyfragments\/[^/]+)$/i.test(b.address)) {
           try {
-            const { record } = storePolicy(state, b.address, b.value);
+            const { record } = storePolicy(state, b.address, b.value, typeof b.description === 'string' ? b.description : undefined);
             return { status: 200, body: { address: record.address, etag: record.etag } };
           } catch (e) {
             return { status: 400, body: { error: (e as Error).message } };
