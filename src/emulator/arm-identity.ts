@@ -216,7 +216,7 @@ function userAssignedIdentity(req: EmulatorRequest, state: EmulatorState, sub: s
   if (sub.toLowerCase() !== state.target.subscriptionId.toLowerCase()) {
     return armError(404, 'SubscriptionNotFound', `The subscription '${sub}' could not be found.`);
   }
-  const id = `/subscriptions/${sub}/resourcegroups/${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
+  const id = `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
   sideOf(state).uais.add(id.toLowerCase()); // created on first GET; IDs are deterministic anyway
   return {
     status: 200,
