@@ -18891,7 +18891,7 @@ function userAssignedIdentity(req, state, sub, rg, name) {
     if (sub.toLowerCase() !== state.target.subscriptionId.toLowerCase()) {
         return armError(404, 'SubscriptionNotFound', `The subscription '${sub}' could not be found.`);
     }
-    const id = `/subscriptions/${sub}/resourcegroups/${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
+    const id = `/subscriptions/${sub}/resourceGroups/${rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
     sideOf(state).uais.add(id.toLowerCase()); // created on first GET; IDs are deterministic anyway
     return {
         status: 200,
