@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { registerApply } from './cli/apply.js';
 import { registerDemo } from './cli/demo.js';
 import { registerDiff } from './cli/diff.js';
 import { registerEmulator } from './cli/emulator.js';
+import { registerExtract } from './cli/extract.js';
 import { CliError, printDiagnostics } from './cli/errors.js';
 import { registerFmt } from './cli/fmt.js';
 import { registerLint } from './cli/lint.js';
@@ -11,12 +13,14 @@ import { TOOL_VERSION } from './version.js';
 
 const program = new Command()
   .name('apim-policy')
-  .description('Azure API Management policies as code: lint, fmt, diff and plan policy trees; a local emulator to try it on.')
+  .description('Azure API Management policies as code: plan, apply and extract against live APIM over OIDC; lint, fmt and diff policy trees; a local emulator to try it on.')
   .version(TOOL_VERSION)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
 registerPlan(program);
+registerApply(program);
+registerExtract(program);
 registerLint(program);
 registerFmt(program);
 registerDiff(program);

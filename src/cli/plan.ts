@@ -1,13 +1,16 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { loadPolicyTree } from '../desired/load-tree.js';
+import type { TargetWords } from '../azure/target.js';
+import { loadPolicyTree, type LoadedTree } from '../desired/load-tree.js';
 import type { Plan } from '../model/index.js';
 import { computePlan, hasChanges } from '../plan/compute.js';
 import { writePlanFile } from '../plan/plan-file.js';
+import { planLive } from '../pipeline/live.js';
 import { renderJson } from '../render/json.js';
 import { renderMarkdown } from '../render/markdown.js';
 import { renderText } from '../render/text.js';
 import { CliError, failOnErrors, printDiagnostics } from './errors.js';
+import { addTargetOptions, connectWithProgress, currentCommit, hasTarget } from './target.js';
 
 export type OutputFormat = 'text' | 'markdown' | 'json';
 
@@ -17,36 +20,62 @@ export function renderPlan(plan: Plan, format: OutputFormat, color: boolean): st
   return renderText(plan, { color });
 }
 
-/** Plans a policies tree against a live snapshot folder (the layout `extract` writes). */
-export async function planAgainstSnapshot(policies: string, snapshot: string): Promise<Plan> {
+/** Loads the desired tree; stops (nothing planned, nothing written) when it has errors. */
+export async function loadDesired(policies: string): Promise<LoadedTree> {
   const desired = await loadPolicyTree(policies);
-  const live = await loadPolicyTree(snapshot);
   printDiagnostics(desired.diagnostics.filter((d) => d.severity !== 'error'));
   failOnErrors(desired.diagnostics, `policies tree ${policies}`);
+  return desired;
+}
+
+/** Plans a policies tree against a live snapshot folder (the layout `extract` writes). */
+export async function planAgainstSnapshot(policies: string, snapshot: string): Promise<Plan> {
+  const desired = await loadDesired(policies);
+  const live = await loadPolicyTree(snapshot);
   failOnErrors(live.diagnostics, `live snapshot ${snapshot}`);
   return computePlan(desired, live, { source: { kind: 'snapshot', path: snapshot } });
 }
 
+/** Plans a policies tree against the live instance the target flags name. */
+export async function planAgainstInstance(policies: string, target: TargetWords): Promise<Plan> {
+  const desired = await loadDesired(policies);
+  const { conn, progress } = connectWithProgress(target, 'read');
+  try {
+    const commit = currentCommit(policies);
+    return await planLive(conn, desired, commit ? { commit } : {});
+  } finally {
+    progress.finish();
+  }
+}
+
+interface PlanOptions extends TargetWords {
+  policies: string;
+  liveSnapshot?: string;
+  format: OutputFormat;
+  out?: string;
+  detailedExitcode?: boolean;
+}
+
 export function registerPlan(program: Command): void {
-  program
+  const command = program
     .command('plan')
-    .description('Show what apply would change: the policies tree against live APIM (or a live snapshot folder).')
+    .description('Show what apply would change: the policies tree against the live APIM instance (or a live snapshot folder).')
     .requiredOption('--policies <dir>', 'policies tree (APIOps layout)')
     .option('--live-snapshot <dir>', 'plan against a folder in the same layout instead of a live instance')
     .addOption(new Option('--format <format>', 'output on stdout').choices(['text', 'markdown', 'json']).default('text'))
     .option('--out <file>', 'also write the plan file (JSON) for apply --plan')
-    .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error')
-    .action(async (opts: { policies: string; liveSnapshot?: string; format: OutputFormat; out?: string; detailedExitcode?: boolean }) => {
-      if (!opts.liveSnapshot) {
-        throw new CliError('plan needs --live-snapshot <dir> (planning against a live instance comes with the Azure target flags)', 1);
-      }
-      const plan = await planAgainstSnapshot(opts.policies, opts.liveSnapshot);
-      process.stdout.write(renderPlan(plan, opts.format, process.stdout.isTTY === true));
-      if (opts.out) {
-        await writePlanFile(opts.out, plan);
-        if (opts.format !== 'json') process.stderr.write(`Plan written to ${opts.out}\n`);
-      }
-      if (opts.detailedExitcode && hasChanges(plan)) process.exitCode = 2;
-    });
+    .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error');
+  addTargetOptions(command).action(async (opts: PlanOptions) => {
+    if (opts.liveSnapshot && hasTarget(opts)) throw new CliError('give either --live-snapshot or the Azure target flags, not both', 1);
+    if (!opts.liveSnapshot && !hasTarget(opts)) {
+      throw new CliError('plan needs a live side: the Azure target flags (--subscription-id, --resource-group, --service-name …) or --live-snapshot <dir>', 1);
+    }
+    const plan = opts.liveSnapshot ? await planAgainstSnapshot(opts.policies, opts.liveSnapshot) : await planAgainstInstance(opts.policies, opts);
+    process.stdout.write(renderPlan(plan, opts.format, process.stdout.isTTY === true));
+    if (opts.out) {
+      await writePlanFile(opts.out, plan);
+      if (opts.format !== 'json') process.stderr.write(`Plan written to ${opts.out}; apply exactly it with: apim-policy apply --plan ${opts.out} <the same target flags>\n`);
+    }
+    if (opts.detailedExitcode && hasChanges(plan)) process.exitCode = 2;
+  });
 }
-

@@ -12,7 +12,8 @@
  *   Reads re-parse the stored text, so a value written by the admin API's `POST edit` (any XML
  *   spelling) is returned as APIM would; text that does not parse is returned as stored.
  * - APIs, operations, products: `apis/{a}`, `apis/{a}/operations/{o}`, `products/{p}` with value
- *   `{displayName}`; lists also include every API/operation/product a stored policy's address implies.
+ *   `{displayName}`; lists also include every API/operation/product a stored policy's address implies,
+ *   and the workspaces list every workspace a stored address names.
  * - named values `namedValues/{id}` `{displayName, value?, secret?, keyVault?}`, backends
  *   `backends/{id}` `{url}` (seeded; read only here).
  */
@@ -349,6 +350,7 @@ export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHand
       | { kind: 'apis' }
       | { kind: 'operations'; api: string }
       | { kind: 'products' }
+      | { kind: 'workspaces' }
       | { kind: 'namedValues' | 'backends'; id?: string };
     let route: Route | undefined;
     let policyId: string | undefined;
@@ -376,6 +378,7 @@ export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHand
     else if (n === 2 && is(0, 'policyFragments')) {
       route = { kind: 'policyItem', address: `${ws}policyFragments/${s[1]}`, entity: 'PolicyFragment' };
     } else if (n === 1 && is(0, 'allPolicies') && !ws) route = { kind: 'allPolicies' };
+    else if (n === 1 && is(0, 'workspaces') && !ws) route = { kind: 'workspaces' };
     else if ((n === 1 || n === 2) && (is(0, 'namedValues') || is(0, 'backends'))) {
       route = { kind: is(0, 'namedValues') ? 'namedValues' : 'backends', ...(n === 2 ? { id: s[1]! } : {}) };
     }
@@ -451,6 +454,11 @@ export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHand
           body: page(req, entities(state, apiPrefix, 'operations').map((e) => operationContract(state, e)), pageSize),
         };
       }
+      case 'workspaces':
+        return {
+          status: 200,
+          body: page(req, entities(state, '', 'workspaces').map((e) => ({ id: armId(state, e.address), type: resourceType(e.address), name: e.name, properties: { displayName: displayName(e.value, e.name) } })), pageSize),
+        };
       case 'products':
         return { status: 200, body: page(req, entities(state, ws, 'products').map((e) => productContract(state, e)), pageSize) };
       case 'namedValues':

@@ -1,9 +1,13 @@
 /**
- * `--seed DIR`: the live state starts as a policies tree describes. Every policy is stored as a
+ * `--seed DIR`: the live state starts as a policies tree describes. Named values and backends come
+ * from APIOps' own files when the tree has them (`named values/<name>/namedValueInformation.json`,
+ * `backends/<name>/backendInformation.json`), so reference checks have something to find. Every policy is stored as a
  * PUT would store it (APIM-serialised, a fresh ETag each), and the APIs, operations and products
  * the addresses imply are stored too (`apis/{a}`, `apis/{a}/operations/{o}`, `products/{p}` with
  * value `{displayName}`), so the lists show them.
  */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadPolicyTree } from '../desired/load-tree.js';
 import { addressKey } from '../model/address.js';
 import type { Diagnostic, PolicyScope } from '../model/index.js';
@@ -51,6 +55,27 @@ export async function seedFromTree(state: EmulatorState, dir: string): Promise<{
         const displayName = rev ? id.slice(0, rev.index) : id;
         state.resources.set(addressKey(address), { address, value: { displayName }, etag: `"${state.nextEtag()}"` });
       }
+    }
+  }
+  for (const [folder, collection, file] of [
+    ['named values', 'namedValues', 'namedValueInformation.json'],
+    ['backends', 'backends', 'backendInformation.json'],
+  ] as const) {
+    let names: string[];
+    try {
+      names = readdirSync(join(dir, folder));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      let properties: Record<string, unknown>;
+      try {
+        properties = (JSON.parse(readFileSync(join(dir, folder, name, file), 'utf8')) as { properties?: Record<string, unknown> }).properties ?? {};
+      } catch (e) {
+        throw new Error(`cannot seed from ${join(dir, folder, name, file)}: ${(e as Error).message}`);
+      }
+      const address = `${collection}/${name}`;
+      state.resources.set(addressKey(address), { address, value: properties, etag: `"${state.nextEtag()}"` });
     }
   }
   return { policies, warnings: tree.diagnostics.filter((d) => d.severity !== 'error') };

@@ -85,17 +85,45 @@ export interface PlanSummary {
 
 export const PLAN_FORMAT_VERSION = 1;
 
+/** The APIM instance a plan was made against; apply refuses a plan whose fingerprint is not its target's. */
+export interface AzureSource {
+  kind: 'azure';
+  /** ARM resource ID of the APIM instance. */
+  serviceId: string;
+  armEndpoint: string;
+  /** Hash of the cloud and the instance (see azure/target.ts). */
+  fingerprint: string;
+}
+
 /** A plan is plain data: renderers and apply read it, nothing else decides. */
 export interface Plan {
   formatVersion: typeof PLAN_FORMAT_VERSION;
   tool: { name: string; version: string };
   createdAt: string;
   /** Where the live state came from: a snapshot folder or an APIM instance. */
-  source: { kind: 'snapshot'; path: string } | { kind: 'azure'; serviceId: string };
+  source: { kind: 'snapshot'; path: string } | AzureSource;
   commit?: string;
   summary: PlanSummary;
   /** Every resource of either side, in apply order; `noop` entries carry no diff. */
   changes: Change[];
   /** Findings that do not stop the plan but that a reviewer must see. */
   problems: Diagnostic[];
+}
+
+/** A resource as it is live right now: what apply reads before it writes, and keeps in the snapshot. */
+export interface LiveCopy {
+  address: Address;
+  xml: string;
+  etag?: string;
+  description?: string;
+}
+
+/** The writes apply needs; the Azure implementation goes through ARM, tests may use any other. */
+export interface LiveWriter {
+  /** The resource as it is now, or undefined when it does not exist. */
+  read(address: Address): Promise<LiveCopy | undefined>;
+  /** Creates or replaces; `ifMatch` guards against a concurrent change (412 when stale). */
+  put(address: Address, xml: string, options: { ifMatch?: string; description?: string }): Promise<{ etag?: string }>;
+  /** Deletes; `ifMatch` is the ETag the caller saw, or `*`. */
+  remove(address: Address, ifMatch: string): Promise<void>;
 }

@@ -1,0 +1,166 @@
+/**
+ * APIM policies over ARM with the real `@azure/arm-apimanagement` client: one session per run,
+ * every call through the one scheduler. Reads use `format=rawxml` and take the body from the raw
+ * response, which also works around the `apiPolicy.get` bug (azure-sdk-for-js#31566) for every
+ * scope alike. Writes send `format: rawxml` (the tree's raw C# expressions) and `If-Match`.
+ */
+import { ApiManagementClient, getContinuationToken } from '@azure/arm-apimanagement';
+import type { FullOperationResponse } from '@azure/core-client';
+import type { TokenCredential } from '@azure/identity';
+import { parsePolicyAddress } from '../model/address.js';
+import type { Address, LiveCopy, LiveWriter, PolicyScope } from '../model/index.js';
+import { explainArmError, statusOf } from './arm-errors.js';
+import { createArmScheduler, type ArmCallKind, type ArmScheduler, type ArmSchedulerOptions } from './scheduler.js';
+import { armTokenScope, serviceResourceId, type AzureTarget } from './target.js';
+
+export interface ArmSession {
+  target: AzureTarget;
+  client: ApiManagementClient;
+  scheduler: ArmScheduler;
+}
+
+export interface ArmSessionOptions extends ArmSchedulerOptions {
+  /** Trust this CA besides the system's (in-process tests; processes use NODE_EXTRA_CA_CERTS). */
+  ca?: string;
+}
+
+export function createArmSession(target: AzureTarget, credential: TokenCredential, options: ArmSessionOptions = {}): ArmSession {
+  const scheduler = createArmScheduler(options);
+  const client = new ApiManagementClient(credential, target.subscriptionId, {
+    endpoint: target.armEndpoint,
+    credentialScopes: [armTokenScope(target.armEndpoint)],
+    // The scheduler retries whole calls; the SDK's own retries would hide 429s from it.
+    retryOptions: { maxRetries: 0 },
+    additionalPolicies: [{ policy: scheduler.pipelinePolicy, position: 'perRetry' }],
+    ...(options.ca ? { tlsOptions: { ca: options.ca } } : {}),
+  });
+  return { target, client, scheduler };
+}
+
+/** Runs one ARM call through the scheduler; a failure comes back explained, naming `what`. */
+export function armCall<T>(session: ArmSession, kind: ArmCallKind, what: string, fn: () => Promise<T>): Promise<T> {
+  return session.scheduler.run(kind, fn, what).catch((e: unknown) => {
+    throw explainArmError(e, what, session.target, kind);
+  });
+}
+
+// The operation groups share one shape: (rg, service, [workspace], ids…, ['policy'], …).
+type PolicyGroup = {
+  get(...args: unknown[]): Promise<unknown>;
+  createOrUpdate?(...args: unknown[]): Promise<unknown>;
+  beginCreateOrUpdateAndWait?(...args: unknown[]): Promise<unknown>;
+  delete(...args: unknown[]): Promise<unknown>;
+};
+
+function operationsFor(client: ApiManagementClient, scope: PolicyScope): { group: PolicyGroup; ids: string[] } {
+  const ws = scope.workspace;
+  const w = (ids: string[]) => (ws ? [ws, ...ids] : ids);
+  const pick = (plain: unknown, workspace: unknown) => (ws ? workspace : plain) as PolicyGroup;
+  switch (scope.kind) {
+    case 'global':
+      return { group: pick(client.policy, client.workspacePolicy), ids: w(['policy']) };
+    case 'product':
+      return { group: pick(client.productPolicy, client.workspaceProductPolicy), ids: w([scope.productId, 'policy']) };
+    case 'api':
+      return { group: pick(client.apiPolicy, client.workspaceApiPolicy), ids: w([scope.apiId, 'policy']) };
+    case 'operation':
+      return { group: pick(client.apiOperationPolicy, client.workspaceApiOperationPolicy), ids: w([scope.apiId, scope.operationId, 'policy']) };
+    case 'fragment':
+      return { group: pick(client.policyFragment, client.workspacePolicyFragment), ids: w([scope.fragmentId]) };
+  }
+}
+
+function scopeOf(address: Address): PolicyScope {
+  const scope = parsePolicyAddress(address);
+  if (!scope) throw new Error(`${address} is not the address of a policy or a policy fragment`);
+  return scope;
+}
+
+function bodyOf(raw: FullOperationResponse | undefined): { properties?: { value?: unknown; description?: unknown } } {
+  if (!raw?.bodyAsText) return {};
+  try {
+    return JSON.parse(raw.bodyAsText) as { properties?: { value?: unknown; description?: unknown } };
+  } catch {
+    return {};
+  }
+}
+
+/** Reads and writes policies and fragments by address. */
+export class ArmPolicyStore implements LiveWriter {
+  constructor(private readonly session: ArmSession) {}
+
+  private get rg(): string {
+    return this.session.target.resourceGroup;
+  }
+  private get service(): string {
+    return this.session.target.serviceName;
+  }
+
+  async read(address: Address): Promise<LiveCopy | undefined> {
+    const { group, ids } = operationsFor(this.session.client, scopeOf(address));
+    return armCall(this.session, 'read', `GET ${address}`, async () => {
+      let raw: FullOperationResponse | undefined;
+      try {
+        await group.get(this.rg, this.service, ...ids, { format: 'rawxml', onResponse: (r: FullOperationResponse) => (raw = r) });
+      } catch (e) {
+        if (statusOf(e) === 404) return undefined;
+        throw e;
+      }
+      const props = bodyOf(raw).properties ?? {};
+      if (typeof props.value !== 'string') throw new Error(`ARM returned no policy text for ${address}`);
+      const copy: LiveCopy = { address, xml: props.value };
+      const etag = raw?.headers.get('etag');
+      if (etag) copy.etag = etag;
+      if (typeof props.description === 'string') copy.description = props.description;
+      return copy;
+    });
+  }
+
+  async put(address: Address, xml: string, options: { ifMatch?: string; description?: string }): Promise<{ etag?: string }> {
+    const scope = scopeOf(address);
+    const { group, ids } = operationsFor(this.session.client, scope);
+    const fragment = scope.kind === 'fragment';
+    const params = { value: xml, format: 'rawxml', ...(fragment && options.description !== undefined ? { description: options.description } : {}) };
+    return armCall(this.session, 'write', `PUT ${address}`, async () => {
+      let etag: string | undefined;
+      const opts = {
+        ...(options.ifMatch ? { ifMatch: options.ifMatch } : {}),
+        onResponse: (r: FullOperationResponse) => (etag = r.headers.get('etag') ?? etag),
+        updateIntervalInMs: 1000,
+      };
+      if (fragment) await group.beginCreateOrUpdateAndWait!(this.rg, this.service, ...ids, params, opts);
+      else await group.createOrUpdate!(this.rg, this.service, ...ids, params, opts);
+      return etag ? { etag } : {};
+    });
+  }
+
+  async remove(address: Address, ifMatch: string): Promise<void> {
+    const { group, ids } = operationsFor(this.session.client, scopeOf(address));
+    await armCall(this.session, 'write', `DELETE ${address}`, () => group.delete(this.rg, this.service, ...ids, ifMatch));
+  }
+}
+
+/** Every item of a paged ARM list, one scheduled call per page (a retry repeats only that page). */
+export async function listAll<T extends object>(
+  session: ArmSession,
+  what: string,
+  pages: (continuationToken: string | undefined) => AsyncIterableIterator<T[]>,
+): Promise<T[]> {
+  const out: T[] = [];
+  let token: string | undefined;
+  do {
+    const page = await armCall(session, 'read', what, async () => (await pages(token).next()).value as T[] | undefined);
+    if (!page) break;
+    out.push(...page);
+    token = getContinuationToken(page);
+  } while (token);
+  return out;
+}
+
+/** The address of an ARM resource ID under this instance, or undefined for anything else. */
+export function addressOfId(target: AzureTarget, id: string): Address | undefined {
+  const prefix = serviceResourceId(target).toLowerCase() + '/';
+  const normalised = id.replace(/^\/+/, '/');
+  if (!normalised.toLowerCase().startsWith(prefix)) return undefined;
+  return normalised.slice(prefix.length);
+}

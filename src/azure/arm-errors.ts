@@ -1,0 +1,70 @@
+/**
+ * ARM failures a user can act on, said in their words: which identity lacks which role on which
+ * scope, which instance does not exist, which policy APIM refused and why.
+ */
+import type { ArmCallKind } from './scheduler.js';
+import { ArmRetryExhaustedError } from './scheduler.js';
+import { serviceResourceId, type AzureTarget } from './target.js';
+
+export class ArmRequestError extends Error {
+  override readonly name = 'ArmRequestError';
+  constructor(
+    message: string,
+    readonly statusCode: number | undefined,
+    readonly code: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function statusOf(e: unknown): number | undefined {
+  const s = (e as { statusCode?: unknown })?.statusCode;
+  return typeof s === 'number' ? s : undefined;
+}
+
+function codeOf(e: unknown): string | undefined {
+  const c = (e as { code?: unknown })?.code;
+  return typeof c === 'string' ? c : undefined;
+}
+
+/** The innermost detail ARM gave (e.g. a ValidationError's "Line 28, position 56"). */
+function detailsOf(e: unknown): string {
+  const body = (e as { details?: { error?: { message?: string; details?: Array<{ message?: string }> } } })?.details;
+  const inner = body?.error?.details?.map((d) => d.message).filter(Boolean) ?? [];
+  return inner.join('; ');
+}
+
+export function explainArmError(e: unknown, what: string, target: AzureTarget, kind: ArmCallKind): Error {
+  if (e instanceof ArmRequestError || e instanceof ArmRetryExhaustedError) return e;
+  const status = statusOf(e);
+  const code = codeOf(e);
+  const message = (e as Error)?.message ?? String(e);
+  const service = serviceResourceId(target);
+  const wrap = (text: string) => new ArmRequestError(text, status, code, { cause: e });
+  if (status === 403) {
+    const action = /perform action '([^']+)'/.exec(message)?.[1] ?? (kind === 'read' ? 'Microsoft.ApiManagement/service/*/read' : 'Microsoft.ApiManagement/service/*/write');
+    const scope = /over scope '([^']+)'/.exec(message)?.[1] ?? service;
+    const client = /client '([^']+)'/.exec(message)?.[1];
+    const role = kind === 'read' ? 'API Management Service Reader Role' : 'API Management Service Contributor';
+    return wrap(
+      `${what}: the identity${client ? ` ${client}` : ''} may not perform ${action} on ${scope}. ` +
+        `Give it the role "${role}" on the APIM instance:\n  az role assignment create --assignee <client-id> --role "${role}" --scope ${service}`,
+    );
+  }
+  if (status === 401) {
+    return wrap(`${what}: ARM refused the token (${code ?? 'HTTP 401'}). Check that --tenant-id is the tenant of subscription ${target.subscriptionId} and --arm-endpoint (${target.armEndpoint}) is its cloud.`);
+  }
+  if (status === 404 && /^(SubscriptionNotFound|ResourceGroupNotFound|ParentResourceNotFound)$/.test(code ?? '')) {
+    return wrap(`${what}: ${message} Check --subscription-id, --resource-group and --service-name (${service}).`);
+  }
+  if (status === 404 && code === 'ResourceNotFound' && /Microsoft\.ApiManagement\/service\//i.test(message)) {
+    return wrap(`${what}: the APIM instance ${service} was not found. Check --subscription-id, --resource-group and --service-name.`);
+  }
+  if (status === 400 && code === 'ValidationError') {
+    const detail = detailsOf(e);
+    return wrap(`${what}: APIM rejected the policy: ${message}${detail ? ` ${detail}` : ''}`);
+  }
+  if (status !== undefined) return wrap(`${what}: ARM answered ${status}${code ? ` ${code}` : ''}: ${message}`);
+  return e instanceof Error ? e : new Error(String(e));
+}

@@ -1,0 +1,135 @@
+/**
+ * How a run logs in to Azure: GitHub OIDC federated credential (default in Actions), an existing
+ * `azure/login` (Azure CLI) session, or DefaultAzureCredential. Failures come back as
+ * `AzureAuthError`s that say what to change; no token or assertion ever reaches a message.
+ */
+import * as core from '@actions/core';
+import { HttpClient } from '@actions/http-client';
+import { BearerCredentialHandler } from '@actions/http-client/lib/auth';
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
+import { AzureCliCredential, ClientAssertionCredential, DefaultAzureCredential } from '@azure/identity';
+import { isLoopbackUrl, type AuthSettings } from './target.js';
+
+export class AzureAuthError extends Error {
+  override readonly name = 'AzureAuthError';
+}
+
+export const ID_TOKEN_PERMISSION_BLOCK = ['permissions:', '  contents: read', '  id-token: write'].join('\n');
+
+/** The claims of a GitHub ID token that help explain a federated-credential mismatch (no signature, no token). */
+interface AssertionFacts {
+  sub?: string;
+  iss?: string;
+  aud?: string;
+}
+
+function factsOf(jwt: string): AssertionFacts {
+  try {
+    const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    const str = (v: unknown) => (typeof v === 'string' ? v : Array.isArray(v) ? v.join(', ') : undefined);
+    const facts: AssertionFacts = {};
+    if (str(payload.sub)) facts.sub = str(payload.sub);
+    if (str(payload.iss)) facts.iss = str(payload.iss);
+    if (str(payload.aud)) facts.aud = str(payload.aud);
+    return facts;
+  } catch {
+    return {};
+  }
+}
+
+/** GitHub's ID token for `audience`, as `core.getIDToken` fetches it; outside Actions without printing a mask command. */
+async function fetchIdToken(audience: string, inAction: boolean): Promise<string> {
+  const url = process.env.ACTIONS_ID_TOKEN_REQUEST_URL;
+  const requestToken = process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
+  if (!url || !requestToken) throw noIdToken();
+  // In Actions, @actions/core fetches it and registers it as a secret so the runner masks it.
+  if (inAction) return core.getIDToken(audience);
+  const client = new HttpClient('apim-policy-deploy', [new BearerCredentialHandler(requestToken)]);
+  const res = await client.getJson<{ value?: string }>(`${url}&audience=${encodeURIComponent(audience)}`);
+  if (!res.result?.value) throw new AzureAuthError(`the GitHub ID token endpoint answered HTTP ${res.statusCode} without a token`);
+  return res.result.value;
+}
+
+/** Turns what MSAL and the credentials throw into an error that says what to do. */
+function explain(err: unknown, auth: AuthSettings, facts: AssertionFacts): Error {
+  if (err instanceof AzureAuthError) return err;
+  const message = (err as Error)?.message ?? String(err);
+  if (/AADSTS70021|AADSTS700213|No matching federated identity record/i.test(message)) {
+    const sub = facts.sub ?? '(unknown)';
+    return new AzureAuthError(
+      `Entra ID found no federated credential on client ${auth.clientId} that matches this run's GitHub ID token ` +
+        `(subject "${sub}", issuer "${facts.iss ?? 'https://token.actions.githubusercontent.com'}", audience "${facts.aud ?? auth.audience}"). ` +
+        `Add one whose subject is exactly that (it is case-sensitive):\n` +
+        `  az ad app federated-credential create --id ${auth.clientId} --parameters '{"name":"github-${sub.replace(/[^A-Za-z0-9-]+/g, '-').slice(0, 80)}",` +
+        `"issuer":"${facts.iss ?? 'https://token.actions.githubusercontent.com'}","subject":"${sub}","audiences":["${auth.audience}"]}'`,
+    );
+  }
+  if (/AADSTS700016|AADSTS90002|AADSTS900023/i.test(message)) {
+    return new AzureAuthError(`Entra ID does not know client ${auth.clientId} in tenant ${auth.tenantId}; check --client-id and --tenant-id. (${firstLine(message)})`);
+  }
+  if (auth.kind === 'azure-cli') {
+    return new AzureAuthError(`--auth azure-cli: no usable Azure CLI session (${firstLine(message)}). Run azure/login (or az login) in an earlier step.`);
+  }
+  return new AzureAuthError(`could not get an Azure token with --auth ${auth.kind}: ${firstLine(message)}`);
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.replace(/Trace ID:.*$/, '').trim();
+}
+
+class ExplainingCredential implements TokenCredential {
+  constructor(
+    private readonly inner: TokenCredential,
+    private readonly auth: AuthSettings,
+    private readonly facts: AssertionFacts,
+  ) {}
+  async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+    try {
+      return await this.inner.getToken(scopes, options);
+    } catch (e) {
+      throw explain(e, this.auth, this.facts);
+    }
+  }
+}
+
+export interface CredentialOptions {
+  /** Trust this CA besides the system's (tests; the CLI relies on NODE_EXTRA_CA_CERTS). */
+  ca?: string;
+}
+
+/** A credential for `auth`; for OIDC each token request fetches a fresh GitHub ID token. */
+export function createCredential(auth: AuthSettings, options: CredentialOptions = {}): TokenCredential {
+  const tls = options.ca ? { tlsOptions: { ca: options.ca } } : {};
+  const facts: AssertionFacts = {};
+  let inner: TokenCredential;
+  if (auth.kind === 'oidc') {
+    inner = new ClientAssertionCredential(
+      auth.tenantId!,
+      auth.clientId!,
+      async () => {
+        const token = await fetchIdToken(auth.audience, auth.inAction);
+        Object.assign(facts, factsOf(token));
+        return token;
+      },
+      { ...(process.env.AZURE_AUTHORITY_HOST ? { authorityHost: process.env.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: isLoopbackUrl(process.env.AZURE_AUTHORITY_HOST) } : {}), ...tls },
+    );
+  } else if (auth.kind === 'azure-cli') {
+    inner = new AzureCliCredential(auth.tenantId ? { tenantId: auth.tenantId } : {});
+  } else {
+    inner = new DefaultAzureCredential({ ...(auth.tenantId ? { tenantId: auth.tenantId } : {}), ...(auth.clientId ? { managedIdentityClientId: auth.clientId } : {}), ...tls });
+  }
+  return new ExplainingCredential(inner, auth, facts);
+}
+
+/** Stops early when OIDC cannot work in this run at all (no ID token can be requested). */
+export function checkOidcAvailable(auth: AuthSettings): void {
+  if (auth.kind === 'oidc' && !(process.env.ACTIONS_ID_TOKEN_REQUEST_URL && process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)) throw noIdToken();
+}
+
+function noIdToken(): AzureAuthError {
+  return new AzureAuthError(
+    'auth oidc: this run has no GitHub ID token (ACTIONS_ID_TOKEN_REQUEST_URL is not set). ' +
+      `Give the job permission to request one:\n${ID_TOKEN_PERMISSION_BLOCK}\n` +
+      'Pull requests from forks never get an ID token. Outside GitHub Actions use --auth azure-cli (after az login) or --auth default.',
+  );
+}

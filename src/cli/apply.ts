@@ -1,0 +1,97 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { TargetWords } from '../azure/target.js';
+import type { Plan } from '../model/index.js';
+import type { ApplyEvent, ApplyResult } from '../plan/apply.js';
+import { hasChanges } from '../plan/compute.js';
+import { readPlanFile } from '../plan/plan-file.js';
+import { applyLive, planLive } from '../pipeline/live.js';
+import { renderText } from '../render/text.js';
+import { CliError } from './errors.js';
+import { loadDesired } from './plan.js';
+import { addTargetOptions, connectWithProgress, currentCommit } from './target.js';
+
+interface ApplyOptions extends TargetWords {
+  plan?: string;
+  policies?: string;
+  allowDeletes?: boolean;
+  snapshotFile?: string;
+}
+
+/** Default snapshot path: a new file per run, never inside the policies tree. */
+export function defaultSnapshotFile(serviceName: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  return join(process.env.RUNNER_TEMP || tmpdir(), `apim-policy-snapshot-${serviceName}-${stamp}.json`);
+}
+
+export function describeApply(result: ApplyResult): string {
+  const out: string[] = [];
+  const count = (a: string) => result.applied.filter((c) => c.action === a).length;
+  if (result.ok) {
+    out.push(result.applied.length === 0 ? 'Apply complete: nothing to write; live already matches the plan.' : `Apply complete: ${count('create')} created, ${count('update')} updated, ${count('delete')} deleted.`);
+  } else {
+    out.push(`Apply FAILED: ${result.error}`);
+    if (result.restored.length) {
+      out.push(`Restored what this run had written (newest first):`);
+      for (const r of result.restored) out.push(`  ${r.ok ? 'restored' : 'FAILED  '} ${r.address}: ${r.message}`);
+    } else out.push('Nothing had been written.');
+  }
+  if (result.skippedDeletes.length) {
+    out.push(`${result.skippedDeletes.length} delete(s) in the plan were not applied (pass --allow-deletes): ${result.skippedDeletes.map((c) => c.address).join(', ')}`);
+  }
+  if (result.snapshotFile) out.push(`Snapshot of every resource this run touched, as it was before: ${result.snapshotFile}`);
+  return out.join('\n') + '\n';
+}
+
+function eventLine(e: ApplyEvent): string | undefined {
+  if (e.type === 'written') return `  ${e.change.action.padEnd(6)} ${e.change.address} … done`;
+  if (e.type === 'restore') return `  restore ${e.address} … ${e.ok ? 'done' : 'FAILED'}`;
+  return undefined;
+}
+
+export function registerApply(program: Command): void {
+  const command = program
+    .command('apply')
+    .description('Apply a saved plan exactly (--plan), or plan the tree and apply that (--policies). Writes use If-Match; a failure restores what the run wrote.')
+    .option('--plan <file>', 'the plan file written by plan --out; refused if live changed since')
+    .option('--policies <dir>', 'plan this tree now and apply it')
+    .option('--allow-deletes', 'also delete live policies that are not in the tree')
+    .option('--snapshot-file <file>', 'where to keep the pre-apply snapshot (default: a new file in RUNNER_TEMP or the temp folder)');
+  addTargetOptions(command).action(async (opts: ApplyOptions) => {
+    if (!!opts.plan === !!opts.policies) throw new CliError('apply needs exactly one of --plan <file> or --policies <dir>', 1);
+    // Read and check every input before connecting: nothing is written when input is invalid.
+    const saved: Plan | undefined = opts.plan ? await readPlanFile(opts.plan) : undefined;
+    const desired = opts.policies ? await loadDesired(opts.policies) : undefined;
+    const { conn, progress } = connectWithProgress(opts, 'ARM calls');
+    let plan: Plan;
+    try {
+      if (saved) plan = saved;
+      else {
+        const commit = currentCommit(opts.policies!);
+        plan = await planLive(conn, desired!, commit ? { commit } : {});
+        progress.finish();
+        process.stdout.write(renderText(plan, { color: process.stdout.isTTY === true }));
+      }
+      if (!hasChanges(plan)) {
+        process.stdout.write('Nothing to apply.\n');
+        return;
+      }
+      const snapshotFile = opts.snapshotFile ?? defaultSnapshotFile(conn.target.serviceName);
+      process.stdout.write(`Applying to ${conn.source.serviceId}\n`);
+      const result = await applyLive(conn, plan, {
+        allowDeletes: opts.allowDeletes === true,
+        snapshotFile,
+        onEvent: (e) => {
+          const line = eventLine(e);
+          if (line) process.stdout.write(line + '\n');
+        },
+      });
+      progress.finish();
+      process.stdout.write(describeApply(result));
+      if (!result.ok) process.exitCode = 1;
+    } finally {
+      progress.finish();
+    }
+  });
+}

@@ -1,0 +1,30 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { TargetWords } from '../azure/target.js';
+import { isEmptyOrMissing, writePolicyTree } from '../desired/write-tree.js';
+import { readLiveState } from '../pipeline/live.js';
+import { CliError } from './errors.js';
+import { addTargetOptions, connectWithProgress } from './target.js';
+
+interface ExtractOptions extends TargetWords {
+  out: string;
+  force?: boolean;
+}
+
+export function registerExtract(program: Command): void {
+  const command = program
+    .command('extract')
+    .description('Write the live instance as a policies tree (same layout, formatted): plan --policies DIR right after shows no change.')
+    .requiredOption('--out <dir>', 'folder to write the tree into (must be empty unless --force)')
+    .option('--force', 'write into a folder that already has files (files of the same path are replaced)');
+  addTargetOptions(command).action(async (opts: ExtractOptions) => {
+    if (!opts.force && !(await isEmptyOrMissing(opts.out))) {
+      throw new CliError(`${opts.out} is not empty; extract into an empty folder, or pass --force to replace files in it`, 1);
+    }
+    const { conn, progress } = connectWithProgress(opts, 'read');
+    const state = await readLiveState(conn).finally(() => progress.finish());
+    const files = await writePolicyTree(opts.out, state.resources.values());
+    process.stdout.write(`Extracted ${state.resources.size} polic${state.resources.size === 1 ? 'y' : 'ies'} from ${conn.source.serviceId} into ${resolve(opts.out)}:\n`);
+    for (const f of files) process.stdout.write(`  ${f}\n`);
+  });
+}

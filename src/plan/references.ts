@@ -1,0 +1,83 @@
+/**
+ * Plan-time reference checks: what a desired policy names must exist when it is applied, or APIM
+ * refuses the write. `include-fragment` needs the fragment in the tree or live, `{{name}}` a live
+ * named value, `set-backend-service backend-id` a live backend.
+ */
+import { addressKey } from '../model/address.js';
+import type { Diagnostic, PolicyResource } from '../model/index.js';
+import type { PolicyDocument, Segment, XmlElement } from '../policy-xml/index.js';
+
+export interface ReferenceTargets {
+  /** Address keys of fragments in the desired tree and live. */
+  fragments: Set<string>;
+  /** Lower-cased `[workspaces/<w>/]<name>` of live named values. */
+  namedValues: Set<string>;
+  /** Lower-cased `[workspaces/<w>/]<name>` of live backends. */
+  backends: Set<string>;
+}
+
+const NAMED_VALUE = /\{\{([^{}]+?)\}\}/g;
+// What APIM allows as a named value's name; anything else between braces is some other tool's template.
+const NAMED_VALUE_NAME = /^[A-Za-z0-9._-]+$/;
+
+function literal(segments: Segment[]): string | undefined {
+  return segments.every((s) => !s.expression) ? segments.map((s) => (s as { text: string }).text).join('') : undefined;
+}
+
+function segmentText(segments: Segment[]): string {
+  return segments.map((s) => (s.expression ? s.source : s.text)).join('');
+}
+
+/** Every element, depth first, with the text it holds directly (attributes, text, CDATA). */
+function* walk(element: XmlElement): Generator<{ element: XmlElement; texts: string[] }> {
+  const texts = element.attributes.map((a) => segmentText(a.segments));
+  for (const child of element.children) {
+    if (child.type === 'text') texts.push(segmentText(child.segments));
+    else if (child.type === 'cdata') texts.push(child.text);
+  }
+  yield { element, texts };
+  for (const child of element.children) if (child.type === 'element') yield* walk(child);
+}
+
+export function checkReferences(resources: Iterable<PolicyResource>, documents: Map<string, PolicyDocument>, targets: ReferenceTargets): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const resource of resources) {
+    const doc = documents.get(addressKey(resource.address));
+    if (!doc) continue;
+    const ws = resource.scope.workspace ? `workspaces/${resource.scope.workspace}/` : '';
+    const file = resource.file ?? resource.address;
+    const reported = new Set<string>();
+    const report = (element: XmlElement, rule: string, what: string, message: string) => {
+      if (reported.has(`${rule}:${what}`)) return;
+      reported.add(`${rule}:${what}`);
+      out.push({ severity: 'error', rule, file, line: element.line, column: element.column, message, address: resource.address });
+    };
+    const known = (set: Set<string>, name: string) => set.has(`${ws}${name}`.toLowerCase()) || set.has(name.toLowerCase());
+    for (const { element, texts } of walk(doc.root)) {
+      const attr = (name: string) => {
+        const a = element.attributes.find((x) => x.name === name);
+        return a ? literal(a.segments) : undefined;
+      };
+      if (element.name === 'include-fragment') {
+        const id = attr('fragment-id');
+        if (id && !targets.fragments.has(addressKey(`${ws}policyFragments/${id}`))) {
+          report(element, 'missing-fragment', id, `include-fragment names fragment "${id}", which is neither in the tree (${ws ? `${ws}` : ''}policy fragments/${id}/policy.xml) nor live; add the fragment or correct fragment-id`);
+        }
+      }
+      if (element.name === 'set-backend-service') {
+        const id = attr('backend-id');
+        if (id && !known(targets.backends, id)) {
+          report(element, 'missing-backend', id, `backend-id "${id}" is not a backend of the live instance; create the backend first or correct backend-id`);
+        }
+      }
+      for (const text of texts) {
+        for (const m of text.matchAll(NAMED_VALUE)) {
+          const name = m[1]!.trim();
+          if (!NAMED_VALUE_NAME.test(name) || known(targets.namedValues, name)) continue;
+          report(element, 'missing-named-value', name.toLowerCase(), `named value "{{${name}}}" does not exist on the live instance; create it (Named values in the portal, or your APIOps named values) before this policy is applied`);
+        }
+      }
+    }
+  }
+  return out;
+}
