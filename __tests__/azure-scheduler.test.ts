@@ -85,7 +85,7 @@ describe('run: retries', () => {
   test('gives up after maxAttempts with an error naming the resource and what to do', async () => {
     const clock = fakeClock();
     const progress: string[] = [];
-    const s = createArmScheduler({ sleep: clock.sleep, now: clock.now, onProgress: (d, t) => progress.push(`${d}/${t}`) });
+    const s = createArmScheduler({ sleep: clock.sleep, now: clock.now, maxAttempts: 6, onProgress: (d, t) => progress.push(`${d}/${t}`) });
     const f = failing(...Array.from({ length: 10 }, () => httpError(429, { 'Retry-After': '1' })));
     const err = await s.run('read', f.fn, 'apis/x/policies/policy').catch((e) => e);
     expect(err).toBeInstanceOf(ArmRetryExhaustedError);

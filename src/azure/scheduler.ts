@@ -22,7 +22,7 @@ export type ArmCallKind = 'read' | 'write';
 export interface ArmSchedulerOptions {
   /** Calls of `run` executing at once (default 8). */
   maxConcurrency?: number;
-  /** Attempts per call before giving up (default 6). */
+  /** Attempts per call before giving up (default 8). */
   maxAttempts?: number;
   /** Called after each completed call (success or final failure). */
   onProgress?: (done: number, total: number) => void;
@@ -139,7 +139,7 @@ interface KindState {
 
 export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmScheduler {
   const maxConcurrency = Math.max(1, Math.floor(options.maxConcurrency ?? 8));
-  const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 6));
+  const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 8));
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
