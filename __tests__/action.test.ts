@@ -28,9 +28,9 @@ describe('the action (dist/index.js as a runner runs it)', () => {
     expect(r.summary).toContain('1 error(s)');
   });
 
-  it('explains what it needs when asked to plan without a live target', () => {
-    const r = runAction({ 'policies-path': makeTree({ 'policy.xml': policy() }), mode: 'plan' });
+  it('names every missing target input when asked to plan against a live instance without one', () => {
+    const r = runAction({ 'policies-path': makeTree({ 'policy.xml': policy() }), mode: 'plan' }, { AZURE_SUBSCRIPTION_ID: '' });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/::error::mode "plan" needs a live APIM instance/);
+    expect(r.stdout).toMatch(/::error::Azure target: --subscription-id \(input subscription-id, or AZURE_SUBSCRIPTION_ID\) is required; --resource-group \(input resource-group\) is required; --service-name/);
   });
 });

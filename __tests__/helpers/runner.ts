@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,11 +22,8 @@ function parseOutputs(text: string): Record<string, string> {
   return out;
 }
 
-/**
- * Runs the bundled action the way a runner does: `node dist/index.js` with INPUT_* variables,
- * and reads back the files the runner would read (outputs and job summary).
- */
-export function runAction(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}, cwd = ROOT): ActionRun {
+/** The runner's side of a run: the environment it sets and the files it reads back afterwards. */
+function runnerContract(inputs: Record<string, string>, env: NodeJS.ProcessEnv) {
   const work = mkdtempSync(join(tmpdir(), 'apim-policy-runner-'));
   const outputFile = join(work, 'output');
   const summaryFile = join(work, 'summary');
@@ -34,17 +31,42 @@ export function runAction(inputs: Record<string, string>, env: NodeJS.ProcessEnv
   writeFileSync(summaryFile, '');
   const inputEnv = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase().replace(/ /g, '_')}`, v]));
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('INPUT_') && !k.startsWith('GITHUB_')));
-  const r = spawnSync(process.execPath, [ACTION], {
-    cwd,
-    env: { ...clean, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, RUNNER_TEMP: work, ...inputEnv, ...env },
-    encoding: 'utf8',
-    timeout: 60000,
-  });
   return {
-    code: r.status ?? -1,
-    stdout: r.stdout,
-    stderr: r.stderr,
-    outputs: parseOutputs(readFileSync(outputFile, 'utf8')),
-    summary: readFileSync(summaryFile, 'utf8'),
+    env: { ...clean, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, RUNNER_TEMP: work, ...inputEnv, ...env },
+    result: (code: number | null, stdout: string, stderr: string): ActionRun => ({
+      code: code ?? -1,
+      stdout,
+      stderr,
+      outputs: parseOutputs(readFileSync(outputFile, 'utf8')),
+      summary: readFileSync(summaryFile, 'utf8'),
+    }),
   };
+}
+
+/**
+ * Runs the bundled action the way a runner does: `node dist/index.js` with INPUT_* variables,
+ * and reads back the files the runner would read (outputs and job summary).
+ */
+export function runAction(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}, cwd = ROOT): ActionRun {
+  const contract = runnerContract(inputs, env);
+  const r = spawnSync(process.execPath, [ACTION], { cwd, env: contract.env, encoding: 'utf8', timeout: 60000 });
+  return contract.result(r.status, r.stdout, r.stderr);
+}
+
+/** The same without blocking the event loop, for an emulator running in the test process. */
+export function runActionAsync(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<ActionRun> {
+  const contract = runnerContract(inputs, env);
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [ACTION], { cwd, env: contract.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolveRun(contract.result(code, stdout, stderr));
+    });
+  });
 }

@@ -1,0 +1,79 @@
+/**
+ * The bundled action (dist/index.js) against a live instance, with the runner's environment
+ * contract: a pull request plans over GitHub OIDC, a push applies the saved plan and reports the
+ * snapshot; a stale saved plan is refused.
+ */
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
+import { ROOT } from './helpers/run.js';
+import { runActionAsync } from './helpers/runner.js';
+
+let emu: RunningEmulator;
+beforeEach(async () => {
+  emu = await startEmulator({ seedDir: join(ROOT, 'demo', 'live-snapshot') });
+});
+afterEach(async () => {
+  await emu?.close();
+});
+
+function adminEdit(address: string, value: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const r = request(`${emu.ready.adminUrl}edit`, { method: 'POST', ca: emu.caCert, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume().on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`edit: ${res.statusCode}`))));
+    });
+    r.on('error', reject);
+    r.end(JSON.stringify({ address, value }));
+  });
+}
+
+const inputs = () => ({
+  'policies-path': 'policies',
+  'arm-endpoint': emu.ready.armEndpoint,
+  'subscription-id': emu.ready.subscriptionId,
+  'resource-group': emu.ready.resourceGroup,
+  'service-name': emu.ready.serviceName,
+  'tenant-id': emu.ready.tenantId,
+  'client-id': emu.ready.clientId,
+  auth: 'oidc',
+  audience: 'api://AzureADTokenExchange',
+});
+const runnerEnv = (event: string) => ({ ...emu.ready.env, GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: event, GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567', GITHUB_REPOSITORY: 'octo-org/octo-repo' });
+
+test('pull_request plans over OIDC; push applies exactly the saved plan (with deletes allowed) and outputs the snapshot', async () => {
+  const plan = await runActionAsync(inputs(), runnerEnv('pull_request'));
+  expect(plan.code).toBe(0);
+  expect(plan.outputs['has-changes']).toBe('true');
+  expect(JSON.parse(plan.outputs.summary!)).toEqual({ create: 1, update: 2, delete: 1, unchanged: 4 });
+  expect(plan.summary).toContain('<code>apis/chat/policies/policy</code>');
+  const planFile = plan.outputs['plan-file']!;
+  expect(JSON.parse(readFileSync(planFile, 'utf8')).commit).toBe('0123456789abcdef0123456789abcdef01234567');
+  // The ID token reaches the log only as the runner's mask command.
+  const token = /::add-mask::(\S+)/.exec(plan.stdout)?.[1];
+  expect(token).toMatch(/^ey/);
+  expect(plan.stdout.replace(`::add-mask::${token}`, '')).not.toContain(token!);
+  expect(plan.summary).not.toContain(token!);
+  expect(readFileSync(planFile, 'utf8')).not.toContain(token!);
+
+  const apply = await runActionAsync({ ...inputs(), 'plan-file': planFile, 'allow-deletes': 'true' }, runnerEnv('push'));
+  expect(apply.code).toBe(0);
+  expect(apply.summary).toContain('**Applied:** 1 created, 2 updated, 1 deleted.');
+  const snapshot = JSON.parse(readFileSync(apply.outputs['snapshot-file']!, 'utf8'));
+  expect(snapshot.resources).toHaveLength(4);
+
+  const drift = await runActionAsync({ ...inputs(), 'fail-on-drift': 'true' }, runnerEnv('schedule'));
+  expect(drift.code).toBe(0);
+  expect(drift.outputs['has-changes']).toBe('false');
+});
+
+test('push with a stale saved plan fails and writes nothing', async () => {
+  const plan = await runActionAsync(inputs(), runnerEnv('pull_request'));
+  const chat = readFileSync(join(ROOT, 'demo', 'live-snapshot', 'apis', 'chat', 'policy.xml'), 'utf8');
+  await adminEdit('apis/chat/policies/policy', chat.replace('<base />', '<base /><set-header name="X-Portal" exists-action="override"><value>1</value></set-header>'));
+  const apply = await runActionAsync({ ...inputs(), 'plan-file': plan.outputs['plan-file']! }, runnerEnv('push'));
+  expect(apply.code).toBe(1);
+  expect(apply.stdout).toContain('::error::live changed since the plan');
+  expect(apply.stdout).toContain('apis/chat/policies/policy was changed live since the plan');
+  expect(apply.outputs['snapshot-file']).toBeUndefined();
+});
