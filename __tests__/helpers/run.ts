@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,17 +23,9 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/**
- * The same, without blocking the event loop: for tests whose emulator runs in the test process
- * (a synchronous spawn would stop it from answering).
- */
-export function runCliAsync(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+/** Waits for a spawned child, collecting what it prints; kills it after two minutes. */
+export function collect(child: ChildProcessByStdio<null, Readable, Readable>): Promise<RunResult> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: options.cwd ?? ROOT,
-      env: { ...process.env, NO_COLOR: '1', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -44,4 +37,18 @@ export function runCliAsync(args: string[], options: { cwd?: string; env?: NodeJ
       resolveRun({ code: code ?? -1, stdout, stderr });
     });
   });
+}
+
+/**
+ * The same, without blocking the event loop: for tests whose emulator runs in the test process
+ * (a synchronous spawn would stop it from answering).
+ */
+export function runCliAsync(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return collect(
+    spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
 }

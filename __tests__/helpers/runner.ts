@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ROOT } from './run.js';
+import { ROOT, collect } from './run.js';
 
 export const ACTION = resolve(ROOT, 'dist/index.js');
 
@@ -56,17 +56,6 @@ export function runAction(inputs: Record<string, string>, env: NodeJS.ProcessEnv
 /** The same without blocking the event loop, for an emulator running in the test process. */
 export function runActionAsync(inputs: Record<string, string>, env: NodeJS.ProcessEnv = {}, cwd = ROOT): Promise<ActionRun> {
   const contract = runnerContract(inputs, env);
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [ACTION], { cwd, env: contract.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolveRun(contract.result(code, stdout, stderr));
-    });
-  });
+  const child = spawn(process.execPath, [ACTION], { cwd, env: contract.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return collect(child).then((r) => contract.result(r.code, r.stdout, r.stderr));
 }
