@@ -245,13 +245,22 @@ test('extract writes the live instance as a tree that plans with no change', asy
   expect(again.stderr).toContain('is not empty');
 });
 
-test('auth errors say what to do: no ID token → the permissions block; a 403 names the role', async () => {
+test('auth errors say what to do: no ID token → the permissions block; a subject mismatch → the subject and the command; a 403 → the role', async () => {
   const noToken = await runCliAsync(['plan', '--policies', 'policies', ...targetFlags(emu), '--auth', 'oidc'], {
     env: { NODE_EXTRA_CA_CERTS: emu.ready.env.NODE_EXTRA_CA_CERTS, ACTIONS_ID_TOKEN_REQUEST_URL: '', ACTIONS_ID_TOKEN_REQUEST_TOKEN: '' },
   });
   expect(noToken.code).toBe(1);
   expect(noToken.stderr).toContain('id-token: write');
   expect(await armLog(emu)).toEqual([]);
+
+  emu.auth.setFederatedSubjects(['repo:octo-org/octo-repo:environment:production']);
+  const mismatch = await cli(emu, ['plan', '--policies', 'policies']);
+  expect(mismatch.code).toBe(1);
+  expect(mismatch.stderr).toContain('found no federated credential on client');
+  expect(mismatch.stderr).toContain('subject "repo:octo-org/octo-repo:pull_request"');
+  expect(mismatch.stderr).toContain('az ad app federated-credential create');
+  expect(mismatch.stderr).not.toMatch(/ey[A-Za-z0-9_-]{20,}\./);
+  emu.auth.setFederatedSubjects(undefined);
 
   const missing = await runCliAsync(['plan', '--policies', 'policies', '--resource-group', 'rg'], { env: { AZURE_SUBSCRIPTION_ID: '' } });
   expect(missing.code).toBe(1);

@@ -40,6 +40,11 @@ export interface EmulatorAuth {
   /** Issues a GitHub ID token directly (for tests and the demo). */
   issueIdToken(audience: string, subject?: string): string;
   setSubject(subject: string): void;
+  /**
+   * The subjects the app's federated credentials trust; an assertion with another `sub` gets
+   * Entra's AADSTS70021. Undefined (the default) trusts any subject of the OIDC fake.
+   */
+  setFederatedSubjects(subjects: string[] | undefined): void;
 }
 
 const b64url = (data: string | Buffer): string => Buffer.from(data).toString('base64url');
@@ -68,6 +73,7 @@ export function createAuth(options: AuthOptions): EmulatorAuth {
   const requestToken = randomBytes(24).toString('hex');
   const idTtl = options.idTokenTtlSeconds ?? 300;
   let subject = options.subject ?? 'repo:octo-org/octo-repo:pull_request';
+  let federatedSubjects: string[] | undefined;
   const accessTokens = new Map<string, number>(); // token → expiry (ms)
   const tokenRequests: TokenRequestRecord[] = [];
 
@@ -204,6 +210,14 @@ export function createAuth(options: AuthOptions): EmulatorAuth {
     if (claims['iss'] !== GITHUB_OIDC_ISSUER) {
       return entraError(400, 'invalid_client', 70021, `No matching federated identity record found for presented assertion issuer '${String(claims['iss'])}'.`);
     }
+    if (federatedSubjects && !federatedSubjects.includes(String(claims['sub']))) {
+      return entraError(
+        400,
+        'invalid_client',
+        70021,
+        `No matching federated identity record found for presented assertion. Assertion Issuer: '${String(claims['iss'])}'. Assertion Subject: '${String(claims['sub'])}'. Assertion Audience: '${FEDERATED_AUDIENCE}'.`,
+      );
+    }
     const accessToken = randomBytes(32).toString('base64url');
     accessTokens.set(accessToken, Date.now() + 3599_000);
     return { status: 200, body: { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: accessToken } };
@@ -228,6 +242,9 @@ export function createAuth(options: AuthOptions): EmulatorAuth {
     issueIdToken,
     setSubject: (s) => {
       subject = s;
+    },
+    setFederatedSubjects: (list) => {
+      federatedSubjects = list;
     },
     isAuthorized(req) {
       const m = /^Bearer\s+(\S+)$/i.exec(req.headers['authorization'] ?? '');
