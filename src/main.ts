@@ -4,10 +4,10 @@ import type { TargetWords } from './azure/target.js';
 import { loadPolicyTree, type LoadedTree } from './desired/load-tree.js';
 import { lintTree } from './lint/index.js';
 import type { Diagnostic, Plan } from './model/index.js';
-import type { ApplyResult } from './plan/apply.js';
 import { computePlan, hasChanges } from './plan/compute.js';
 import { readPlanFile, writePlanFile } from './plan/plan-file.js';
 import { applyLive, connect, planLive, type LiveConnection } from './pipeline/live.js';
+import { renderApplyMarkdown } from './render/apply.js';
 import { renderMarkdown } from './render/markdown.js';
 
 type Mode = 'plan' | 'apply' | 'lint' | 'drift';
@@ -48,21 +48,6 @@ function setPlanOutputs(plan: Plan, planFile: string): void {
   core.setOutput('has-changes', String(hasChanges(plan)));
   core.setOutput('summary', JSON.stringify(plan.summary));
   core.setOutput('plan-file', planFile);
-}
-
-function applySummary(result: ApplyResult): string {
-  const out: string[] = [];
-  const count = (a: string) => result.applied.filter((c) => c.action === a).length;
-  if (result.ok) out.push(`**Applied:** ${count('create')} created, ${count('update')} updated, ${count('delete')} deleted.`);
-  else {
-    out.push(`> [!CAUTION]\n> Apply failed: ${result.error}`);
-    out.push('', result.restored.length ? '**Restored** (newest first):' : 'Nothing had been written.');
-    for (const r of result.restored) out.push(`- ${r.ok ? '✅' : '❌'} \`${r.address}\`: ${r.message}`);
-  }
-  if (result.applied.length && result.ok) out.push('', ...result.applied.map((c) => `- ${c.action} \`${c.address}\``));
-  if (result.skippedDeletes.length) out.push('', `Not deleted (set \`allow-deletes: true\`): ${result.skippedDeletes.map((c) => `\`${c.address}\``).join(', ')}`);
-  if (result.snapshotFile) out.push('', `Snapshot of every resource touched, as it was before: \`${result.snapshotFile}\``);
-  return out.join('\n') + '\n';
 }
 
 async function lintOrFail(tree: LoadedTree, policiesPath: string): Promise<boolean> {
@@ -130,7 +115,7 @@ export async function run(): Promise<void> {
       },
     });
     if (result.snapshotFile) core.setOutput('snapshot-file', result.snapshotFile);
-    await core.summary.addHeading('APIM policy apply', 3).addRaw(applySummary(result)).write();
+    await core.summary.addHeading('APIM policy apply', 3).addRaw(renderApplyMarkdown(result)).write();
     if (!result.ok) core.setFailed(`apply failed: ${result.error}`);
   } catch (e) {
     core.setFailed((e as Error).message);

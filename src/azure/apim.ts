@@ -6,6 +6,7 @@
  */
 import { ApiManagementClient, getContinuationToken } from '@azure/arm-apimanagement';
 import type { FullOperationResponse } from '@azure/core-client';
+import type { PagedAsyncIterableIterator } from '@azure/core-paging';
 import type { TokenCredential } from '@azure/identity';
 import { parsePolicyAddress } from '../model/address.js';
 import type { Address, LiveCopy, LiveWriter, PolicyScope } from '../model/index.js';
@@ -19,12 +20,7 @@ export interface ArmSession {
   scheduler: ArmScheduler;
 }
 
-export interface ArmSessionOptions extends ArmSchedulerOptions {
-  /** Trust this CA besides the system's (in-process tests; processes use NODE_EXTRA_CA_CERTS). */
-  ca?: string;
-}
-
-export function createArmSession(target: AzureTarget, credential: TokenCredential, options: ArmSessionOptions = {}): ArmSession {
+export function createArmSession(target: AzureTarget, credential: TokenCredential, options: ArmSchedulerOptions = {}): ArmSession {
   const scheduler = createArmScheduler(options);
   const client = new ApiManagementClient(credential, target.subscriptionId, {
     endpoint: target.armEndpoint,
@@ -32,7 +28,6 @@ export function createArmSession(target: AzureTarget, credential: TokenCredentia
     // The scheduler retries whole calls; the SDK's own retries would hide 429s from it.
     retryOptions: { maxRetries: 0 },
     additionalPolicies: [{ policy: scheduler.pipelinePolicy, position: 'perRetry' }],
-    ...(options.ca ? { tlsOptions: { ca: options.ca } } : {}),
   });
   return { target, client, scheduler };
 }
@@ -126,9 +121,9 @@ export class ArmPolicyStore implements LiveWriter {
       const opts = {
         ...(options.ifMatch ? { ifMatch: options.ifMatch } : {}),
         onResponse: (r: FullOperationResponse) => (etag = r.headers.get('etag') ?? etag),
-        updateIntervalInMs: 1000,
       };
-      if (fragment) await group.beginCreateOrUpdateAndWait!(this.rg, this.service, ...ids, params, opts);
+      // A fragment write is a long-running operation: poll each second rather than the SDK's two.
+      if (fragment) await group.beginCreateOrUpdateAndWait!(this.rg, this.service, ...ids, params, { ...opts, updateIntervalInMs: 1000 });
       else await group.createOrUpdate!(this.rg, this.service, ...ids, params, opts);
       return etag ? { etag } : {};
     });
@@ -141,15 +136,12 @@ export class ArmPolicyStore implements LiveWriter {
 }
 
 /** Every item of a paged ARM list, one scheduled call per page (a retry repeats only that page). */
-export async function listAll<T extends object>(
-  session: ArmSession,
-  what: string,
-  pages: (continuationToken: string | undefined) => AsyncIterableIterator<T[]>,
-): Promise<T[]> {
+export async function listAll<T extends object>(session: ArmSession, what: string, list: () => PagedAsyncIterableIterator<T, T[]>): Promise<T[]> {
   const out: T[] = [];
   let token: string | undefined;
   do {
-    const page = await armCall(session, 'read', what, async () => (await pages(token).next()).value as T[] | undefined);
+    const pages = list().byPage(token ? { continuationToken: token } : {});
+    const page = await armCall(session, 'read', what, async () => (await pages.next()).value as T[] | undefined);
     if (!page) break;
     out.push(...page);
     token = getContinuationToken(page);

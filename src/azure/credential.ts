@@ -92,14 +92,8 @@ class ExplainingCredential implements TokenCredential {
   }
 }
 
-export interface CredentialOptions {
-  /** Trust this CA besides the system's (tests; the CLI relies on NODE_EXTRA_CA_CERTS). */
-  ca?: string;
-}
-
 /** A credential for `auth`; for OIDC each token request fetches a fresh GitHub ID token. */
-export function createCredential(auth: AuthSettings, options: CredentialOptions = {}): TokenCredential {
-  const tls = options.ca ? { tlsOptions: { ca: options.ca } } : {};
+export function createCredential(auth: AuthSettings): TokenCredential {
   const facts: AssertionFacts = {};
   let inner: TokenCredential;
   if (auth.kind === 'oidc') {
@@ -111,12 +105,12 @@ export function createCredential(auth: AuthSettings, options: CredentialOptions 
         Object.assign(facts, factsOf(token));
         return token;
       },
-      { ...(process.env.AZURE_AUTHORITY_HOST ? { authorityHost: process.env.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: isLoopbackUrl(process.env.AZURE_AUTHORITY_HOST) } : {}), ...tls },
+      { ...(process.env.AZURE_AUTHORITY_HOST ? { authorityHost: process.env.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: isLoopbackUrl(process.env.AZURE_AUTHORITY_HOST) } : {}) },
     );
   } else if (auth.kind === 'azure-cli') {
     inner = new AzureCliCredential(auth.tenantId ? { tenantId: auth.tenantId } : {});
   } else {
-    inner = new DefaultAzureCredential({ ...(auth.tenantId ? { tenantId: auth.tenantId } : {}), ...(auth.clientId ? { managedIdentityClientId: auth.clientId } : {}), ...tls });
+    inner = new DefaultAzureCredential({ ...(auth.tenantId ? { tenantId: auth.tenantId } : {}), ...(auth.clientId ? { managedIdentityClientId: auth.clientId } : {}) });
   }
   return new ExplainingCredential(inner, auth, facts);
 }

@@ -3,6 +3,7 @@
  * fragments of the service and of each workspace, then every one of them with its content and
  * ETag; and, for reference checks, the names of the named values and backends.
  */
+import type { PagedAsyncIterableIterator } from '@azure/core-paging';
 import { addressKey, parsePolicyAddress } from '../model/address.js';
 import type { Address, PolicyResource, State } from '../model/index.js';
 import { ArmPolicyStore, addressOfId, listAll, type ArmSession } from './apim.js';
@@ -24,8 +25,7 @@ export interface LiveRead {
 async function listWorkspaces(session: ArmSession): Promise<string[]> {
   const { client, target } = session;
   try {
-    const items = await listAll(session, 'list workspaces', (token) =>
-      client.workspace.listByService(target.resourceGroup, target.serviceName).byPage(token ? { continuationToken: token } : {}),
+    const items = await listAll(session, 'list workspaces', () => client.workspace.listByService(target.resourceGroup, target.serviceName),
     );
     return items.map((w) => w.name!).filter(Boolean);
   } catch (e) {
@@ -40,8 +40,8 @@ async function policyAddresses(session: ArmSession): Promise<{ addresses: Addres
   const rg = target.resourceGroup;
   const svc = target.serviceName;
   const [all, fragments, listedWorkspaces] = await Promise.all([
-    listAll(session, 'list allPolicies', (token) => client.allPolicies.listByService(rg, svc).byPage(token ? { continuationToken: token } : {})),
-    listAll(session, 'list policyFragments', (token) => client.policyFragment.listByService(rg, svc).byPage(token ? { continuationToken: token } : {})),
+    listAll(session, 'list allPolicies', () => client.allPolicies.listByService(rg, svc),),
+    listAll(session, 'list policyFragments', () => client.policyFragment.listByService(rg, svc),),
     listWorkspaces(session),
   ]);
   const found = new Map<string, Address>();
@@ -57,8 +57,7 @@ async function policyAddresses(session: ArmSession): Promise<{ addresses: Addres
   }
   const wsFragments = await Promise.all(
     [...workspaces.values()].map((ws) =>
-      listAll(session, `list workspaces/${ws}/policyFragments`, (token) =>
-        client.workspacePolicyFragment.listByService(rg, svc, ws).byPage(token ? { continuationToken: token } : {}),
+      listAll(session, `list workspaces/${ws}/policyFragments`, () => client.workspacePolicyFragment.listByService(rg, svc, ws),
       ).then((items) => items.map((f) => `workspaces/${ws}/policyFragments/${f.name}`)),
     ),
   );
@@ -67,11 +66,10 @@ async function policyAddresses(session: ArmSession): Promise<{ addresses: Addres
 }
 
 /** The live policies and fragments as a State, each with the ETag it was read at. */
-export async function readLivePolicies(session: ArmSession, only?: (address: Address) => boolean): Promise<LiveRead> {
+export async function readLivePolicies(session: ArmSession): Promise<LiveRead> {
   const { addresses, workspaces } = await policyAddresses(session);
   const store = new ArmPolicyStore(session);
-  const wanted = only ? addresses.filter(only) : addresses;
-  const copies = await Promise.all(wanted.map((a) => store.read(a)));
+  const copies = await Promise.all(addresses.map((a) => store.read(a)));
   const resources = new Map<string, PolicyResource>();
   for (const copy of copies) {
     // Deleted between the list and the read: not live.
@@ -89,23 +87,17 @@ export async function readLiveNames(session: ArmSession, workspaces: string[]): 
   const { client, target } = session;
   const rg = target.resourceGroup;
   const svc = target.serviceName;
-  const names = (prefix: string, items: Array<{ name?: string }>) => items.filter((i) => i.name).map((i) => `${prefix}${i.name}`.toLowerCase());
-  const lists = await Promise.all([
-    listAll(session, 'list namedValues', (t) => client.namedValue.listByService(rg, svc).byPage(t ? { continuationToken: t } : {})).then((i) => names('', i)),
-    ...workspaces.map((ws) =>
-      listAll(session, `list workspaces/${ws}/namedValues`, (t) => client.workspaceNamedValue.listByService(rg, svc, ws).byPage(t ? { continuationToken: t } : {})).then((i) =>
-        names(`workspaces/${ws}/`, i),
-      ),
-    ),
+  // One list of the service and one per workspace, as lower-cased `[workspaces/<w>/]<name>`.
+  const namesOf = async (collection: string, service: () => PagedAsyncIterableIterator<{ name?: string }>, inWorkspace: (ws: string) => PagedAsyncIterableIterator<{ name?: string }>) => {
+    const lists = await Promise.all([
+      listAll(session, `list ${collection}`, service).then((items) => items.map((i) => i.name)),
+      ...workspaces.map((ws) => listAll(session, `list workspaces/${ws}/${collection}`, () => inWorkspace(ws)).then((items) => items.map((i) => i.name && `workspaces/${ws}/${i.name}`))),
+    ]);
+    return new Set(lists.flat().filter((n): n is string => !!n).map((n) => n.toLowerCase()));
+  };
+  const [namedValues, backends] = await Promise.all([
+    namesOf('namedValues', () => client.namedValue.listByService(rg, svc), (ws) => client.workspaceNamedValue.listByService(rg, svc, ws)),
+    namesOf('backends', () => client.backend.listByService(rg, svc), (ws) => client.workspaceBackend.listByWorkspace(rg, svc, ws)),
   ]);
-  const backendLists = await Promise.all([
-    listAll(session, 'list backends', (t) => client.backend.listByService(rg, svc).byPage(t ? { continuationToken: t } : {})).then((i) => names('', i)),
-    ...workspaces.map((ws) =>
-      listAll(session, `list workspaces/${ws}/backends`, (t) => client.workspaceBackend.listByWorkspace(rg, svc, ws).byPage(t ? { continuationToken: t } : {})).then((i) =>
-        names(`workspaces/${ws}/`, i),
-      ),
-    ),
-  ]);
-  return { namedValues: new Set(lists.flat()), backends: new Set(backendLists.flat()) };
+  return { namedValues, backends };
 }
-

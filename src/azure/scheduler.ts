@@ -282,7 +282,7 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
     return new ArmRetryExhaustedError(what, label, maxAttempts, c.status, c.code, { cause: err });
   };
 
-  async function attempt<T>(kind: ArmCallKind, fn: () => Promise<T>, label: string): Promise<T> {
+  async function withRetries<T>(kind: ArmCallKind, fn: () => Promise<T>, label: string): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       await waitWhilePaused(kind);
       try {
@@ -316,7 +316,7 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
   function run<T>(kind: ArmCallKind, fn: () => Promise<T>, label = 'ARM call'): Promise<T> {
     counters.calls++;
     total++;
-    return limit(() => attempt(kind, fn, label));
+    return limit(() => withRetries(kind, fn, label));
   }
 
   return { run, pipelinePolicy, stats: () => ({ ...counters }) };

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { TargetWords } from '../azure/target.js';
 import type { Plan } from '../model/index.js';
-import type { ApplyEvent, ApplyResult } from '../plan/apply.js';
+import type { ApplyEvent } from '../plan/apply.js';
 import { hasChanges } from '../plan/compute.js';
 import { readPlanFile } from '../plan/plan-file.js';
 import { applyLive, planLive } from '../pipeline/live.js';
+import { renderApplyText } from '../render/apply.js';
 import { renderText } from '../render/text.js';
 import { CliError } from './errors.js';
 import { loadDesired } from './plan.js';
@@ -23,25 +24,6 @@ interface ApplyOptions extends TargetWords {
 export function defaultSnapshotFile(serviceName: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   return join(process.env.RUNNER_TEMP || tmpdir(), `apim-policy-snapshot-${serviceName}-${stamp}.json`);
-}
-
-export function describeApply(result: ApplyResult): string {
-  const out: string[] = [];
-  const count = (a: string) => result.applied.filter((c) => c.action === a).length;
-  if (result.ok) {
-    out.push(result.applied.length === 0 ? 'Apply complete: nothing to write; live already matches the plan.' : `Apply complete: ${count('create')} created, ${count('update')} updated, ${count('delete')} deleted.`);
-  } else {
-    out.push(`Apply FAILED: ${result.error}`);
-    if (result.restored.length) {
-      out.push(`Restored what this run had written (newest first):`);
-      for (const r of result.restored) out.push(`  ${r.ok ? 'restored' : 'FAILED  '} ${r.address}: ${r.message}`);
-    } else out.push('Nothing had been written.');
-  }
-  if (result.skippedDeletes.length) {
-    out.push(`${result.skippedDeletes.length} delete(s) in the plan were not applied (pass --allow-deletes): ${result.skippedDeletes.map((c) => c.address).join(', ')}`);
-  }
-  if (result.snapshotFile) out.push(`Snapshot of every resource this run touched, as it was before: ${result.snapshotFile}`);
-  return out.join('\n') + '\n';
 }
 
 function eventLine(e: ApplyEvent): string | undefined {
@@ -88,7 +70,7 @@ export function registerApply(program: Command): void {
         },
       });
       progress.finish();
-      process.stdout.write(describeApply(result));
+      process.stdout.write(renderApplyText(result));
       if (!result.ok) process.exitCode = 1;
     } finally {
       progress.finish();

@@ -30,7 +30,7 @@ export function hasTarget(opts: TargetWords): boolean {
 /** Connects with a progress line on stderr for the ARM calls. */
 export function connectWithProgress(opts: TargetWords, label: string): { conn: LiveConnection; progress: Progress } {
   const progress = createProgress(label);
-  const conn = connect(targetWords(opts), { onProgress: (done, total) => progress.update(done, total) });
+  const conn = connect(targetWords(opts), (done, total) => progress.update(done, total));
   return { conn, progress };
 }
 

@@ -20,23 +20,14 @@ export interface LiveConnection {
   source: AzureSource;
 }
 
-export interface ConnectOptions {
-  /** Progress of ARM calls (done, total). */
-  onProgress?: (done: number, total: number) => void;
-  /** Extra CA to trust (in-process tests). */
-  ca?: string;
-  env?: NodeJS.ProcessEnv;
-}
-
-/** Settles target and auth and makes the session; fails early when the settings cannot work. */
-export function connect(words: TargetWords, options: ConnectOptions = {}): LiveConnection {
-  const { target, auth } = resolveTarget(words, options.env);
+/**
+ * Settles target and auth and makes the session; fails early when the settings cannot work.
+ * `onProgress` hears of every ARM call (done, total).
+ */
+export function connect(words: TargetWords, onProgress?: (done: number, total: number) => void): LiveConnection {
+  const { target, auth } = resolveTarget(words);
   checkOidcAvailable(auth);
-  const credential = createCredential(auth, options.ca ? { ca: options.ca } : {});
-  const session = createArmSession(target, credential, {
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    ...(options.ca ? { ca: options.ca } : {}),
-  });
+  const session = createArmSession(target, createCredential(auth), onProgress ? { onProgress } : {});
   const source: AzureSource = { kind: 'azure', serviceId: serviceResourceId(target), armEndpoint: target.armEndpoint, fingerprint: targetFingerprint(target) };
   return { target, session, store: new ArmPolicyStore(session), source };
 }

@@ -131,10 +131,12 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
 
   // 2. Is live still what the plan saw?
   const current = await Promise.all(todo.map((c) => writer.read(c.address)));
-  const drift = todo.map((c, i) => driftOf(c, current[i])).filter((d): d is string => d !== undefined);
+  const drift = todo.map((c, i) => ({ address: c.address, why: driftOf(c, current[i]) })).filter((d) => d.why !== undefined);
   if (drift.length) {
-    const changed = todo.filter((c, i) => driftOf(c, current[i]) !== undefined).map((c) => c.address);
-    throw new ApplyRefusedError(`live changed since the plan, so it no longer shows what apply would do; nothing was written. ${drift.join('; ')}. Plan again and review.`, changed);
+    throw new ApplyRefusedError(
+      `live changed since the plan, so it no longer shows what apply would do; nothing was written. ${drift.map((d) => d.why).join('; ')}. Plan again and review.`,
+      drift.map((d) => d.address),
+    );
   }
 
   // 3. Snapshot before the first write.

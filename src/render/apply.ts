@@ -1,0 +1,39 @@
+/** The result of an apply, for a terminal (text) and for a job summary or PR comment (markdown). */
+import type { ApplyResult } from '../plan/apply.js';
+
+function counts(result: ApplyResult): string {
+  const n = (a: string) => result.applied.filter((c) => c.action === a).length;
+  return `${n('create')} created, ${n('update')} updated, ${n('delete')} deleted`;
+}
+
+export function renderApplyText(result: ApplyResult): string {
+  const out: string[] = [];
+  if (result.ok) out.push(result.applied.length === 0 ? 'Apply complete: nothing to write; live already matches the plan.' : `Apply complete: ${counts(result)}.`);
+  else {
+    out.push(`Apply FAILED: ${result.error}`);
+    if (result.restored.length) {
+      out.push('Restored what this run had written (newest first):');
+      for (const r of result.restored) out.push(`  ${r.ok ? 'restored' : 'FAILED  '} ${r.address}: ${r.message}`);
+    } else out.push('Nothing had been written.');
+  }
+  if (result.skippedDeletes.length) {
+    out.push(`${result.skippedDeletes.length} delete(s) in the plan were not applied (pass --allow-deletes): ${result.skippedDeletes.map((c) => c.address).join(', ')}`);
+  }
+  if (result.snapshotFile) out.push(`Snapshot of every resource this run touched, as it was before: ${result.snapshotFile}`);
+  return out.join('\n') + '\n';
+}
+
+export function renderApplyMarkdown(result: ApplyResult): string {
+  const out: string[] = [];
+  if (result.ok) {
+    out.push(`**Applied:** ${counts(result)}.`);
+    if (result.applied.length) out.push('', ...result.applied.map((c) => `- ${c.action} \`${c.address}\``));
+  } else {
+    out.push(`> [!CAUTION]\n> Apply failed: ${result.error}`);
+    out.push('', result.restored.length ? '**Restored** (newest first):' : 'Nothing had been written.');
+    for (const r of result.restored) out.push(`- ${r.ok ? '✅' : '❌'} \`${r.address}\`: ${r.message}`);
+  }
+  if (result.skippedDeletes.length) out.push('', `Not deleted (set \`allow-deletes: true\`): ${result.skippedDeletes.map((c) => `\`${c.address}\``).join(', ')}`);
+  if (result.snapshotFile) out.push('', `Snapshot of every resource touched, as it was before: \`${result.snapshotFile}\``);
+  return out.join('\n') + '\n';
+}
