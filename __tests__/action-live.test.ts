@@ -4,10 +4,10 @@
  * snapshot; a stale saved plan is refused.
  */
 import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { ROOT } from './helpers/run.js';
+import { admin } from './helpers/emulator.js';
 import { runActionAsync } from './helpers/runner.js';
 
 let emu: RunningEmulator;
@@ -18,15 +18,6 @@ afterEach(async () => {
   await emu?.close();
 });
 
-function adminEdit(address: string, value: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const r = request(`${emu.ready.adminUrl}edit`, { method: 'POST', ca: emu.caCert, headers: { 'content-type': 'application/json' } }, (res) => {
-      res.resume().on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`edit: ${res.statusCode}`))));
-    });
-    r.on('error', reject);
-    r.end(JSON.stringify({ address, value }));
-  });
-}
 
 const inputs = () => ({
   'policies-path': 'policies',
@@ -39,7 +30,7 @@ const inputs = () => ({
   auth: 'oidc',
   audience: 'api://AzureADTokenExchange',
 });
-const runnerEnv = (event: string) => ({ ...emu.ready.env, GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: event, GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567', GITHUB_REPOSITORY: 'octo-org/octo-repo' });
+const runnerEnv = (event: string) => ({ ...emu.ready.env, GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: event, GITHUB_REF: 'refs/heads/main', GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567', GITHUB_REPOSITORY: 'octo-org/octo-repo' });
 
 test('pull_request plans over OIDC; push applies exactly the saved plan (with deletes allowed) and outputs the snapshot', async () => {
   const plan = await runActionAsync(inputs(), runnerEnv('pull_request'));
@@ -70,7 +61,7 @@ test('pull_request plans over OIDC; push applies exactly the saved plan (with de
 test('push with a stale saved plan fails and writes nothing', async () => {
   const plan = await runActionAsync(inputs(), runnerEnv('pull_request'));
   const chat = readFileSync(join(ROOT, 'demo', 'live-snapshot', 'apis', 'chat', 'policy.xml'), 'utf8');
-  await adminEdit('apis/chat/policies/policy', chat.replace('<base />', '<base /><set-header name="X-Portal" exists-action="override"><value>1</value></set-header>'));
+  await admin(emu, 'POST', 'edit', { address: 'apis/chat/policies/policy', value: chat.replace('<base />', '<base /><set-header name="X-Portal" exists-action="override"><value>1</value></set-header>') });
   const apply = await runActionAsync({ ...inputs(), 'plan-file': plan.outputs['plan-file']! }, runnerEnv('push'));
   expect(apply.code).toBe(1);
   expect(apply.stdout).toContain('::error::live changed since the plan');

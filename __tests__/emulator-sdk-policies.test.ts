@@ -3,41 +3,15 @@
  * 10.0.0 client (AZURE-CONTRACT.md §0, §1, §2, §6). The throw-away CA is trusted through
  * `tlsOptions: { ca }`; tokens come from the Entra fake through `ClientAssertionCredential`.
  */
-import { request } from 'node:https';
 import { ClientAssertionCredential } from '@azure/identity';
 import { ApiManagementClient, getContinuationToken } from '@azure/arm-apimanagement';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { identityRoutes } from '../src/emulator/arm-identity.js';
 import { createPolicyRoutes, storePolicy } from '../src/emulator/arm-policies.js';
+import { raw } from './helpers/emulator.js';
 
 const ARM_SCOPE = 'https://management.azure.com/.default';
 
-interface Raw {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: any;
-}
-
-function raw(emu: RunningEmulator, method: string, url: string, opts: { headers?: Record<string, string>; body?: string } = {}): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const r = request(url, { method, ca: emu.caCert, headers: opts.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: any = text;
-        try {
-          body = text ? JSON.parse(text) : undefined;
-        } catch {
-          /* text */
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-      });
-    });
-    r.on('error', reject);
-    r.end(opts.body);
-  });
-}
 
 function credentialFor(emu: RunningEmulator): ClientAssertionCredential {
   return new ClientAssertionCredential(

@@ -3,38 +3,12 @@
  * client option `tlsOptions: { ca }` (core-rest-pipeline's tlsPolicy → https.Agent), since
  * NODE_EXTRA_CA_CERTS cannot change after the process starts; raw requests pass `ca` to https.request.
  */
-import { request } from 'node:https';
 import { ClientAssertionCredential } from '@azure/identity';
 import { ApiManagementClient } from '@azure/arm-apimanagement';
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
+import { raw } from './helpers/emulator.js';
 
-interface Raw {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: any;
-}
-
-function raw(emu: RunningEmulator, method: string, url: string, opts: { headers?: Record<string, string>; body?: string } = {}): Promise<Raw> {
-  return new Promise((resolve, reject) => {
-    const r = request(url, { method, ca: emu.caCert, headers: opts.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: any = text;
-        try {
-          body = text ? JSON.parse(text) : undefined;
-        } catch {
-          /* text */
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-      });
-    });
-    r.on('error', reject);
-    r.end(opts.body);
-  });
-}
 
 let emu: RunningEmulator;
 let credential: ClientAssertionCredential;

@@ -1,31 +1,40 @@
 import { join } from 'node:path';
 import * as core from '@actions/core';
+import * as github from '@actions/github';
 import type { TargetWords } from './azure/target.js';
 import { loadPolicyTree, type LoadedTree } from './desired/load-tree.js';
+import { annotate } from './github/annotations.js';
+import { COMMENT_LIMIT, commentMarker, explainGitHubError, pullRequestOfCommit, upsertComment, type Octokit, type Repo } from './github/comment.js';
+import { isPushToDefaultBranch, readRunContext, type RunContext } from './github/context.js';
+import { writeSarif } from './github/sarif.js';
 import { lintTree } from './lint/index.js';
 import type { Diagnostic, Plan } from './model/index.js';
 import { computePlan, hasChanges } from './plan/compute.js';
 import { readPlanFile, writePlanFile } from './plan/plan-file.js';
 import { applyLive, connect, planLive, type LiveConnection } from './pipeline/live.js';
 import { renderApplyMarkdown } from './render/apply.js';
-import { renderMarkdown } from './render/markdown.js';
+import { renderLintMarkdown, renderMarkdown } from './render/markdown.js';
 
 type Mode = 'plan' | 'apply' | 'lint' | 'drift';
 
-function annotate(d: Diagnostic): void {
-  const props = { title: d.rule, file: d.file, startLine: d.line, startColumn: d.column };
-  if (d.severity === 'error') core.error(d.message, props);
-  else if (d.severity === 'warning') core.warning(d.message, props);
-  else core.notice(d.message, props);
-}
+/** The job summary takes 1 MiB per step; leave room for multi-byte characters and the rest. */
+const SUMMARY_PLAN_LIMIT = 600_000;
 
-/** `auto`: pull requests plan, pushes apply, scheduled and manual runs look for drift. */
-function resolveMode(input: string): Mode {
+const FORK_NOTE =
+  '> [!NOTE]\n> This pull request comes from a fork. GitHub gives fork pull requests no OIDC ID token and a read-only token, ' +
+  'so there is no plan against Azure and no PR comment: only lint ran. A maintainer sees the plan once the change is in a ' +
+  'branch of this repository (or after merge, on the apply run).';
+
+/** `auto`: pull requests plan, pushes to the default branch apply, scheduled and manual runs look for drift. */
+function resolveMode(input: string, ctx: RunContext): Mode {
   if (input === 'plan' || input === 'apply' || input === 'lint' || input === 'drift') return input;
   if (input !== '' && input !== 'auto') throw new Error(`input mode "${input}" is not one of auto, plan, apply, lint, drift`);
-  const event = process.env.GITHUB_EVENT_NAME ?? '';
-  if (event === 'push') return 'apply';
-  if (event === 'schedule' || event === 'workflow_dispatch') return 'drift';
+  if (ctx.eventName === 'push') {
+    if (isPushToDefaultBranch(ctx)) return 'apply';
+    core.info(`mode auto: ${ctx.ref ?? 'this push'} is not the default branch (${ctx.defaultBranch ?? 'main'}), so this run plans and does not apply.`);
+    return 'plan';
+  }
+  if (ctx.eventName === 'schedule' || ctx.eventName === 'workflow_dispatch') return 'drift';
   return 'plan';
 }
 
@@ -44,80 +53,200 @@ function targetInputs(): TargetWords {
 
 const booleanInput = (name: string) => /^true$/i.test(core.getInput(name).trim());
 
+/** Names the target in comment titles and markers: the environment, else the instance, else the snapshot. */
+function targetKey(): string {
+  return core.getInput('environment') || core.getInput('service-name') || core.getInput('live-snapshot') || 'default';
+}
+
+/** What one run reports: findings for annotations, sections of the job summary, the failure. */
+class Report {
+  findings: Diagnostic[] = [];
+  sections: string[] = [];
+  failure: string | undefined;
+
+  /** Annotations (within GitHub's caps), the job summary and the failure, written once at the end. */
+  async finish(): Promise<void> {
+    annotate(this.findings, { error: this.failure ? 1 : 0 });
+    if (this.failure) this.sections.push(`> [!CAUTION]\n> ${this.failure.replace(/\n/g, '\n> ')}\n`);
+    if (process.env.GITHUB_STEP_SUMMARY) {
+      try {
+        await core.summary.addRaw(this.sections.join('\n')).write();
+      } catch (e) {
+        core.warning(`could not write the job summary: ${(e as Error).message}`);
+      }
+    }
+    if (this.failure) core.setFailed(this.failure);
+  }
+}
+
+/** The GitHub side: the sticky comment for this target, when there is a token and a repository. */
+class Comments {
+  private octokit: Octokit | undefined;
+  constructor(
+    private ctx: RunContext,
+    token: string,
+    private key: string,
+  ) {
+    if (token && ctx.owner && ctx.repo) this.octokit = github.getOctokit(token);
+  }
+
+  get repo(): Repo {
+    return { owner: this.ctx.owner!, repo: this.ctx.repo! };
+  }
+
+  /** Posts or updates the sticky comment; returns its URL, or undefined (with a warning) when GitHub refused. */
+  async upsert(kind: 'plan' | 'apply', issueNumber: number, body: string): Promise<string | undefined> {
+    if (!this.octokit) {
+      core.warning(`no github-token or GITHUB_REPOSITORY: the ${kind} is in the job summary only, not on pull request #${issueNumber}.`);
+      return undefined;
+    }
+    try {
+      const r = await upsertComment(this.octokit, this.repo, issueNumber, commentMarker(kind, this.key), body);
+      core.info(`${r.created ? 'Posted' : 'Updated'} the ${kind} comment on pull request #${issueNumber}: ${r.url}`);
+      return r.url;
+    } catch (e) {
+      core.warning(explainGitHubError(`could not post the ${kind} comment on pull request #${issueNumber}`, e));
+      return undefined;
+    }
+  }
+
+  /** The merged pull request the pushed commit came from, if any. */
+  async mergedPull(): Promise<number | undefined> {
+    if (!this.octokit || !this.ctx.sha) return undefined;
+    try {
+      const pr = await pullRequestOfCommit(this.octokit, this.repo, this.ctx.sha);
+      if (!pr) core.info(`commit ${this.ctx.sha.slice(0, 12)} is not from a merged pull request: the apply result is in the job summary only.`);
+      return pr?.number;
+    } catch (e) {
+      core.warning(explainGitHubError(`could not find the pull request of commit ${this.ctx.sha.slice(0, 12)}`, e));
+      return undefined;
+    }
+  }
+}
+
 function setPlanOutputs(plan: Plan, planFile: string): void {
   core.setOutput('has-changes', String(hasChanges(plan)));
   core.setOutput('summary', JSON.stringify(plan.summary));
   core.setOutput('plan-file', planFile);
 }
 
-async function lintOrFail(tree: LoadedTree, policiesPath: string): Promise<boolean> {
-  const diagnostics = lintTree(tree);
-  diagnostics.slice(0, 30).forEach(annotate);
-  const errors = diagnostics.filter((d) => d.severity === 'error');
-  if (!errors.length) return true;
-  await core.summary
-    .addHeading('APIM policy lint', 3)
-    .addRaw(`${errors.length} error(s) in ${policiesPath}; nothing was planned or written.\n\n`)
-    .addList(errors.slice(0, 100).map((d) => `${d.file}:${d.line}:${d.column} ${d.message}`))
-    .write();
-  core.setFailed(`${errors.length} error(s) in ${policiesPath}: ${errors[0]!.file}:${errors[0]!.line}:${errors[0]!.column} ${errors[0]!.message}`);
-  return false;
+async function planFromSnapshot(desired: LoadedTree, liveSnapshot: string, commit: string | undefined): Promise<Plan> {
+  const live = await loadPolicyTree(liveSnapshot);
+  const liveErrors = live.diagnostics.filter((d) => d.severity === 'error');
+  if (liveErrors.length) {
+    throw new Error(`live snapshot ${liveSnapshot}: ${liveErrors.length} error(s), first ${liveErrors[0]!.file}:${liveErrors[0]!.line} ${liveErrors[0]!.message}`);
+  }
+  return computePlan(desired, live, { source: { kind: 'snapshot', path: liveSnapshot }, ...(commit ? { commit } : {}) });
 }
 
-/** The action: inputs → lint → plan (or apply) → outputs and job summary. */
-export async function run(): Promise<void> {
-  try {
-    const policiesPath = core.getInput('policies-path') || 'policies';
-    const liveSnapshot = core.getInput('live-snapshot');
-    const planFileInput = core.getInput('plan-file');
-    const mode = resolveMode(core.getInput('mode'));
-    const tempDir = process.env.RUNNER_TEMP ?? '.';
-
-    // A saved plan carries its own content: the tree is not read again.
-    const desired = mode === 'apply' && planFileInput ? undefined : await loadPolicyTree(policiesPath);
-    if (desired && !(await lintOrFail(desired, policiesPath))) return;
-    if (mode === 'lint') {
-      await core.summary.addHeading('APIM policy lint', 3).addRaw(`No errors in ${desired!.state.resources.size} policies.\n`).write();
-      return;
-    }
-    const commit = process.env.GITHUB_SHA;
-    let conn: LiveConnection | undefined;
-    let plan: Plan;
-    if (liveSnapshot && mode !== 'apply') {
-      const live = await loadPolicyTree(liveSnapshot);
-      const liveErrors = live.diagnostics.filter((d) => d.severity === 'error');
-      if (liveErrors.length) {
-        core.setFailed(`live snapshot ${liveSnapshot}: ${liveErrors.length} error(s), first ${liveErrors[0]!.file}:${liveErrors[0]!.line} ${liveErrors[0]!.message}`);
-        return;
-      }
-      plan = computePlan(desired!, live, { source: { kind: 'snapshot', path: liveSnapshot }, ...(commit ? { commit } : {}) });
-    } else {
-      conn = connect(targetInputs());
-      plan = planFileInput && mode === 'apply' ? await readPlanFile(planFileInput) : await planLive(conn, desired!, commit ? { commit } : {});
-    }
-    const planFile = mode === 'apply' && planFileInput ? planFileInput : join(tempDir, 'apim-policy-plan.json');
-    if (planFile !== planFileInput) await writePlanFile(planFile, plan);
-    setPlanOutputs(plan, planFile);
-    plan.problems.slice(0, 20).forEach(annotate);
-
-    if (mode !== 'apply') {
-      await core.summary.addRaw(renderMarkdown(plan, { maxLength: 1_000_000 })).write();
-      if (mode === 'drift' && hasChanges(plan) && booleanInput('fail-on-drift')) core.setFailed(`live APIM differs from ${policiesPath}: ${JSON.stringify(plan.summary)}`);
-      return;
-    }
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const result = await applyLive(conn!, plan, {
-      allowDeletes: booleanInput('allow-deletes'),
-      snapshotFile: join(tempDir, `apim-policy-snapshot-${stamp}.json`),
-      onEvent: (e) => {
-        if (e.type === 'written') core.info(`${e.change.action} ${e.change.address}: done`);
-        if (e.type === 'restore') core.info(`restore ${e.address}: ${e.ok ? 'done' : e.message}`);
-      },
-    });
-    if (result.snapshotFile) core.setOutput('snapshot-file', result.snapshotFile);
-    await core.summary.addHeading('APIM policy apply', 3).addRaw(renderApplyMarkdown(result)).write();
-    if (!result.ok) core.setFailed(`apply failed: ${result.error}`);
-  } catch (e) {
-    core.setFailed((e as Error).message);
+async function runWith(report: Report): Promise<void> {
+  const ctx = readRunContext();
+  const policiesPath = core.getInput('policies-path') || 'policies';
+  const liveSnapshot = core.getInput('live-snapshot');
+  const planFileInput = core.getInput('plan-file');
+  const sarifFile = core.getInput('sarif-file');
+  const tempDir = process.env.RUNNER_TEMP ?? '.';
+  const key = targetKey();
+  const comments = new Comments(ctx, core.getInput('github-token'), key);
+  const pr = ctx.pullRequest;
+  const fromFork = !!pr?.fromFork;
+  let mode = resolveMode(core.getInput('mode'), ctx);
+  if (fromFork && mode !== 'lint') {
+    core.info(`pull request #${pr!.number} comes from the fork ${pr!.headRepo ?? '(deleted)'}: lint only, no Azure call.`);
+    mode = 'lint';
   }
+  const titled = (what: string) => `APIM policy ${what} · ${key}`;
+  const shown = { ...(ctx.runUrl ? { runUrl: ctx.runUrl } : {}), ...((pr?.headSha ?? ctx.sha) ? { commit: (pr?.headSha ?? ctx.sha)! } : {}) };
+
+  // A saved plan carries its own content: the tree is not read again.
+  const desired = mode === 'apply' && planFileInput ? undefined : await loadPolicyTree(policiesPath);
+  if (desired) {
+    const findings = lintTree(desired);
+    report.findings.push(...findings);
+    if (sarifFile) {
+      await writeSarif(sarifFile, findings);
+      core.info(`SARIF with ${findings.length} finding(s): ${sarifFile}`);
+    }
+    const errors = findings.filter((d) => d.severity === 'error');
+    if (errors.length || mode === 'lint') {
+      const note = fromFork ? FORK_NOTE : undefined;
+      report.sections.push(renderLintMarkdown(findings, { title: titled('lint'), ...shown, ...(note ? { note } : {}) }));
+      if (errors.length && pr && !fromFork) {
+        const url = await comments.upsert('plan', pr.number, renderLintMarkdown(findings, { title: titled('plan'), ...shown, maxLength: COMMENT_LIMIT }));
+        if (url) core.setOutput('comment-url', url);
+      }
+      if (errors.length) {
+        const first = errors[0]!;
+        report.failure = `${errors.length} error(s) in ${policiesPath}; nothing was planned or written. First: ${first.file}:${first.line}:${first.column} ${first.message}`;
+      }
+      return;
+    }
+  }
+
+  let conn: LiveConnection | undefined;
+  let plan: Plan;
+  if (liveSnapshot && mode !== 'apply') plan = await planFromSnapshot(desired!, liveSnapshot, ctx.sha);
+  else {
+    conn = connect(targetInputs());
+    plan = planFileInput && mode === 'apply' ? await readPlanFile(planFileInput) : await planLive(conn, desired!, ctx.sha ? { commit: ctx.sha } : {});
+  }
+  const planFile = mode === 'apply' && planFileInput ? planFileInput : join(tempDir, 'apim-policy-plan.json');
+  if (planFile !== planFileInput) await writePlanFile(planFile, plan);
+  setPlanOutputs(plan, planFile);
+  report.findings.push(...plan.problems);
+
+  if (mode !== 'apply') {
+    const title = titled(mode === 'drift' ? 'drift' : 'plan');
+    // Lint warnings travel with the plan's own problems, so reviewers see them in one place.
+    const shownPlan: Plan = { ...plan, problems: [...report.findings] };
+    report.sections.push(renderMarkdown(shownPlan, { title, ...shown, maxLength: SUMMARY_PLAN_LIMIT }));
+    if (pr) {
+      const body = renderMarkdown(shownPlan, { title, ...shown, ...(ctx.runUrl ? { fullPlanUrl: ctx.runUrl } : {}), maxLength: COMMENT_LIMIT - 200 });
+      const url = await comments.upsert('plan', pr.number, body);
+      if (url) {
+        core.setOutput('comment-url', url);
+        report.sections.push(`Plan posted on [pull request #${pr.number}](${url}).\n`);
+      }
+    }
+    if (mode === 'drift' && hasChanges(plan)) {
+      if (booleanInput('fail-on-drift')) report.failure = `live APIM differs from ${policiesPath}: ${JSON.stringify(plan.summary)}`;
+      else core.warning(`live APIM differs from ${policiesPath}: ${JSON.stringify(plan.summary)} (set fail-on-drift: true to fail the run)`);
+    }
+    return;
+  }
+
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const result = await applyLive(conn!, plan, {
+    allowDeletes: booleanInput('allow-deletes'),
+    snapshotFile: join(tempDir, `apim-policy-snapshot-${stamp}.json`),
+    onEvent: (e) => {
+      if (e.type === 'written') core.info(`${e.change.action} ${e.change.address}: done`);
+      if (e.type === 'restore') core.info(`restore ${e.address}: ${e.ok ? 'done' : e.message}`);
+    },
+  });
+  if (result.snapshotFile) core.setOutput('snapshot-file', result.snapshotFile);
+  const meta = [shown.commit ? `commit \`${shown.commit.slice(0, 12)}\`` : '', shown.runUrl ? `[workflow run](${shown.runUrl})` : ''].filter(Boolean).join(' · ');
+  const applied = (maxListed?: number) =>
+    `### ${titled('apply')}\n\n${meta ? meta + '\n\n' : ''}${renderApplyMarkdown(result, maxListed ? { maxListed } : {})}`;
+  report.sections.push(applied());
+  const merged = await comments.mergedPull();
+  if (merged !== undefined) {
+    const url = await comments.upsert('apply', merged, applied(200));
+    if (url) {
+      core.setOutput('comment-url', url);
+      report.sections.push(`Result posted on [pull request #${merged}](${url}).\n`);
+    }
+  }
+  if (!result.ok) report.failure = `apply failed: ${result.error}`;
+}
+
+/** The action: inputs → lint → plan (or apply) → PR comment, outputs, annotations, job summary. */
+export async function run(): Promise<void> {
+  const report = new Report();
+  try {
+    await runWith(report);
+  } catch (e) {
+    report.failure = (e as Error).message;
+  }
+  await report.finish();
 }

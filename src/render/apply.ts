@@ -23,15 +23,19 @@ export function renderApplyText(result: ApplyResult): string {
   return out.join('\n') + '\n';
 }
 
-export function renderApplyMarkdown(result: ApplyResult): string {
+/** `maxListed` bounds the list of written resources (a PR comment has a size limit; the summary has room). */
+export function renderApplyMarkdown(result: ApplyResult, options: { maxListed?: number } = {}): string {
   const out: string[] = [];
+  const max = options.maxListed ?? Infinity;
   if (result.ok) {
     out.push(`**Applied:** ${counts(result)}.`);
-    if (result.applied.length) out.push('', ...result.applied.map((c) => `- ${c.action} \`${c.address}\``));
+    if (result.applied.length) out.push('', ...result.applied.slice(0, max).map((c) => `- ${c.action} \`${c.address}\``));
+    if (result.applied.length > max) out.push(`- …and ${result.applied.length - max} more (the job summary lists them all)`);
   } else {
     out.push(`> [!CAUTION]\n> Apply failed: ${result.error}`);
     out.push('', result.restored.length ? '**Restored** (newest first):' : 'Nothing had been written.');
-    for (const r of result.restored) out.push(`- ${r.ok ? '✅' : '❌'} \`${r.address}\`: ${r.message}`);
+    for (const r of result.restored.slice(0, max)) out.push(`- ${r.ok ? '✅' : '❌'} \`${r.address}\`: ${r.message}`);
+    if (result.restored.length > max) out.push(`- …and ${result.restored.length - max} more (the job summary lists them all)`);
   }
   if (result.skippedDeletes.length) out.push('', `Not deleted (set \`allow-deletes: true\`): ${result.skippedDeletes.map((c) => `\`${c.address}\``).join(', ')}`);
   if (result.snapshotFile) out.push('', `Snapshot of every resource touched, as it was before: \`${result.snapshotFile}\``);

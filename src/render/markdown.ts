@@ -8,6 +8,8 @@ export interface MarkdownOptions {
   marker?: string;
   /** Link to the workflow run; shown beside the commit. */
   runUrl?: string;
+  /** The commit to name (default the plan's): on a pull request, the head commit its author pushed. */
+  commit?: string;
   /** Where the full plan can be read when this rendering is trimmed (the run's job summary). */
   fullPlanUrl?: string;
   /** Hard limit on the body length in characters (GitHub rejects comments over 65,536). */
@@ -37,7 +39,7 @@ function lines(c: Change): string {
   return c.added !== undefined ? `+${c.added} ${MINUS}${c.removed ?? 0}` : '';
 }
 
-function diagnosticLine(d: Diagnostic): string {
+export function diagnosticLine(d: Diagnostic): string {
   return `- ${code(`${d.file}:${d.line}:${d.column}`)} ${escapeCell(d.message)} (${d.rule})`;
 }
 
@@ -69,7 +71,8 @@ export function renderMarkdown(plan: Plan, options: MarkdownOptions = {}): strin
   if (options.marker) head.push(options.marker);
   head.push(`### ${options.title ?? 'APIM policy plan'}`, '');
   const meta: string[] = [];
-  if (plan.commit) meta.push(`commit ${code(plan.commit.slice(0, 12))}`);
+  const commit = options.commit ?? plan.commit;
+  if (commit) meta.push(`commit ${code(commit.slice(0, 12))}`);
   if (options.runUrl) meta.push(`[workflow run](${options.runUrl})`);
   const changes = pendingChanges(plan);
   const errors = plan.problems.filter((p) => p.severity === 'error');
@@ -120,5 +123,51 @@ export function renderMarkdown(plan: Plan, options: MarkdownOptions = {}): strin
     shown++;
   }
   if (shown < changes.length) body += omittedNote(changes.length - shown);
+  return body;
+}
+
+/**
+ * Findings of a lint run that stops before planning: the errors (all of them when `maxLength`
+ * allows, else as many as fit and a count), then the warnings folded away.
+ */
+export function renderLintMarkdown(findings: Diagnostic[], options: Pick<MarkdownOptions, 'title' | 'marker' | 'runUrl' | 'commit' | 'maxLength'> & { note?: string } = {}): string {
+  const maxLength = options.maxLength ?? Infinity;
+  const errors = findings.filter((d) => d.severity === 'error');
+  const others = findings.filter((d) => d.severity !== 'error');
+  const out: string[] = [];
+  if (options.marker) out.push(options.marker);
+  out.push(`### ${options.title ?? 'APIM policy lint'}`, '');
+  const meta: string[] = [];
+  if (options.commit) meta.push(`commit ${code(options.commit.slice(0, 12))}`);
+  if (options.runUrl) meta.push(`[workflow run](${options.runUrl})`);
+  const counts = `${plural(errors.length, 'error')}, ${plural(others.length, 'warning')}`;
+  if (options.note) out.push(options.note, '');
+  if (!errors.length) {
+    out.push(`**Lint:** ${counts}${meta.length ? ' · ' + meta.join(' · ') : ''}.`, '');
+  } else {
+    out.push('> [!CAUTION]', `> **Lint:** ${counts}; nothing was planned or written${meta.length ? ' · ' + meta.join(' · ') : ''}.`, '');
+  }
+  let body = out.join('\n');
+  const fits = (text: string, reserve: number) => body.length + text.length + reserve <= maxLength;
+  let shown = 0;
+  for (const d of errors) {
+    const line = diagnosticLine(d) + '\n';
+    if (!fits(line, others.length ? 400 : 200)) break;
+    body += line;
+    shown++;
+  }
+  if (shown < errors.length) body += `- …and ${errors.length - shown} more error(s): the job summary lists them\n`;
+  if (others.length) {
+    body += `\n<details><summary>${plural(others.length, 'warning')}</summary>\n\n`;
+    let listed = 0;
+    for (const d of others) {
+      const line = diagnosticLine(d) + '\n';
+      if (!fits(line, 200)) break;
+      body += line;
+      listed++;
+    }
+    if (listed < others.length) body += `- …and ${others.length - listed} more\n`;
+    body += '\n</details>\n';
+  }
   return body;
 }

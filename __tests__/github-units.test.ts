@@ -1,0 +1,104 @@
+/** Pure parts of the GitHub side: run context, comment markers, SARIF, the lint rendering's limit. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commentMarker } from '../src/github/comment.js';
+import { isPushToDefaultBranch, readRunContext } from '../src/github/context.js';
+import { toSarif } from '../src/github/sarif.js';
+import type { Diagnostic } from '../src/model/index.js';
+import { renderLintMarkdown, renderMarkdown } from '../src/render/markdown.js';
+import { computePlan } from '../src/plan/compute.js';
+import { ROOT } from './helpers/run.js';
+
+const FIXTURE = join(ROOT, '__tests__', 'fixtures', 'github', 'pull_request.opened.json');
+
+function event(adjust: (p: any) => void): string {
+  const p = JSON.parse(readFileSync(FIXTURE, 'utf8'));
+  adjust(p);
+  const path = join(mkdtempSync(join(tmpdir(), 'apim-policy-ctx-')), 'event.json');
+  writeFileSync(path, JSON.stringify(p));
+  return path;
+}
+
+describe('run context', () => {
+  const base = { GITHUB_EVENT_NAME: 'pull_request', GITHUB_REPOSITORY: 'Codertocat/Hello-World', GITHUB_RUN_ID: '7' };
+
+  it('reads the pull request, its head commit and the run link', () => {
+    const ctx = readRunContext({ ...base, GITHUB_EVENT_PATH: FIXTURE, GITHUB_RUN_ATTEMPT: '2' });
+    expect(ctx.pullRequest).toMatchObject({ number: 2, headSha: 'ec26c3e57ca3a959ca5aad62de7213c562f8c821', fromFork: false });
+    expect(ctx.runUrl).toBe('https://github.com/Codertocat/Hello-World/actions/runs/7/attempts/2');
+  });
+
+  it('treats another head repository, and a deleted one, as a fork', () => {
+    const fork = readRunContext({ ...base, GITHUB_EVENT_PATH: event((p) => (p.pull_request.head.repo.full_name = 'someone/Hello-World')) });
+    expect(fork.pullRequest!.fromFork).toBe(true);
+    const gone = readRunContext({ ...base, GITHUB_EVENT_PATH: event((p) => (p.pull_request.head.repo = null)) });
+    expect(gone.pullRequest!.fromFork).toBe(true);
+  });
+
+  it('applies only on a push to the default branch named in the payload', () => {
+    const payload = event((p) => (p.repository.default_branch = 'trunk'));
+    expect(isPushToDefaultBranch(readRunContext({ ...base, GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/trunk', GITHUB_EVENT_PATH: payload }))).toBe(true);
+    expect(isPushToDefaultBranch(readRunContext({ ...base, GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/main', GITHUB_EVENT_PATH: payload }))).toBe(false);
+    expect(isPushToDefaultBranch(readRunContext({ ...base, GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/tags/v1', GITHUB_EVENT_PATH: payload }))).toBe(false);
+  });
+
+  it('names the event file when it cannot be read', () => {
+    expect(() => readRunContext({ ...base, GITHUB_EVENT_PATH: '/nonexistent/event.json' })).toThrow(/GITHUB_EVENT_PATH \/nonexistent\/event\.json: cannot read/);
+  });
+});
+
+describe('comment marker', () => {
+  it('is an HTML comment that a key cannot end early', () => {
+    expect(commentMarker('plan', 'prod')).toBe('<!-- apim-policy-deploy:plan:prod -->');
+    const m = commentMarker('apply', 'a-->b\n<c>');
+    expect(m).toMatch(/^<!-- apim-policy-deploy:apply:[^<>\n]* -->$/);
+    expect(m.indexOf('-->')).toBe(m.length - 3);
+  });
+});
+
+const finding = (i: number, severity: Diagnostic['severity'] = 'error'): Diagnostic => ({
+  severity,
+  rule: severity === 'error' ? 'parse' : 'unknown-section',
+  file: `/repo/policies/apis/a${i}/policy.xml`,
+  line: i + 1,
+  column: 0,
+  message: `problem ${i}`,
+});
+
+describe('SARIF', () => {
+  it('has a rule per kind, a level per severity, workspace-relative locations and lines from 1', () => {
+    const sarif = toSarif([finding(0), finding(1, 'warning'), finding(2, 'info')], '/repo') as any;
+    expect(sarif.version).toBe('2.1.0');
+    const run = sarif.runs[0];
+    expect(run.tool.driver.rules.map((r: any) => r.id)).toEqual(['parse', 'unknown-section']);
+    expect(run.results.map((r: any) => r.level)).toEqual(['error', 'warning', 'note']);
+    expect(run.results[1].ruleIndex).toBe(1);
+    expect(run.results[0].locations[0].physicalLocation).toEqual({
+      artifactLocation: { uri: 'policies/apis/a0/policy.xml', uriBaseId: '%SRCROOT%' },
+      region: { startLine: 1, startColumn: 1 },
+    });
+  });
+});
+
+describe('markdown for comments', () => {
+  it('keeps a lint report with thousands of findings under the limit and counts what it left out', () => {
+    const many = [...Array.from({ length: 3000 }, (_, i) => finding(i)), ...Array.from({ length: 500 }, (_, i) => finding(i, 'warning'))];
+    const body = renderLintMarkdown(many, { maxLength: 60_000 });
+    expect(body.length).toBeLessThanOrEqual(60_000);
+    expect(body).toContain('**Lint:** 3000 errors, 500 warnings');
+    const errorsListed = body.split('\n').filter((l) => /^- `.*` problem \d+ \(parse\)$/.test(l)).length;
+    const errorsLeft = Number(/…and (\d+) more error\(s\)/.exec(body)![1]);
+    expect(errorsListed).toBeGreaterThan(100);
+    expect(errorsListed + errorsLeft).toBe(3000);
+    expect(body).toContain('<details><summary>500 warnings</summary>');
+  });
+
+  it('says "No changes" in one short line', () => {
+    const tree = { state: { resources: new Map() }, diagnostics: [], documents: new Map() } as any;
+    const body = renderMarkdown(computePlan(tree, { state: { resources: new Map() } }, { source: { kind: 'snapshot', path: 'x' } }), { title: 'APIM policy plan · prod', commit: 'abcdef0123456789' });
+    const lines = body.trim().split('\n').filter(Boolean);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toBe('**No changes.** Live APIM matches the policies tree (0 resources) · commit `abcdef012345`.');
+  });
+});

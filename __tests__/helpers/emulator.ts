@@ -1,0 +1,43 @@
+/**
+ * Raw HTTPS requests to a running emulator (its admin API, its GitHub fake). The throw-away CA is
+ * passed as `ca`, since NODE_EXTRA_CA_CERTS cannot change after the test process starts.
+ */
+import { request } from 'node:https';
+import type { RunningEmulator } from '../../src/emulator/server.js';
+
+export interface Raw {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+}
+
+export function raw(emu: RunningEmulator, method: string, url: string, opts: { headers?: Record<string, string>; body?: string } = {}): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const r = request(url, { method, ca: emu.caCert, headers: opts.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: any = text;
+        try {
+          body = text ? JSON.parse(text) : undefined;
+        } catch {
+          /* text */
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+      });
+    });
+    r.on('error', reject);
+    r.end(opts.body);
+  });
+}
+
+/** Calls the admin API (`GET requests`, `POST edit` …) and fails on anything but 200. */
+export async function admin(emu: RunningEmulator, method: 'GET' | 'POST', route: string, body?: unknown): Promise<any> {
+  const r = await raw(emu, method, `${emu.ready.adminUrl}${route}`, {
+    headers: { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (r.status !== 200) throw new Error(`admin ${method} ${route}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}

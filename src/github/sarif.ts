@@ -1,0 +1,60 @@
+/**
+ * Findings as SARIF 2.1.0, the subset GitHub code scanning reads
+ * (`github/codeql-action/upload-sarif`): one run, a rule per finding kind, a result per finding
+ * with its repository-relative file, line and column.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Diagnostic, Severity } from '../model/index.js';
+import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+import { workspacePath } from './annotations.js';
+
+const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', warning: 'warning', info: 'note' };
+
+const RULE_TEXT: Record<string, string> = {
+  parse: 'The policy file is not a document API Management accepts.',
+  layout: 'The file is not where the policies tree layout expects it.',
+};
+
+export function toSarif(diagnostics: Diagnostic[], workspace?: string): object {
+  const ruleIds = [...new Set(diagnostics.map((d) => d.rule))].sort();
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: TOOL_NAME,
+            version: TOOL_VERSION,
+            informationUri: 'https://github.com/apim-policy-deploy/apim-policy-deploy',
+            rules: ruleIds.map((id) => ({
+              id,
+              name: id,
+              shortDescription: { text: RULE_TEXT[id] ?? `apim-policy-deploy rule ${id}` },
+            })),
+          },
+        },
+        results: diagnostics.map((d) => ({
+          ruleId: d.rule,
+          ruleIndex: ruleIds.indexOf(d.rule),
+          level: LEVEL[d.severity],
+          message: { text: d.message },
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: { uri: workspacePath(d.file, workspace).split('\\').join('/'), uriBaseId: '%SRCROOT%' },
+                region: { startLine: Math.max(1, d.line), startColumn: Math.max(1, d.column) },
+              },
+            },
+          ],
+        })),
+      },
+    ],
+  };
+}
+
+export async function writeSarif(path: string, diagnostics: Diagnostic[], workspace?: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, JSON.stringify(toSarif(diagnostics, workspace), null, 2) + '\n');
+}
