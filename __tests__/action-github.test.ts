@@ -214,3 +214,27 @@ test('lint errors: annotations within the per-step caps, all findings in the sum
   expect(c!.body).toContain('**Lint:** 14 errors, 0 warnings; nothing was planned or written');
   expect((await admin(emu, 'GET', 'requests')).log.filter((e: any) => !e.path.startsWith('/github-api'))).toHaveLength(0);
 });
+
+test('a token that cannot write comments: the plan still lands in the summary, a warning says which permission is missing', async () => {
+  const r = await runActionAsync({ ...target(), 'github-token': 'ghs_readonly_token' }, prRun(eventFile('pull_request.opened.json')));
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/::warning::could not post the plan comment on pull request #2: GitHub answered 403 \(Resource not accessible by integration.*\)\. Give the job `permissions: pull-requests: write`/);
+  expect(r.outputs['comment-url']).toBeUndefined();
+  expect(r.outputs['has-changes']).toBe('true');
+  expect(r.summary).toContain('**Plan:** 1 to create, 2 to update, 1 to delete');
+  expect(await comments()).toHaveLength(0);
+});
+
+test('no changes: the comment is one short line', async () => {
+  const tree = makeTree({ 'apis/a/policy.xml': policy() });
+  const r = await runActionAsync({ 'policies-path': tree, 'live-snapshot': tree, 'github-token': 'ghs_x', environment: 'dev' }, prRun(eventFile('pull_request.opened.json')));
+  expect(r.code).toBe(0);
+  expect(r.outputs['has-changes']).toBe('false');
+  const [c] = await comments();
+  expect(c!.body.trim().split('\n')).toEqual([
+    '<!-- apim-policy-deploy:plan:dev -->',
+    '### APIM policy plan · dev',
+    '',
+    `**No changes.** Live APIM matches the policies tree (1 resource) · commit \`ec26c3e57ca3\` · [workflow run](${RUN_URL}).`,
+  ]);
+});

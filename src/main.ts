@@ -35,6 +35,9 @@ function resolveMode(input: string, ctx: RunContext): Mode {
     return 'plan';
   }
   if (ctx.eventName === 'schedule' || ctx.eventName === 'workflow_dispatch') return 'drift';
+  if (ctx.eventName === 'pull_request_target') {
+    core.warning('pull_request_target runs with a write token and secrets: plan on `pull_request` instead, and never check out the pull request\'s code in a pull_request_target job.');
+  }
   return 'plan';
 }
 

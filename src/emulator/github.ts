@@ -2,6 +2,7 @@
  * GitHub REST fake under `/github-api` (point `GITHUB_API_URL` at `${baseUrl}/github-api`):
  * issue comments (list with `per_page`/`page` and a `Link` header, create, get, update) and
  * `GET /repos/{o}/{r}/commits/{sha}/pulls` (the PR list configured with `setPulls`). In memory.
+ * Writes need a token; a token containing `readonly` is refused with GitHub's 403.
  */
 import type { EmulatorRequest, EmulatorResponse, EmulatorState, RouteHandler } from './types.js';
 
@@ -79,6 +80,8 @@ export function createGitHubFake(): GitHubFake {
     const path = m0[1] ?? '/';
     const write = req.method !== 'GET' && req.method !== 'HEAD';
     if (write && needsAuth(req)) return ghError(401, 'Requires authentication');
+    // A token with only read access (a fork's pull request, `permissions: read-all`): spelled `…readonly…` here.
+    if (write && /readonly/i.test(req.headers['authorization'] ?? '')) return ghError(403, 'Resource not accessible by integration');
 
     let m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/i.exec(path);
     if (m) {
