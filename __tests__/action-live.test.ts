@@ -36,7 +36,7 @@ test('pull_request plans over OIDC; push applies exactly the saved plan (with de
   const plan = await runActionAsync(inputs(), runnerEnv('pull_request'));
   expect(plan.code).toBe(0);
   expect(plan.outputs['has-changes']).toBe('true');
-  expect(JSON.parse(plan.outputs.summary!)).toEqual({ create: 1, update: 2, delete: 1, unchanged: 4 });
+  expect(JSON.parse(plan.outputs.summary!)).toEqual({ create: 3, update: 3, delete: 1, unchanged: 4 });
   expect(plan.summary).toContain('<code>apis/chat/policies/policy</code>');
   const planFile = plan.outputs['plan-file']!;
   expect(JSON.parse(readFileSync(planFile, 'utf8')).commit).toBe('0123456789abcdef0123456789abcdef01234567');
@@ -49,7 +49,7 @@ test('pull_request plans over OIDC; push applies exactly the saved plan (with de
 
   const apply = await runActionAsync({ ...inputs(), 'plan-file': planFile, 'allow-deletes': 'true' }, runnerEnv('push'));
   expect(apply.code).toBe(0);
-  expect(apply.summary).toContain('**Applied:** 1 created, 2 updated, 1 deleted.');
+  expect(apply.summary).toContain('**Applied:** 3 created, 3 updated, 1 deleted.');
   const snapshot = JSON.parse(readFileSync(apply.outputs['snapshot-file']!, 'utf8'));
   expect(snapshot.resources).toHaveLength(4);
 

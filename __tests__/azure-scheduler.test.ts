@@ -10,6 +10,7 @@ import { createHttpHeaders, createPipelineRequest, type PipelineResponse } from 
 import { createArmScheduler, parseRetryAfterMs, ArmRetryExhaustedError, RATE_LIMIT_POLICY_NAME } from '../src/azure/scheduler.js';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { storePolicy } from '../src/emulator/arm-policies.js';
+import { listAll, type ArmSession } from '../src/azure/apim.js';
 
 /** A fake clock: `sleep` advances it; several sleepers overlap instead of adding up. */
 function fakeClock() {
@@ -110,6 +111,26 @@ describe('run: retries', () => {
     await expect(s.run('read', f.fn, 'apis/x')).rejects.toBe(original);
     expect(f.calls()).toBe(1);
     expect(s.stats()).toMatchObject({ calls: 1, retries: 0, failed: 1 });
+  });
+});
+
+describe('listAll', () => {
+  test('a page whose first fetch fails is fetched again, not taken as the end of the list', async () => {
+    const clock = fakeClock();
+    const scheduler = createArmScheduler({ sleep: clock.sleep, now: clock.now, random: () => 0.5 });
+    const session = { scheduler, target: { armEndpoint: 'https://management.azure.com' } } as unknown as ArmSession;
+    let fetches = 0;
+    // Like the SDK's paged iterators: an async generator per byPage() call; the first fetch fails.
+    const list = () => ({
+      byPage: () =>
+        (async function* () {
+          if (fetches++ === 0) throw httpError(503);
+          yield [{ name: 'a' }, { name: 'b' }];
+        })(),
+    });
+    const items = await listAll<{ name: string }>(session, 'list things', list as never);
+    expect(items.map((i) => i.name)).toEqual(['a', 'b']);
+    expect(scheduler.stats()).toMatchObject({ retries: 1, failed: 0 });
   });
 });
 

@@ -72,7 +72,7 @@ test('the seeded sample against itself: no change; a portal edit shows as exactl
   const same = await cli(emu, ['plan', '--policies', 'policies', '--detailed-exitcode']);
   expect(same.stderr).toBe('');
   expect(same.code).toBe(0);
-  expect(same.stdout).toMatch(/^No changes\. Live APIM matches the policies tree \(7 resources\)/);
+  expect(same.stdout).toMatch(/^No changes\. Live APIM matches the policies tree \(10 resources\)/);
 
   const chat = (await admin<State>(emu, 'state')).resources[CHAT]!.value as string;
   await admin(emu, 'edit', { address: CHAT, value: chat.replace('tokens-per-minute="20000"', 'tokens-per-minute="99999"') });
@@ -83,7 +83,7 @@ test('the seeded sample against itself: no change; a portal edit shows as exactl
   expect(changed.map((c) => [c.address, c.action])).toEqual([[CHAT, 'update']]);
   expect(changed[0]!.diff).toContain('-        <azure-openai-token-limit');
   expect(changed[0]!.diff).toContain('99999');
-  expect(plan.summary).toEqual({ create: 0, update: 1, delete: 0, unchanged: 6 });
+  expect(plan.summary).toEqual({ create: 0, update: 1, delete: 0, unchanged: 9 });
 
   const { log, tokenRequests } = await admin<{ log: LogEntry[]; tokenRequests: Array<{ grantType: string; clientAssertionType: string; scope: string }> }>(emu, 'requests');
   const arm = log.filter((e) => /^\/subscriptions\//i.test(e.path));
@@ -225,7 +225,7 @@ test('references: a missing fragment, named value or backend is a plan problem a
   const logBefore = (await armLog(emu)).length;
   const apply = await cli(emu, ['apply', '--plan', planFile]);
   expect(apply.code).toBe(1);
-  expect(apply.stderr).toContain('the plan has 3 problem(s) APIM would refuse');
+  expect(apply.stderr).toContain('the plan has 3 problem(s) that stop it');
   expect(writesIn((await armLog(emu)).slice(logBefore))).toEqual([]);
 });
 

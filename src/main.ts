@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
 import type { TargetWords } from './azure/target.js';
+import { loadDesiredTree } from './desired/load-desired.js';
 import { loadPolicyTree, type LoadedTree } from './desired/load-tree.js';
 import { annotate } from './github/annotations.js';
 import { COMMENT_LIMIT, commentMarker, explainGitHubError, pullRequestOfCommit, upsertComment, type Octokit, type Repo } from './github/comment.js';
@@ -10,9 +11,11 @@ import { writeSarif } from './github/sarif.js';
 import { lintTree } from './lint/index.js';
 import type { Diagnostic, Plan } from './model/index.js';
 import { computePlan, hasChanges } from './plan/compute.js';
+import type { Guardrails } from './plan/identity.js';
 import { readPlanFile, writePlanFile } from './plan/plan-file.js';
-import { applyLive, connect, planLive, type LiveConnection } from './pipeline/live.js';
+import { applyLive, connect, defaultGuardrails, planLive, type LiveConnection } from './pipeline/live.js';
 import { renderApplyMarkdown } from './render/apply.js';
+import { changeLabel } from './render/labels.js';
 import { renderLintMarkdown, renderMarkdown } from './render/markdown.js';
 
 type Mode = 'plan' | 'apply' | 'lint' | 'drift';
@@ -162,7 +165,8 @@ async function runWith(report: Report): Promise<void> {
   const shown = { ...(ctx.runUrl ? { runUrl: ctx.runUrl } : {}), ...((pr?.headSha ?? ctx.sha) ? { commit: (pr?.headSha ?? ctx.sha)! } : {}) };
 
   // A saved plan carries its own content: the tree is not read again.
-  const desired = mode === 'apply' && planFileInput ? undefined : await loadPolicyTree(policiesPath);
+  const environment = core.getInput('environment');
+  const desired = mode === 'apply' && planFileInput ? undefined : await loadDesiredTree(policiesPath, environment ? { environment } : {});
   if (desired) {
     const findings = lintTree(desired);
     report.findings.push(...findings);
@@ -187,11 +191,13 @@ async function runWith(report: Report): Promise<void> {
   }
 
   let conn: LiveConnection | undefined;
+  let guardrails: Guardrails | undefined;
   let plan: Plan;
   if (liveSnapshot && mode !== 'apply') plan = await planFromSnapshot(desired!, liveSnapshot, ctx.sha);
   else {
     conn = connect(targetInputs());
-    plan = planFileInput && mode === 'apply' ? await readPlanFile(planFileInput) : await planLive(conn, desired!, ctx.sha ? { commit: ctx.sha } : {});
+    guardrails = defaultGuardrails(conn, { allowPrivilegedRoles: booleanInput('allow-privileged-roles'), allowedScopes: core.getMultilineInput('allowed-scopes') });
+    plan = planFileInput && mode === 'apply' ? await readPlanFile(planFileInput) : await planLive(conn, desired!, { ...(ctx.sha ? { commit: ctx.sha } : {}), guardrails });
   }
   const planFile = mode === 'apply' && planFileInput ? planFileInput : join(tempDir, 'apim-policy-plan.json');
   if (planFile !== planFileInput) await writePlanFile(planFile, plan);
@@ -221,9 +227,11 @@ async function runWith(report: Report): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const result = await applyLive(conn!, plan, {
     allowDeletes: booleanInput('allow-deletes'),
+    allowDestructiveIdentityChanges: booleanInput('allow-destructive-identity-changes'),
+    ...(guardrails ? { guardrails } : {}),
     snapshotFile: join(tempDir, `apim-policy-snapshot-${stamp}.json`),
     onEvent: (e) => {
-      if (e.type === 'written') core.info(`${e.change.action} ${e.change.address}: done`);
+      if (e.type === 'written') core.info(`${e.change.action} ${changeLabel(e.change)}: done`);
       if (e.type === 'restore') core.info(`restore ${e.address}: ${e.ok ? 'done' : e.message}`);
     },
   });

@@ -18,18 +18,24 @@ export interface ArmSession {
   target: AzureTarget;
   client: ApiManagementClient;
   scheduler: ArmScheduler;
+  credential: TokenCredential;
+}
+
+/** Client options every ARM client of a session shares: its cloud, its token scope, its scheduler. */
+export function armClientOptions(session: Pick<ArmSession, 'target' | 'scheduler'>) {
+  return {
+    endpoint: session.target.armEndpoint,
+    credentialScopes: [armTokenScope(session.target.armEndpoint)],
+    // The scheduler retries whole calls; the SDK's own retries would hide 429s from it.
+    retryOptions: { maxRetries: 0 },
+    additionalPolicies: [{ policy: session.scheduler.pipelinePolicy, position: 'perRetry' as const }],
+  };
 }
 
 export function createArmSession(target: AzureTarget, credential: TokenCredential, options: ArmSchedulerOptions = {}): ArmSession {
   const scheduler = createArmScheduler(options);
-  const client = new ApiManagementClient(credential, target.subscriptionId, {
-    endpoint: target.armEndpoint,
-    credentialScopes: [armTokenScope(target.armEndpoint)],
-    // The scheduler retries whole calls; the SDK's own retries would hide 429s from it.
-    retryOptions: { maxRetries: 0 },
-    additionalPolicies: [{ policy: scheduler.pipelinePolicy, position: 'perRetry' }],
-  });
-  return { target, client, scheduler };
+  const client = new ApiManagementClient(credential, target.subscriptionId, armClientOptions({ target, scheduler }));
+  return { target, client, scheduler, credential };
 }
 
 /** Runs one ARM call through the scheduler; a failure comes back explained, naming `what`. */
@@ -140,8 +146,9 @@ export async function listAll<T extends object>(session: ArmSession, what: strin
   const out: T[] = [];
   let token: string | undefined;
   do {
-    const pages = list().byPage(token ? { continuationToken: token } : {});
-    const page = await armCall(session, 'read', what, async () => (await pages.next()).value as T[] | undefined);
+    const from = token;
+    // A fresh iterator per attempt: a generator that threw is finished, and its next() would end the list early.
+    const page = await armCall(session, 'read', what, async () => (await list().byPage(from ? { continuationToken: from } : {}).next()).value as T[] | undefined);
     if (!page) break;
     out.push(...page);
     token = getContinuationToken(page);

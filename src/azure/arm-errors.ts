@@ -46,10 +46,13 @@ export function explainArmError(e: unknown, what: string, target: AzureTarget, k
     const action = /perform action '([^']+)'/.exec(message)?.[1] ?? (kind === 'read' ? 'Microsoft.ApiManagement/service/*/read' : 'Microsoft.ApiManagement/service/*/write');
     const scope = /over scope '([^']+)'/.exec(message)?.[1] ?? service;
     const client = /client '([^']+)'/.exec(message)?.[1];
-    const role = kind === 'read' ? 'API Management Service Reader Role' : 'API Management Service Contributor';
+    // Writing role assignments needs an access-management role on the target scope, not an APIM role.
+    const rbac = /^Microsoft\.Authorization\/roleAssignments\/(write|delete)$/i.test(action);
+    const role = rbac ? 'Role Based Access Control Administrator' : kind === 'read' ? 'API Management Service Reader Role' : 'API Management Service Contributor';
+    const on = rbac ? scope : service;
     return wrap(
       `${what}: the identity${client ? ` ${client}` : ''} may not perform ${action} on ${scope}. ` +
-        `Give it the role "${role}" on the APIM instance:\n  az role assignment create --assignee <client-id> --role "${role}" --scope ${service}`,
+        `Give it the role "${role}" on ${rbac ? 'that scope (ideally with a condition limiting the roles it may assign)' : 'the APIM instance'}:\n  az role assignment create --assignee <client-id> --role "${role}" --scope ${on}`,
     );
   }
   if (status === 401) {

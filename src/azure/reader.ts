@@ -14,6 +14,8 @@ export interface LiveNames {
   namedValues: Set<string>;
   /** Lower-cased `[workspaces/<w>/]<name>` of every backend. */
   backends: Set<string>;
+  /** Values of the named values that are not secret, by the same key. */
+  namedValueValues: Map<string, string>;
 }
 
 export interface LiveRead {
@@ -88,16 +90,23 @@ export async function readLiveNames(session: ArmSession, workspaces: string[]): 
   const rg = target.resourceGroup;
   const svc = target.serviceName;
   // One list of the service and one per workspace, as lower-cased `[workspaces/<w>/]<name>`.
-  const namesOf = async (collection: string, service: () => PagedAsyncIterableIterator<{ name?: string }>, inWorkspace: (ws: string) => PagedAsyncIterableIterator<{ name?: string }>) => {
+  type Item = { name?: string; value?: string };
+  const namesOf = async (collection: string, service: () => PagedAsyncIterableIterator<Item>, inWorkspace: (ws: string) => PagedAsyncIterableIterator<Item>) => {
     const lists = await Promise.all([
-      listAll(session, `list ${collection}`, service).then((items) => items.map((i) => i.name)),
-      ...workspaces.map((ws) => listAll(session, `list workspaces/${ws}/${collection}`, () => inWorkspace(ws)).then((items) => items.map((i) => i.name && `workspaces/${ws}/${i.name}`))),
+      listAll(session, `list ${collection}`, service).then((items) => items.map((i) => ({ key: i.name, value: i.value }))),
+      ...workspaces.map((ws) =>
+        listAll(session, `list workspaces/${ws}/${collection}`, () => inWorkspace(ws)).then((items) => items.map((i) => ({ key: i.name && `workspaces/${ws}/${i.name}`, value: i.value }))),
+      ),
     ]);
-    return new Set(lists.flat().filter((n): n is string => !!n).map((n) => n.toLowerCase()));
+    return lists.flat().filter((i): i is { key: string; value: string | undefined } => !!i.key).map((i) => ({ ...i, key: i.key.toLowerCase() }));
   };
   const [namedValues, backends] = await Promise.all([
     namesOf('namedValues', () => client.namedValue.listByService(rg, svc), (ws) => client.workspaceNamedValue.listByService(rg, svc, ws)),
     namesOf('backends', () => client.backend.listByService(rg, svc), (ws) => client.workspaceBackend.listByWorkspace(rg, svc, ws)),
   ]);
-  return { namedValues, backends };
+  return {
+    namedValues: new Set(namedValues.map((i) => i.key)),
+    backends: new Set(backends.map((i) => i.key)),
+    namedValueValues: new Map(namedValues.filter((i) => typeof i.value === 'string').map((i) => [i.key, i.value!])),
+  };
 }

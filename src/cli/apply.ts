@@ -6,14 +6,15 @@ import type { Plan } from '../model/index.js';
 import type { ApplyEvent } from '../plan/apply.js';
 import { hasChanges } from '../plan/compute.js';
 import { readPlanFile } from '../plan/plan-file.js';
-import { applyLive, planLive } from '../pipeline/live.js';
+import { applyLive, defaultGuardrails, planLive } from '../pipeline/live.js';
 import { renderApplyText } from '../render/apply.js';
 import { renderText } from '../render/text.js';
+import { changeLabel } from '../render/labels.js';
 import { CliError } from './errors.js';
 import { loadDesired } from './plan.js';
-import { addTargetOptions, connectWithProgress, currentCommit } from './target.js';
+import { addIdentityOptions, addTargetOptions, connectWithProgress, currentCommit, guardrailWords, type IdentityFlags } from './target.js';
 
-interface ApplyOptions extends TargetWords {
+interface ApplyOptions extends TargetWords, IdentityFlags {
   plan?: string;
   policies?: string;
   allowDeletes?: boolean;
@@ -27,7 +28,7 @@ export function defaultSnapshotFile(serviceName: string, now = new Date()): stri
 }
 
 function eventLine(e: ApplyEvent): string | undefined {
-  if (e.type === 'written') return `  ${e.change.action.padEnd(6)} ${e.change.address} … done`;
+  if (e.type === 'written') return `  ${e.change.action.padEnd(6)} ${changeLabel(e.change)} … done`;
   if (e.type === 'restore') return `  restore ${e.address} … ${e.ok ? 'done' : 'FAILED'}`;
   return undefined;
 }
@@ -40,18 +41,19 @@ export function registerApply(program: Command): void {
     .option('--policies <dir>', 'plan this tree now and apply it')
     .option('--allow-deletes', 'also delete live policies that are not in the tree')
     .option('--snapshot-file <file>', 'where to keep the pre-apply snapshot (default: a new file in RUNNER_TEMP or the temp folder)');
-  addTargetOptions(command).action(async (opts: ApplyOptions) => {
+  addIdentityOptions(addTargetOptions(command), { apply: true }).action(async (opts: ApplyOptions) => {
     if (!!opts.plan === !!opts.policies) throw new CliError('apply needs exactly one of --plan <file> or --policies <dir>', 1);
     // Read and check every input before connecting: nothing is written when input is invalid.
     const saved: Plan | undefined = opts.plan ? await readPlanFile(opts.plan) : undefined;
-    const desired = opts.policies ? await loadDesired(opts.policies) : undefined;
+    const desired = opts.policies ? await loadDesired(opts.policies, opts.environment) : undefined;
     const { conn, progress } = connectWithProgress(opts, 'ARM calls');
+    const guardrails = defaultGuardrails(conn, guardrailWords(opts));
     let plan: Plan;
     try {
       if (saved) plan = saved;
       else {
         const commit = currentCommit(opts.policies!);
-        plan = await planLive(conn, desired!, commit ? { commit } : {});
+        plan = await planLive(conn, desired!, { ...(commit ? { commit } : {}), guardrails });
         progress.finish();
         process.stdout.write(renderText(plan, { color: process.stdout.isTTY === true }));
       }
@@ -63,6 +65,8 @@ export function registerApply(program: Command): void {
       process.stdout.write(`Applying to ${conn.source.serviceId}\n`);
       const result = await applyLive(conn, plan, {
         allowDeletes: opts.allowDeletes === true,
+        allowDestructiveIdentityChanges: opts.allowDestructiveIdentityChanges === true,
+        guardrails,
         snapshotFile,
         onEvent: (e) => {
           const line = eventLine(e);

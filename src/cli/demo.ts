@@ -61,7 +61,9 @@ export function registerDemo(program: Command): void {
       step('apim-policy-deploy demo');
       say(`1. Starting a local APIM emulator (HTTPS) whose live state is ${snapshot}:`);
       say('   the sample instance as it was a week ago — two older policies, one missing, one extra,');
-      say('   stored the way APIM re-serialises policies (CRLF, tabs, escaped expressions).');
+      say('   stored the way APIM re-serialises policies (CRLF, tabs, escaped expressions). Its managed');
+      say('   identities are off: policies/identity.yaml enables the system identity, attaches a');
+      say('   user-assigned one, and grants each the data-plane role its policies need.');
       const emulator = await startEmulator({ seedDir: snapshot });
       try {
         const { ready } = emulator;
@@ -83,7 +85,7 @@ export function registerDemo(program: Command): void {
         say(`   The pull-request comment for this plan: ${commentFile}`);
 
         say();
-        step('3. Apply exactly the reviewed plan (deletes allowed for the demo; each write sends If-Match)');
+        step('3. Apply exactly the reviewed plan: identity → role assignments → policies (deletes allowed for the demo; each write sends If-Match)');
         await must(['apply', '--plan', planFile, '--allow-deletes', '--snapshot-file', snapshotFile]);
 
         say();
@@ -91,7 +93,8 @@ export function registerDemo(program: Command): void {
         await must(['plan', '--policies', policies, '--detailed-exitcode'], [0]);
         say();
         say('Note what never showed as a change: CRLF, tabs, attribute order and escaped expressions');
-        say('in the live copies. Only real changes show.');
+        say('in the live copies. Only real changes show. The system identity\'s principal was "known');
+        say('after apply": its role assignment got its deterministic name once the identity existed.');
       } finally {
         await emulator.close();
       }

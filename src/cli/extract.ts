@@ -1,7 +1,11 @@
-import { resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { readLiveIdentity } from '../azure/identity.js';
 import type { TargetWords } from '../azure/target.js';
 import { isEmptyOrMissing, writePolicyTree } from '../desired/write-tree.js';
+import { MANIFEST_FILE } from '../identity/manifest.js';
+import { renderManifest } from '../identity/write-manifest.js';
 import { readLiveState } from '../pipeline/live.js';
 import { CliError } from './errors.js';
 import { addTargetOptions, connectWithProgress } from './target.js';
@@ -22,8 +26,13 @@ export function registerExtract(program: Command): void {
       throw new CliError(`${opts.out} is not empty; extract into an empty folder, or pass --force to replace files in it`, 1);
     }
     const { conn, progress } = connectWithProgress(opts, 'read');
-    const state = await readLiveState(conn).finally(() => progress.finish());
+    const [state, identity] = await Promise.all([
+      readLiveState(conn),
+      readLiveIdentity(conn.identities, conn.session, { file: MANIFEST_FILE, userAssigned: [], roleAssignments: [] }),
+    ]).finally(() => progress.finish());
     const files = await writePolicyTree(opts.out, state.resources.values());
+    await writeFile(join(opts.out, MANIFEST_FILE), renderManifest(identity));
+    files.push(MANIFEST_FILE);
     process.stdout.write(`Extracted ${state.resources.size} polic${state.resources.size === 1 ? 'y' : 'ies'} from ${conn.source.serviceId} into ${resolve(opts.out)}:\n`);
     for (const f of files) process.stdout.write(`  ${f}\n`);
   });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { loadPolicyTree } from '../desired/load-tree.js';
+import { loadDesiredTree } from '../desired/load-desired.js';
 import { lintTree } from '../lint/index.js';
 import { formatDiagnostic } from '../render/text.js';
 
@@ -9,9 +9,10 @@ export function registerLint(program: Command): void {
     .command('lint')
     .description('Check every policy in a tree: it parses as APIM would, and has the right root and sections.')
     .requiredOption('--policies <dir>', 'policies tree (APIOps layout)')
+    .option('--environment <name>', 'environment whose environments/<name>.yaml variables fill ${NAME} in identity.yaml')
     .addOption(new Option('--format <format>', 'output').choices(['text', 'json']).default('text'))
-    .action(async (opts: { policies: string; format: 'text' | 'json' }) => {
-      const diagnostics = lintTree(await loadPolicyTree(opts.policies));
+    .action(async (opts: { policies: string; environment?: string; format: 'text' | 'json' }) => {
+      const diagnostics = lintTree(await loadDesiredTree(opts.policies, opts.environment ? { environment: opts.environment } : {}));
       const errors = diagnostics.filter((d) => d.severity === 'error').length;
       if (opts.format === 'json') {
         process.stdout.write(JSON.stringify({ diagnostics: diagnostics.map(({ severity, rule, file, line, column, message }) => ({ severity, rule, file, line, column, message })) }, null, 2) + '\n');

@@ -1,16 +1,17 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { TargetWords } from '../azure/target.js';
+import { loadDesiredTree } from '../desired/load-desired.js';
 import { loadPolicyTree, type LoadedTree } from '../desired/load-tree.js';
 import type { Plan } from '../model/index.js';
 import { computePlan, hasChanges } from '../plan/compute.js';
 import { writePlanFile } from '../plan/plan-file.js';
-import { planLive } from '../pipeline/live.js';
+import { defaultGuardrails, planLive } from '../pipeline/live.js';
 import { renderJson } from '../render/json.js';
 import { renderMarkdown } from '../render/markdown.js';
 import { renderText } from '../render/text.js';
 import { CliError, failOnErrors, printDiagnostics } from './errors.js';
-import { addTargetOptions, connectWithProgress, currentCommit, hasTarget } from './target.js';
+import { addIdentityOptions, addTargetOptions, connectWithProgress, currentCommit, guardrailWords, hasTarget, type IdentityFlags } from './target.js';
 
 export type OutputFormat = 'text' | 'markdown' | 'json';
 
@@ -20,9 +21,9 @@ export function renderPlan(plan: Plan, format: OutputFormat, color: boolean): st
   return renderText(plan, { color });
 }
 
-/** Loads the desired tree; stops (nothing planned, nothing written) when it has errors. */
-export async function loadDesired(policies: string): Promise<LoadedTree> {
-  const desired = await loadPolicyTree(policies);
+/** Loads the desired tree (and identity.yaml); stops (nothing planned, nothing written) when it has errors. */
+export async function loadDesired(policies: string, environment?: string): Promise<LoadedTree> {
+  const desired = await loadDesiredTree(policies, environment ? { environment } : {});
   printDiagnostics(desired.diagnostics.filter((d) => d.severity !== 'error'));
   failOnErrors(desired.diagnostics, `policies tree ${policies}`);
   return desired;
@@ -37,18 +38,18 @@ export async function planAgainstSnapshot(policies: string, snapshot: string): P
 }
 
 /** Plans a policies tree against the live instance the target flags name. */
-export async function planAgainstInstance(policies: string, target: TargetWords): Promise<Plan> {
-  const desired = await loadDesired(policies);
+export async function planAgainstInstance(policies: string, target: TargetWords & IdentityFlags): Promise<Plan> {
+  const desired = await loadDesired(policies, target.environment);
   const { conn, progress } = connectWithProgress(target, 'read');
   try {
     const commit = currentCommit(policies);
-    return await planLive(conn, desired, commit ? { commit } : {});
+    return await planLive(conn, desired, { ...(commit ? { commit } : {}), guardrails: defaultGuardrails(conn, guardrailWords(target)) });
   } finally {
     progress.finish();
   }
 }
 
-interface PlanOptions extends TargetWords {
+interface PlanOptions extends TargetWords, IdentityFlags {
   policies: string;
   liveSnapshot?: string;
   format: OutputFormat;
@@ -65,7 +66,7 @@ export function registerPlan(program: Command): void {
     .addOption(new Option('--format <format>', 'output on stdout').choices(['text', 'markdown', 'json']).default('text'))
     .option('--out <file>', 'also write the plan file (JSON) for apply --plan')
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error');
-  addTargetOptions(command).action(async (opts: PlanOptions) => {
+  addIdentityOptions(addTargetOptions(command)).action(async (opts: PlanOptions) => {
     if (opts.liveSnapshot && hasTarget(opts)) throw new CliError('give either --live-snapshot or the Azure target flags, not both', 1);
     if (!opts.liveSnapshot && !hasTarget(opts)) {
       throw new CliError('plan needs a live side: the Azure target flags (--subscription-id, --resource-group, --service-name …) or --live-snapshot <dir>', 1);

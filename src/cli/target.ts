@@ -18,6 +18,27 @@ export function addTargetOptions(command: Command): Command {
     .option('--audience <aud>', `audience of the GitHub ID token (default ${DEFAULT_OIDC_AUDIENCE})`);
 }
 
+export interface IdentityFlags {
+  environment?: string;
+  allowPrivilegedRoles?: boolean;
+  allowedScopes?: string[];
+  allowDestructiveIdentityChanges?: boolean;
+}
+
+/** identity.yaml: the environment its variables come from, and the workflow's guardrails (flags, never the manifest). */
+export function addIdentityOptions(command: Command, options: { apply?: boolean } = {}): Command {
+  command
+    .option('--environment <name>', 'environment whose environments/<name>.yaml variables fill ${NAME} in identity.yaml')
+    .option('--allow-privileged-roles', 'allow Owner, Contributor, User Access Administrator and RBAC Administrator role assignments')
+    .option('--allowed-scopes <scopes...>', "scopes role assignments may target (default: the instance's subscription)");
+  if (options.apply) command.option('--allow-destructive-identity-changes', 'allow disabling or detaching identities and deleting role assignments');
+  return command;
+}
+
+export function guardrailWords(opts: IdentityFlags): { allowPrivilegedRoles: boolean; allowedScopes: string[] } {
+  return { allowPrivilegedRoles: opts.allowPrivilegedRoles === true, allowedScopes: (opts.allowedScopes ?? []).flatMap((s) => s.split(/[\s,]+/)).filter(Boolean) };
+}
+
 export function targetWords(opts: TargetWords): TargetWords {
   const { armEndpoint, subscriptionId, resourceGroup, serviceName, auth, tenantId, clientId, audience } = opts;
   return { armEndpoint, subscriptionId, resourceGroup, serviceName, auth, tenantId, clientId, audience };

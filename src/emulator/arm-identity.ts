@@ -329,6 +329,20 @@ function putAssignment(req: EmulatorRequest, state: EmulatorState, scope: string
       `Principal ${String(p.principalId).replace(/-/g, '')} does not exist in the directory ${state.target.tenantId}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype`,
     );
   }
+  const created = storeAssignment(state, scope, name, roleGuid, String(p.principalId), p);
+  return { status: 201, body: created };
+}
+
+/** Stores a role assignment as ARM returns it (PUT, and seeding). */
+function storeAssignment(
+  state: EmulatorState,
+  scope: string,
+  name: string,
+  roleGuid: string,
+  principalId: string,
+  p: { principalType?: string; condition?: string; conditionVersion?: string; description?: string } = {},
+): unknown {
+  const now = new Date().toISOString();
   const scopeOut = scope.startsWith('/') ? scope.replace(/\/{2,}/g, '/') : `/${scope}`;
   const created = {
     id: `${scopeOut === '/' ? '' : scopeOut}/providers/Microsoft.Authorization/roleAssignments/${name}`,
@@ -336,7 +350,7 @@ function putAssignment(req: EmulatorRequest, state: EmulatorState, scope: string
     type: 'Microsoft.Authorization/roleAssignments',
     properties: {
       roleDefinitionId: `/subscriptions/${state.target.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${roleGuid}`,
-      principalId: String(p.principalId),
+      principalId,
       principalType: p.principalType ?? 'ServicePrincipal',
       scope: scopeOut,
       condition: p.condition ?? null,
@@ -349,8 +363,33 @@ function putAssignment(req: EmulatorRequest, state: EmulatorState, scope: string
       delegatedManagedIdentityResourceId: null,
     },
   };
-  state.resources.set(key, { address: `roleAssignments/${name}`, value: created, etag: `"${state.nextEtag()}"` });
-  return { status: 201, body: created };
+  state.resources.set(`roleassignments/${name.toLowerCase()}`, { address: `roleAssignments/${name}`, value: created, etag: `"${state.nextEtag()}"` });
+  return created;
+}
+
+/** The system identity's principal the emulator reports once the identity is on. */
+export function systemPrincipalId(state: EmulatorState): string {
+  return enrichIdentity(state, { type: 'SystemAssigned' }).principalId;
+}
+
+/**
+ * Seeds identity and role assignments (`--seed` with an identity.yaml): the identity as given,
+ * and each assignment under `nameOf(scope, principal, role)` (the name the tool itself would use).
+ */
+export function seedIdentity(
+  state: EmulatorState,
+  identity: { systemAssigned: boolean; userAssigned: string[] },
+  assignments: Array<{ identity: 'system' | string; scope: string; roleGuid: string }>,
+  nameOf: (scope: string, principalId: string, roleGuid: string) => string,
+): void {
+  const type = identity.systemAssigned ? (identity.userAssigned.length ? 'SystemAssigned, UserAssigned' : 'SystemAssigned') : identity.userAssigned.length ? 'UserAssigned' : 'None';
+  const stored: any = { type };
+  if (identity.userAssigned.length) stored.userAssignedIdentities = Object.fromEntries(identity.userAssigned.map((id) => [id, {}]));
+  state.resources.set('identity', { address: 'identity', value: stored, etag: `"${state.nextEtag()}"` });
+  for (const a of assignments) {
+    const principalId = a.identity === 'system' ? systemPrincipalId(state) : userAssignedIdentityIds(a.identity).principalId;
+    storeAssignment(state, a.scope, nameOf(a.scope, principalId, a.roleGuid), a.roleGuid, principalId);
+  }
 }
 
 function roleAssignment(req: EmulatorRequest, state: EmulatorState, scope: string, name: string): EmulatorResponse {

@@ -15,7 +15,7 @@
  *   `{displayName}`; lists also include every API/operation/product a stored policy's address implies,
  *   and the workspaces list every workspace a stored address names.
  * - named values `namedValues/{id}` `{displayName, value?, secret?, keyVault?}`, backends
- *   `backends/{id}` `{url}` (seeded; read only here).
+ *   `backends/{id}` `{url}`, certificates `certificates/{id}` `{subject?, thumbprint?, keyVault?}` (seeded; read only here).
  */
 import { addressKey, parsePolicyAddress } from '../model/address.js';
 import { PolicySyntaxError, parsePolicyDocument } from '../policy-xml/index.js';
@@ -315,6 +315,14 @@ function namedValueContract(state: EmulatorState, r: StoredRecord): unknown {
   return { id: armId(state, r.address), type: resourceType(r.address), name, properties };
 }
 
+function certificateContract(state: EmulatorState, r: StoredRecord): unknown {
+  const v = (r.value ?? {}) as { subject?: unknown; thumbprint?: unknown; expirationDate?: unknown; keyVault?: unknown };
+  const name = r.address.split('/').pop()!;
+  const properties: Record<string, unknown> = { subject: v.subject ?? `CN=${name}`, thumbprint: v.thumbprint ?? '0'.repeat(40), expirationDate: v.expirationDate ?? '2030-01-01T00:00:00Z' };
+  if (v.keyVault !== undefined) properties.keyVault = v.keyVault;
+  return { id: armId(state, r.address), type: resourceType(r.address), name, properties };
+}
+
 function backendContract(state: EmulatorState, r: StoredRecord): unknown {
   const v = (r.value ?? {}) as { url?: unknown };
   const name = r.address.split('/').pop()!;
@@ -351,7 +359,7 @@ export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHand
       | { kind: 'operations'; api: string }
       | { kind: 'products' }
       | { kind: 'workspaces' }
-      | { kind: 'namedValues' | 'backends'; id?: string };
+      | { kind: 'namedValues' | 'backends' | 'certificates'; id?: string };
     let route: Route | undefined;
     let policyId: string | undefined;
     if (n === 1 && is(0, 'policies')) route = { kind: 'policyList', scope: ws };
@@ -379,8 +387,8 @@ export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHand
       route = { kind: 'policyItem', address: `${ws}policyFragments/${s[1]}`, entity: 'PolicyFragment' };
     } else if (n === 1 && is(0, 'allPolicies') && !ws) route = { kind: 'allPolicies' };
     else if (n === 1 && is(0, 'workspaces') && !ws) route = { kind: 'workspaces' };
-    else if ((n === 1 || n === 2) && (is(0, 'namedValues') || is(0, 'backends'))) {
-      route = { kind: is(0, 'namedValues') ? 'namedValues' : 'backends', ...(n === 2 ? { id: s[1]! } : {}) };
+    else if ((n === 1 || n === 2) && (is(0, 'namedValues') || is(0, 'backends') || is(0, 'certificates'))) {
+      route = { kind: is(0, 'namedValues') ? 'namedValues' : is(0, 'backends') ? 'backends' : 'certificates', ...(n === 2 ? { id: s[1]! } : {}) };
     }
     if (!route) return undefined;
 
@@ -462,12 +470,13 @@ export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHand
       case 'products':
         return { status: 200, body: page(req, entities(state, ws, 'products').map((e) => productContract(state, e)), pageSize) };
       case 'namedValues':
-      case 'backends': {
+      case 'backends':
+      case 'certificates': {
         const collection = route.kind;
-        const contract = collection === 'namedValues' ? namedValueContract : backendContract;
+        const contract = { namedValues: namedValueContract, backends: backendContract, certificates: certificateContract }[collection];
         if (route.id !== undefined) {
           const record = get(state, `${ws}${collection}/${route.id}`);
-          if (!record) return notFound(collection === 'namedValues' ? 'NamedValue' : 'Backend');
+          if (!record) return notFound({ namedValues: 'NamedValue', backends: 'Backend', certificates: 'Certificate' }[collection]);
           return { status: 200, headers: { ETag: record.etag }, body: contract(state, record) };
         }
         const re = new RegExp(`^${ws.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${collection}/[^/]+$`, 'i');

@@ -4,13 +4,17 @@
  * `backends/<name>/backendInformation.json`), so reference checks have something to find. Every policy is stored as a
  * PUT would store it (APIM-serialised, a fresh ETag each), and the APIs, operations and products
  * the addresses imply are stored too (`apis/{a}`, `apis/{a}/operations/{o}`, `products/{p}` with
- * value `{displayName}`), so the lists show them.
+ * value `{displayName}`), so the lists show them. An `identity.yaml` sets the instance's identity
+ * and its role assignments (under the names apim-policy-deploy gives them).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPolicyTree } from '../desired/load-tree.js';
+import { loadIdentityManifest } from '../identity/manifest.js';
 import { addressKey } from '../model/address.js';
 import type { Diagnostic, PolicyScope } from '../model/index.js';
+import { roleAssignmentName } from '../plan/identity.js';
+import { BUILT_IN_ROLES, seedIdentity } from './arm-identity.js';
 import { storePolicy } from './arm-policies.js';
 import type { EmulatorState } from './types.js';
 
@@ -38,6 +42,8 @@ function impliedEntities(scope: PolicyScope): Array<[string, string]> {
  */
 export async function seedFromTree(state: EmulatorState, dir: string): Promise<{ policies: number; warnings: Diagnostic[] }> {
   const tree = await loadPolicyTree(dir);
+  const identity = loadIdentityManifest(dir);
+  tree.diagnostics.push(...identity.diagnostics);
   const errors = tree.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) {
     throw new Error(
@@ -77,6 +83,17 @@ export async function seedFromTree(state: EmulatorState, dir: string): Promise<{
       const address = `${collection}/${name}`;
       state.resources.set(addressKey(address), { address, value: properties, etag: `"${state.nextEtag()}"` });
     }
+  }
+  const m = identity.manifest;
+  if (m) {
+    const roleGuid = (role: string, guid?: string) => guid ?? Object.entries(BUILT_IN_ROLES).find(([n]) => n.toLowerCase() === role.toLowerCase())?.[1];
+    const assignments = m.roleAssignments.map((r) => {
+      const guid = roleGuid(r.role, r.roleDefinitionGuid);
+      if (!guid) throw new Error(`cannot seed from ${m.file}:${r.at.line}: the emulator knows no role "${r.role}"`);
+      const ua = m.userAssigned.find((u) => u.alias.toLowerCase() === r.identity.toLowerCase());
+      return { identity: ua ? ua.resourceId : 'system', scope: r.scope, roleGuid: guid };
+    });
+    seedIdentity(state, { systemAssigned: m.systemAssigned ?? false, userAssigned: m.userAssigned.map((u) => u.resourceId) }, assignments, roleAssignmentName);
   }
   return { policies, warnings: tree.diagnostics.filter((d) => d.severity !== 'error') };
 }

@@ -57,12 +57,35 @@ export interface Diagnostic {
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'noop';
 
+/** The instance's managed identities as ARM spells them: `identity.type` and the attached user-assigned IDs. */
+export interface IdentityShape {
+  systemAssigned: boolean;
+  /** Resource IDs of the attached user-assigned identities, as spelled (compare case-insensitively). */
+  userAssigned: string[];
+}
+
+/** A role assignment for one of the instance's identities. */
+export interface RoleAssignment {
+  /** Deterministic GUID of (scope, principal, role); absent while the principal is known only after apply. */
+  name?: string;
+  scope: string;
+  roleDefinitionGuid: string;
+  roleName: string;
+  /** `system`, or the alias / resource ID of a user-assigned identity: who gets the role. */
+  identity: string;
+  /** Object ID of the identity; absent when it is known only after apply (the system identity being enabled). */
+  principalId?: string;
+  description?: string;
+}
+
+export type ResourceType = PolicyScopeKind | 'identity' | 'roleAssignment';
+
 /** One resource in a plan. */
 export interface Change {
   address: Address;
   action: ChangeAction;
-  /** What kind of resource: `policy` at a scope, or a `fragment`. */
-  resourceType: PolicyScopeKind;
+  /** What kind of resource: a `policy` at a scope, a `fragment`, the instance's `identity`, a `roleAssignment`. */
+  resourceType: ResourceType;
   /** The desired file, when the resource is in the policies tree. */
   file?: string;
   /** Unified diff of the canonical forms (absent for noop). */
@@ -74,6 +97,14 @@ export interface Change {
   desired?: { xml: string; sha256: string; description?: string };
   /** What the plan saw live (update / delete / noop): its ETag and the hash of its canonical form. */
   live?: { etag?: string; sha256: string };
+  /** `identity` changes: the shape live now and the shape apply leaves. */
+  identity?: { before: IdentityShape; after: IdentityShape };
+  /** `roleAssignment` changes: the assignment to create or delete. */
+  roleAssignment?: RoleAssignment;
+  /** Why the change takes something away (an identity disabled or detached, an assignment deleted); needs the explicit opt-in. */
+  destructive?: string;
+  /** Line of the desired entry in its file (identity.yaml). */
+  line?: number;
 }
 
 export interface PlanSummary {
@@ -126,4 +157,22 @@ export interface LiveWriter {
   put(address: Address, xml: string, options: { ifMatch?: string; description?: string }): Promise<{ etag?: string }>;
   /** Deletes; `ifMatch` is the ETag the caller saw, or `*`. */
   remove(address: Address, ifMatch: string): Promise<void>;
+}
+
+/** The instance's identity as apply reads it back: the shape and the system identity's principal. */
+export interface IdentityState {
+  shape: IdentityShape;
+  systemPrincipalId?: string;
+}
+
+/** The identity and RBAC writes apply needs (ARM in production; any other in tests). */
+export interface IdentityWriter {
+  readIdentity(): Promise<IdentityState>;
+  /** Sets the identity to exactly `shape` (detaching what `previous` had and `shape` has not); returns it as it is after. */
+  setIdentity(shape: IdentityShape, previous: IdentityShape): Promise<IdentityState>;
+  /** The assignment with this name at this scope, or undefined. */
+  readAssignment(scope: string, name: string): Promise<{ principalId: string; roleDefinitionGuid: string } | undefined>;
+  /** Creates it; an assignment of the same (scope, principal, role) under any name counts as done. */
+  createAssignment(assignment: RoleAssignment & { name: string; principalId: string }): Promise<void>;
+  deleteAssignment(scope: string, name: string): Promise<void>;
 }

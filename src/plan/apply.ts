@@ -1,20 +1,25 @@
 /**
  * Applies exactly a plan: nothing that is not in it, nothing if live moved since it was made.
  *
- * 1. Refuse a plan for another instance, one with error problems, or one with nothing to do.
- * 2. Read every resource it will touch; any that is not as the plan saw it (ETag, existence) stops
- *    the run before the first write, naming each.
+ * 1. Refuse a plan for another instance, one with error problems, one the workflow's guardrails
+ *    do not allow, or one with nothing to do.
+ * 2. Read every resource it will touch; any that is not as the plan saw it (ETag, existence,
+ *    content) stops the run before the first write, naming each.
  * 3. Write the snapshot file: every touched resource as it is now.
- * 4. Write in plan order (fragments → global → product → API → operation; deletes after, in
- *    reverse), each level concurrently, with `If-Match` = the ETag the plan recorded.
- * 5. On any failure: restore what this run wrote, in reverse order, and report each restore.
+ * 4. Write in order: identities added → role assignments created → policies (fragments → global →
+ *    product → API → operation; deletes after, in reverse), each level concurrently, with
+ *    `If-Match` = the ETag the plan recorded → role assignments deleted → identities taken away.
+ *    Taking away (identities, role assignments) needs its own opt-in, deletes of policies theirs.
+ * 5. On any failure: undo what this run wrote, newest first, and report each undo.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parsePolicyAddress, SCOPE_ORDER } from '../model/address.js';
-import type { Address, Change, LiveCopy, LiveWriter, Plan } from '../model/index.js';
+import type { Address, Change, IdentityShape, IdentityWriter, LiveCopy, LiveWriter, Plan, PolicyScopeKind, RoleAssignment } from '../model/index.js';
 import { canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
 import { sha256 } from './compute.js';
+import { GUARDRAIL_INPUTS, describeAssignment, identityHash, roleAssignmentName, scopeWithin, type Guardrails } from './identity.js';
+import { PRIVILEGED_ROLE_GUIDS } from '../identity/manifest.js';
 
 export const SNAPSHOT_FORMAT_VERSION = 1;
 
@@ -24,6 +29,10 @@ export interface Snapshot {
   serviceId: string;
   /** Every resource apply was about to touch, as it was before the first write; `xml` absent = did not exist. */
   resources: Array<{ address: Address; existed: boolean; xml?: string; etag?: string; description?: string }>;
+  /** The instance's identity before, when the plan changes it. */
+  identity?: IdentityShape;
+  /** Role assignments the plan deletes, as they were (to re-create them by hand if needed). */
+  roleAssignments?: RoleAssignment[];
 }
 
 export type ApplyEvent =
@@ -35,6 +44,12 @@ export interface ApplyOptions {
   /** Fingerprint of the instance this run is logged in to; must equal the plan's. */
   targetFingerprint: string;
   allowDeletes: boolean;
+  /** Disabling or detaching identities and deleting role assignments (otherwise left out and reported). */
+  allowDestructiveIdentityChanges?: boolean;
+  /** The workflow's guardrails at apply time: a saved plan is checked again against them. */
+  guardrails?: Guardrails;
+  /** Identity and RBAC writes; needed when the plan changes them. */
+  identityWriter?: IdentityWriter;
   /** Where the pre-apply snapshot goes. */
   snapshotFile: string;
   onEvent?: (event: ApplyEvent) => void;
@@ -53,6 +68,8 @@ export interface ApplyResult {
   applied: Change[];
   /** Deletes in the plan left alone because deletes were not allowed. */
   skippedDeletes: Change[];
+  /** Identity removals and role assignment deletes left alone because they were not allowed. */
+  skippedDestructive: Change[];
   restored: RestoreReport[];
   snapshotFile?: string;
   /** What went wrong, when `ok` is false. */
@@ -100,17 +117,49 @@ function driftOf(change: Change, now: LiveCopy | undefined): string | undefined 
   return undefined;
 }
 
-/** Groups changes by apply level, keeping plan order (the plan lists them in apply order). */
+/** Groups policy changes by apply level, keeping plan order (the plan lists them in apply order). */
 function levels(changes: Change[]): Change[][] {
   const out: Change[][] = [];
   let key = '';
   for (const c of changes) {
-    const k = `${c.action === 'delete'}:${SCOPE_ORDER.indexOf(c.resourceType)}`;
+    const k = `${c.action === 'delete'}:${SCOPE_ORDER.indexOf(c.resourceType as PolicyScopeKind)}`;
     if (k !== key || out.length === 0) out.push([]);
     key = k;
     out[out.length - 1]!.push(c);
   }
   return out;
+}
+
+const isPolicy = (c: Change) => c.resourceType !== 'identity' && c.resourceType !== 'roleAssignment';
+const lower = (s: string) => s.toLowerCase();
+
+function union(a: IdentityShape, b: IdentityShape): IdentityShape {
+  const ids = [...a.userAssigned];
+  for (const id of b.userAssigned) if (!ids.some((x) => lower(x) === lower(id))) ids.push(id);
+  return { systemAssigned: a.systemAssigned || b.systemAssigned, userAssigned: ids };
+}
+
+/** The workflow's guardrails, checked again at apply time (a saved plan may come from a looser workflow). */
+function guardrailRefusals(changes: Change[], guardrails: Guardrails | undefined): string[] {
+  if (!guardrails) return [];
+  const out: string[] = [];
+  for (const c of changes) {
+    const a = c.roleAssignment;
+    if (c.action !== 'create' || !a) continue;
+    if (PRIVILEGED_ROLE_GUIDS.has(lower(a.roleDefinitionGuid)) && !guardrails.allowPrivilegedRoles) {
+      out.push(`${describeAssignment(a)}: "${a.roleName}" is a privileged role; ${GUARDRAIL_INPUTS.privileged} allows it`);
+    }
+    if (!guardrails.allowedScopes.some((s) => scopeWithin(a.scope, s))) {
+      out.push(`${describeAssignment(a)}: ${a.scope} is outside the allowed scopes (${guardrails.allowedScopes.join(', ')}); ${GUARDRAIL_INPUTS.scopes} allows it`);
+    }
+  }
+  return out;
+}
+
+/** One write done by this run, and how to take it back. */
+interface Done {
+  change: Change;
+  undo: () => Promise<string>;
 }
 
 export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOptions): Promise<ApplyResult> {
@@ -122,16 +171,50 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
   }
   const blocking = plan.problems.filter((p) => p.severity === 'error');
   if (blocking.length) {
-    throw new ApplyRefusedError(`the plan has ${blocking.length} problem(s) APIM would refuse (first: ${blocking[0]!.file}:${blocking[0]!.line} ${blocking[0]!.message}); fix them and plan again`);
+    throw new ApplyRefusedError(`the plan has ${blocking.length} problem(s) that stop it (first: ${blocking[0]!.file}:${blocking[0]!.line} ${blocking[0]!.message}); fix them and plan again`);
   }
-  const skippedDeletes = plan.changes.filter((c) => c.action === 'delete' && !options.allowDeletes);
-  const todo = plan.changes.filter((c) => c.action !== 'noop' && !(c.action === 'delete' && !options.allowDeletes));
-  const result: ApplyResult = { ok: true, applied: [], skippedDeletes, restored: [] };
-  if (todo.length === 0) return result;
+  const refusals = guardrailRefusals(plan.changes, options.guardrails);
+  if (refusals.length) throw new ApplyRefusedError(`the workflow's guardrails refuse this plan; nothing was written. ${refusals.join('; ')}`);
+
+  const destructiveOk = options.allowDestructiveIdentityChanges === true;
+  const pending = plan.changes.filter((c) => c.action !== 'noop');
+  const skippedDeletes = pending.filter((c) => isPolicy(c) && c.action === 'delete' && !options.allowDeletes);
+  const skippedDestructive = pending.filter((c) => !isPolicy(c) && c.destructive && !destructiveOk);
+  const policies = pending.filter((c) => isPolicy(c) && !(c.action === 'delete' && !options.allowDeletes));
+  const identityChange = pending.find((c) => c.resourceType === 'identity' && c.identity);
+  const creates = pending.filter((c) => c.resourceType === 'roleAssignment' && c.action === 'create');
+  const deletes = destructiveOk ? pending.filter((c) => c.resourceType === 'roleAssignment' && c.action === 'delete') : [];
+  // The identity: what is added goes first, what is taken away last (and only when allowed).
+  const before = identityChange?.identity?.before;
+  const wanted = identityChange?.identity?.after;
+  const widened = before && wanted ? union(before, wanted) : undefined;
+  const addsIdentity = !!before && !!widened && identityHash(widened) !== identityHash(before);
+  const narrowsIdentity = !!wanted && !!widened && destructiveOk && identityHash(widened) !== identityHash(wanted);
+  const result: ApplyResult = { ok: true, applied: [], skippedDeletes, skippedDestructive, restored: [] };
+  if (!policies.length && !creates.length && !deletes.length && !addsIdentity && !narrowsIdentity) return result;
+  const ids = options.identityWriter;
+  if (!ids && (identityChange || creates.length || deletes.length)) throw new ApplyRefusedError('this plan changes identities or role assignments, but this run has no access to them');
 
   // 2. Is live still what the plan saw?
-  const current = await Promise.all(todo.map((c) => writer.read(c.address)));
-  const drift = todo.map((c, i) => ({ address: c.address, why: driftOf(c, current[i]) })).filter((d) => d.why !== undefined);
+  const current = await Promise.all(policies.map((c) => writer.read(c.address)));
+  const drift = policies.map((c, i) => ({ address: c.address, why: driftOf(c, current[i]) })).filter((d) => d.why !== undefined);
+  if (identityChange) {
+    const now = await ids!.readIdentity();
+    if (identityHash(now.shape) !== identityChange.live?.sha256) drift.push({ address: 'identity', why: 'identity was changed live since the plan' });
+  }
+  const alreadyThere = new Set<Change>();
+  await Promise.all(
+    [...creates.filter((c) => c.roleAssignment?.name), ...deletes].map(async (c) => {
+      const a = c.roleAssignment!;
+      const now = await ids!.readAssignment(a.scope, a.name!);
+      if (c.action === 'delete' && !now) drift.push({ address: c.address, why: `${c.address} was deleted live since the plan` });
+      // A create that is already there (same principal and role) is done: apply is idempotent.
+      if (c.action === 'create' && now) {
+        if (lower(now.principalId) === lower(a.principalId ?? '') && lower(now.roleDefinitionGuid) === lower(a.roleDefinitionGuid)) alreadyThere.add(c);
+        else drift.push({ address: c.address, why: `${c.address} exists live with other content` });
+      }
+    }),
+  );
   if (drift.length) {
     throw new ApplyRefusedError(
       `live changed since the plan, so it no longer shows what apply would do; nothing was written. ${drift.map((d) => d.why).join('; ')}. Plan again and review.`,
@@ -144,78 +227,139 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
     formatVersion: SNAPSHOT_FORMAT_VERSION,
     createdAt: (options.now?.() ?? new Date()).toISOString(),
     serviceId: plan.source.serviceId,
-    resources: todo.map((c, i) => {
+    resources: policies.map((c, i) => {
       const now = current[i];
       if (!now) return { address: c.address, existed: false };
       return { address: c.address, existed: true, xml: now.xml, ...(now.etag ? { etag: now.etag } : {}), ...(now.description !== undefined ? { description: now.description } : {}) };
     }),
+    ...(before ? { identity: before } : {}),
+    ...(deletes.length ? { roleAssignments: deletes.map((c) => c.roleAssignment!) } : {}),
   };
   await mkdir(dirname(options.snapshotFile), { recursive: true });
   await writeFile(options.snapshotFile, JSON.stringify(snapshot, null, 2) + '\n');
   result.snapshotFile = options.snapshotFile;
 
-  // 4. Write, level by level.
-  const written: Array<{ change: Change; etag?: string }> = [];
-  const writeOne = async (change: Change): Promise<void> => {
-    options.onEvent?.({ type: 'write', change });
-    try {
-      if (change.action === 'delete') {
-        await writer.remove(change.address, change.live?.etag ?? '*');
-        written.push({ change });
-      } else {
-        const ifMatch = change.action === 'update' ? change.live?.etag : undefined;
-        const { etag } = await writer.put(change.address, change.desired!.xml, { ...(ifMatch ? { ifMatch } : {}), ...(change.desired!.description !== undefined ? { description: change.desired!.description } : {}) });
-        written.push({ change, ...(etag ? { etag } : {}) });
-      }
-    } catch (e) {
-      // A retried write whose first attempt did land gets 412 from its own ETag: check what is there.
-      if (statusOf(e) === 412) {
-        const now = await writer.read(change.address);
-        const landed = change.action === 'delete' ? !now : !!now && canonicalHash(change.address, now.xml) === change.desired!.sha256;
-        if (landed) {
-          written.push({ change, ...(now?.etag ? { etag: now.etag } : {}) });
-          options.onEvent?.({ type: 'written', change });
-          return;
+  // 4. Write, step by step; each write records how to take it back.
+  const done: Done[] = [];
+  const step = async (changes: Change[], one: (c: Change) => Promise<Done | undefined>): Promise<boolean> => {
+    const outcomes = await Promise.allSettled(
+      changes.map(async (c) => {
+        options.onEvent?.({ type: 'write', change: c });
+        const d = await one(c);
+        if (d) {
+          done.push(d);
+          options.onEvent?.({ type: 'written', change: d.change });
         }
-        throw new Error(`${change.address} was changed live while this run applied the plan (412 Precondition Failed); the change made there is kept`, { cause: e });
-      }
-      throw e;
-    }
-    options.onEvent?.({ type: 'written', change });
+      }),
+    );
+    const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (!failure) return true;
+    result.ok = false;
+    result.error = (failure.reason as Error)?.message ?? String(failure.reason);
+    result.restored = await restore(done, options);
+    result.applied = done.map((d) => d.change);
+    return false;
   };
 
-  for (const level of levels(todo)) {
-    const outcomes = await Promise.allSettled(level.map(writeOne));
-    const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    if (failure) {
-      result.ok = false;
-      result.error = (failure.reason as Error)?.message ?? String(failure.reason);
-      result.restored = await restore(written, snapshot, writer, options);
-      result.applied = written.map((w) => w.change);
-      return result;
-    }
+  let systemPrincipalId: string | undefined;
+  if (addsIdentity) {
+    const ok = await step([identityChange!], async (c) => {
+      const after = await ids!.setIdentity(widened!, before!);
+      systemPrincipalId = after.systemPrincipalId;
+      return { change: c, undo: async () => (await ids!.setIdentity(before!, widened!), 'identity set back as it was') };
+    });
+    if (!ok) return result;
   }
-  result.applied = written.map((w) => w.change);
+  const createsOk = await step(creates, async (c) => {
+    const a = c.roleAssignment!;
+    if (alreadyThere.has(c)) return undefined;
+    const principalId = a.principalId ?? (lower(a.identity) === 'system' ? (systemPrincipalId ?? (await ids!.readIdentity()).systemPrincipalId) : undefined);
+    if (!principalId) throw new Error(`${c.address}: the principal of ${a.identity} is still unknown after the identity was set`);
+    const name = a.name ?? roleAssignmentName(a.scope, principalId, a.roleDefinitionGuid);
+    const resolved: RoleAssignment & { name: string; principalId: string } = { ...a, name, principalId };
+    await ids!.createAssignment(resolved);
+    return {
+      change: { ...c, address: `roleAssignments/${name}`, roleAssignment: resolved },
+      undo: async () => (await ids!.deleteAssignment(a.scope, name), 'deleted again (it did not exist before)'),
+    };
+  });
+  if (!createsOk) return result;
+
+  const written: Array<{ change: Change; etag?: string }> = [];
+  for (const level of levels(policies)) {
+    const ok = await step(level, async (change) => {
+      const w = await writePolicy(change, writer);
+      written.push(w);
+      return { change, undo: () => restorePolicy(w, snapshot, writer, options) };
+    });
+    if (!ok) return result;
+  }
+  const deletesOk = await step(deletes, async (c) => {
+    const a = c.roleAssignment!;
+    await ids!.deleteAssignment(a.scope, a.name!);
+    return { change: c, undo: async () => (await ids!.createAssignment(a as RoleAssignment & { name: string; principalId: string }), 're-created as it was') };
+  });
+  if (!deletesOk) return result;
+  if (narrowsIdentity) {
+    const ok = await step([identityChange!], async (c) => {
+      await ids!.setIdentity(wanted!, widened!);
+      return { change: c, undo: async () => (await ids!.setIdentity(widened!, wanted!), 'identity set back as it was') };
+    });
+    if (!ok) return result;
+  }
+  // One identity change may have been written in two steps: report it once.
+  result.applied = done.map((d) => d.change).filter((c, i, all) => c.resourceType !== 'identity' || all.findIndex((x) => x.resourceType === 'identity') === i);
   return result;
 }
 
-/** Puts back what this run wrote, newest first, each guarded by the ETag this run's write left. */
-async function restore(written: Array<{ change: Change; etag?: string }>, snapshot: Snapshot, writer: LiveWriter, options: ApplyOptions): Promise<RestoreReport[]> {
+/** Writes one policy change with If-Match; a retried write whose first attempt landed is recognised. */
+async function writePolicy(change: Change, writer: LiveWriter): Promise<{ change: Change; etag?: string }> {
+  try {
+    if (change.action === 'delete') {
+      await writer.remove(change.address, change.live?.etag ?? '*');
+      return { change };
+    }
+    const ifMatch = change.action === 'update' ? change.live?.etag : undefined;
+    const { etag } = await writer.put(change.address, change.desired!.xml, { ...(ifMatch ? { ifMatch } : {}), ...(change.desired!.description !== undefined ? { description: change.desired!.description } : {}) });
+    return { change, ...(etag ? { etag } : {}) };
+  } catch (e) {
+    // A retried write whose first attempt did land gets 412 from its own ETag: check what is there.
+    if (statusOf(e) === 412) {
+      const now = await writer.read(change.address);
+      const landed = change.action === 'delete' ? !now : !!now && canonicalHash(change.address, now.xml) === change.desired!.sha256;
+      if (landed) return { change, ...(now?.etag ? { etag: now.etag } : {}) };
+      throw new Error(`${change.address} was changed live while this run applied the plan (412 Precondition Failed); the change made there is kept`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/** Puts one policy back as the snapshot has it, guarded by the ETag this run's write left. */
+async function restorePolicy(w: { change: Change; etag?: string }, snapshot: Snapshot, writer: LiveWriter, options: ApplyOptions): Promise<string> {
+  const { change, etag } = w;
+  const before = snapshot.resources.find((r) => r.address === change.address)!;
+  try {
+    if (before.existed) {
+      await writer.put(change.address, before.xml!, { ...(etag || change.action !== 'delete' ? { ifMatch: etag ?? '*' } : {}), ...(before.description !== undefined ? { description: before.description } : {}) });
+      return change.action === 'delete' ? 're-created as it was' : 'put back as it was';
+    }
+    await writer.remove(change.address, etag ?? '*');
+    return 'deleted again (it did not exist before)';
+  } catch (e) {
+    if (statusOf(e) === 412) throw new Error(`it was changed by someone else after this run wrote it; its earlier content is in ${options.snapshotFile}`, { cause: e });
+    throw new Error(`${(e as Error)?.message ?? String(e)}; its earlier content is in ${options.snapshotFile}`, { cause: e });
+  }
+}
+
+/** Undoes what this run wrote, newest first, and reports each. */
+async function restore(done: Done[], options: ApplyOptions): Promise<RestoreReport[]> {
   const reports: RestoreReport[] = [];
-  for (const { change, etag } of [...written].reverse()) {
-    const before = snapshot.resources.find((r) => r.address === change.address)!;
+  for (const d of [...done].reverse()) {
     let report: RestoreReport;
     try {
-      if (before.existed) {
-        await writer.put(change.address, before.xml!, { ...(etag || change.action !== 'delete' ? { ifMatch: etag ?? '*' } : {}), ...(before.description !== undefined ? { description: before.description } : {}) });
-        report = { address: change.address, ok: true, message: change.action === 'delete' ? 're-created as it was' : 'put back as it was' };
-      } else {
-        await writer.remove(change.address, etag ?? '*');
-        report = { address: change.address, ok: true, message: 'deleted again (it did not exist before)' };
-      }
+      report = { address: d.change.address, ok: true, message: await d.undo() };
     } catch (e) {
-      const why = statusOf(e) === 412 ? 'it was changed by someone else after this run wrote it' : ((e as Error)?.message ?? String(e));
-      report = { address: change.address, ok: false, message: `NOT restored: ${why}; its earlier content is in ${options.snapshotFile}` };
+      report = { address: d.change.address, ok: false, message: `NOT restored: ${(e as Error)?.message ?? String(e)}` };
     }
     reports.push(report);
     options.onEvent?.({ type: 'restore', ...report });

@@ -14,6 +14,19 @@ export interface ReferenceTargets {
   namedValues: Set<string>;
   /** Lower-cased `[workspaces/<w>/]<name>` of live backends. */
   backends: Set<string>;
+  /**
+   * The user-assigned identities the instance will have after apply, when known: `client-id` of
+   * `authentication-managed-identity` must be one of their client IDs (a literal, or a named value
+   * whose value is read live).
+   */
+  identities?: {
+    /** Lower-cased client ID → alias or resource ID. */
+    clients: Map<string, string>;
+    /** Lower-cased principal (object) ID → client ID, to explain the common mix-up. */
+    principals: Map<string, { clientId: string; label: string }>;
+    /** Lower-cased `[workspaces/<w>/]<name>` → value, of named values that are not secret. */
+    namedValueValues: Map<string, string>;
+  };
 }
 
 const NAMED_VALUE = /\{\{([^{}]+?)\}\}/g;
@@ -62,6 +75,25 @@ export function checkReferences(resources: Iterable<PolicyResource>, documents: 
         const id = attr('fragment-id');
         if (id && !targets.fragments.has(addressKey(`${ws}policyFragments/${id}`))) {
           report(element, 'missing-fragment', id, `include-fragment names fragment "${id}", which is neither in the tree (${ws ? `${ws}` : ''}policy fragments/${id}/policy.xml) nor live; add the fragment or correct fragment-id`);
+        }
+      }
+      if (element.name === 'authentication-managed-identity' && targets.identities) {
+        const raw = attr('client-id');
+        const ids = targets.identities;
+        const nv = raw ? /^\{\{\s*([A-Za-z0-9._-]+)\s*\}\}$/.exec(raw.trim())?.[1] : undefined;
+        const value = nv ? (ids.namedValueValues.get(`${ws}${nv}`.toLowerCase()) ?? ids.namedValueValues.get(nv.toLowerCase())) : raw?.trim();
+        const shown = nv ? `client-id "{{${nv}}}" (= ${value})` : `client-id "${value}"`;
+        if (value && !ids.clients.has(value.toLowerCase())) {
+          const mixed = ids.principals.get(value.toLowerCase());
+          const attached = [...ids.clients.entries()].map(([c, label]) => `${label} ${c}`).join(', ');
+          report(
+            element,
+            'identity-client-id',
+            value.toLowerCase(),
+            mixed
+              ? `${shown} is the principal (object) ID of ${mixed.label}; client-id needs its client ID ${mixed.clientId}`
+              : `${shown} is not the client ID of a user-assigned identity the instance will have (${attached || 'none attached'}); attach the identity in identity.yaml or correct client-id`,
+          );
         }
       }
       if (element.name === 'set-backend-service') {

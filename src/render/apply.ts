@@ -1,6 +1,7 @@
 /** The result of an apply, for a terminal (text) and for a job summary or PR comment (markdown). */
 import type { ApplyResult } from '../plan/apply.js';
 
+
 function counts(result: ApplyResult): string {
   const n = (a: string) => result.applied.filter((c) => c.action === a).length;
   return `${n('create')} created, ${n('update')} updated, ${n('delete')} deleted`;
@@ -19,6 +20,9 @@ export function renderApplyText(result: ApplyResult): string {
   if (result.skippedDeletes.length) {
     out.push(`${result.skippedDeletes.length} delete(s) in the plan were not applied (pass --allow-deletes): ${result.skippedDeletes.map((c) => c.address).join(', ')}`);
   }
+  if (result.skippedDestructive.length) {
+    out.push(`${result.skippedDestructive.length} identity/RBAC removal(s) were not applied (pass --allow-destructive-identity-changes): ${result.skippedDestructive.map((c) => c.destructive).join('; ')}`);
+  }
   if (result.snapshotFile) out.push(`Snapshot of every resource this run touched, as it was before: ${result.snapshotFile}`);
   return out.join('\n') + '\n';
 }
@@ -29,7 +33,7 @@ export function renderApplyMarkdown(result: ApplyResult, options: { maxListed?: 
   const max = options.maxListed ?? Infinity;
   if (result.ok) {
     out.push(`**Applied:** ${counts(result)}.`);
-    if (result.applied.length) out.push('', ...result.applied.slice(0, max).map((c) => `- ${c.action} \`${c.address}\``));
+    if (result.applied.length) out.push('', ...result.applied.slice(0, max).map((c) => `- ${c.action} \`${c.address}\`${c.roleAssignment ? ` (${c.roleAssignment.roleName} for ${c.roleAssignment.identity} on ${c.roleAssignment.scope})` : ''}`));
     if (result.applied.length > max) out.push(`- …and ${result.applied.length - max} more (the job summary lists them all)`);
   } else {
     out.push(`> [!CAUTION]\n> Apply failed: ${result.error}`);
@@ -38,6 +42,9 @@ export function renderApplyMarkdown(result: ApplyResult, options: { maxListed?: 
     if (result.restored.length > max) out.push(`- …and ${result.restored.length - max} more (the job summary lists them all)`);
   }
   if (result.skippedDeletes.length) out.push('', `Not deleted (set \`allow-deletes: true\`): ${result.skippedDeletes.map((c) => `\`${c.address}\``).join(', ')}`);
+  if (result.skippedDestructive.length) {
+    out.push('', `Not taken away (set \`allow-destructive-identity-changes: true\`): ${result.skippedDestructive.map((c) => c.destructive).join('; ')}`);
+  }
   if (result.snapshotFile) out.push('', `Snapshot of every resource touched, as it was before: \`${result.snapshotFile}\``);
   return out.join('\n') + '\n';
 }

@@ -21,3 +21,18 @@ export function summaryLine(plan: Plan): string {
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
+
+/** The address, and for a role assignment who gets which role: GUIDs alone say nothing to a reviewer. */
+export function changeLabel(c: Change): string {
+  const a = c.roleAssignment;
+  return a ? `${c.address} (${a.roleName} for ${a.identity})` : c.address;
+}
+
+/** Policy deletes (behind allow-deletes) and identity/RBAC removals (behind their own opt-in). */
+export function policyDeletes(changes: Change[]): Change[] {
+  return changes.filter((c) => c.action === 'delete' && c.resourceType !== 'roleAssignment');
+}
+
+export function destructiveChanges(changes: Change[]): Change[] {
+  return changes.filter((c) => c.action !== 'noop' && c.destructive);
+}

@@ -1,5 +1,5 @@
 import type { Change, Diagnostic, Plan } from '../model/index.js';
-import { ACTION_SYMBOL, ACTION_VERB, pendingChanges, plural, summaryLine } from './labels.js';
+import { ACTION_SYMBOL, ACTION_VERB, destructiveChanges, pendingChanges, plural, policyDeletes, summaryLine } from './labels.js';
 
 export interface MarkdownOptions {
   /** Heading text, e.g. the environment or instance the plan is for. */
@@ -31,6 +31,10 @@ function code(s: string): string {
   return `\`${s.replace(/`/g, "'")}\``;
 }
 
+function escapeHtml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 function escapeCell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
@@ -53,7 +57,7 @@ function detailsBlock(c: Change, maxDiff: number): string {
   }
   const f = fence(diff);
   return (
-    `<details><summary>${ACTION_SYMBOL[c.action]} ${ACTION_VERB[c.action]} <code>${c.address}</code> ${lines(c)}</summary>\n\n` +
+    `<details><summary>${ACTION_SYMBOL[c.action]} ${ACTION_VERB[c.action]} <code>${c.address}</code>${c.roleAssignment ? ` ${escapeHtml(c.roleAssignment.roleName)} for ${escapeHtml(c.roleAssignment.identity)}` : ''} ${lines(c)}</summary>\n\n` +
     `${f}diff\n${diff}\n${f}${note}\n\n</details>\n`
   );
 }
@@ -83,11 +87,18 @@ export function renderMarkdown(plan: Plan, options: MarkdownOptions = {}): strin
   }
   head.push(`**Plan:** ${summaryLine(plan)}${meta.length ? ' · ' + meta.join(' · ') : ''}`, '');
 
-  const deletes = changes.filter((c) => c.action === 'delete');
+  const deletes = policyDeletes(changes);
   if (deletes.length) {
     head.push('> [!WARNING]', `> ${deletes.length} resource(s) exist in APIM but not in the tree. Apply deletes them only when deletes are allowed (\`allow-deletes\`):`);
     for (const d of deletes.slice(0, 20)) head.push(`> - ${code(d.address)}`);
     if (deletes.length > 20) head.push(`> - …and ${deletes.length - 20} more`);
+    head.push('');
+  }
+  const destructive = destructiveChanges(changes);
+  if (destructive.length) {
+    head.push('> [!WARNING]', `> ${destructive.length} change(s) take away an identity or access. Apply makes them only when allowed (\`allow-destructive-identity-changes\`):`);
+    for (const d of destructive.slice(0, 20)) head.push(`> - ${escapeCell(d.destructive!)}`);
+    if (destructive.length > 20) head.push(`> - …and ${destructive.length - 20} more`);
     head.push('');
   }
   if (errors.length) {
@@ -105,7 +116,7 @@ export function renderMarkdown(plan: Plan, options: MarkdownOptions = {}): strin
   if (changes.length) {
     head.push('| | Resource | File | Lines |', '|---|---|---|---|');
     for (const c of changes.slice(0, maxRows)) {
-      head.push(`| ${ACTION_SYMBOL[c.action]} ${ACTION_VERB[c.action]} | ${code(c.address)} | ${c.file ? code(c.file) : ''} | ${lines(c)} |`);
+      head.push(`| ${ACTION_SYMBOL[c.action]} ${ACTION_VERB[c.action]} | ${code(c.address)}${c.roleAssignment ? ` ${escapeCell(`${c.roleAssignment.roleName} for ${c.roleAssignment.identity}`)}` : ''} | ${c.file ? code(c.line ? `${c.file}:${c.line}` : c.file) : ''} | ${lines(c)} |`);
     }
     if (changes.length > maxRows) head.push(`| | …and ${changes.length - maxRows} more | | |`);
     head.push('');

@@ -1,5 +1,5 @@
 import type { Diagnostic, Plan } from '../model/index.js';
-import { ACTION_SYMBOL, ACTION_VERB, pendingChanges, plural, summaryLine } from './labels.js';
+import { ACTION_SYMBOL, ACTION_VERB, changeLabel, destructiveChanges, pendingChanges, plural, policyDeletes, summaryLine } from './labels.js';
 
 export interface TextOptions {
   /** ANSI colour, for a terminal. */
@@ -25,7 +25,7 @@ export function renderText(plan: Plan, options: TextOptions = {}): string {
     return out.join('\n') + '\n';
   }
   for (const c of changes) {
-    out.push(paint(colorOf[c.action], paint('bold', `${ACTION_SYMBOL[c.action]} ${c.address}`)) + paint('dim', ` (${ACTION_VERB[c.action]}${c.file ? `, ${c.file}` : ''})`));
+    out.push(paint(colorOf[c.action], paint('bold', `${ACTION_SYMBOL[c.action]} ${changeLabel(c)}`)) + paint('dim', ` (${ACTION_VERB[c.action]}${c.file ? `, ${c.file}` : ''})`));
     for (const line of (c.diff ?? '').split('\n').filter((l) => l && !l.startsWith('--- ') && !l.startsWith('+++ '))) {
       const color = line.startsWith('+') ? 'green' : line.startsWith('-') ? 'red' : line.startsWith('@@') ? 'cyan' : undefined;
       out.push('    ' + (color ? paint(color, line) : line));
@@ -33,8 +33,14 @@ export function renderText(plan: Plan, options: TextOptions = {}): string {
     out.push('');
   }
   out.push(paint('bold', `Plan: ${summaryLine(plan)}.`));
-  if (plan.summary.delete > 0) {
-    out.push(paint('yellow', `${plan.summary.delete} resource(s) exist live but not in the tree; apply deletes them only with --allow-deletes.`));
+  const deletes = policyDeletes(changes);
+  if (deletes.length > 0) {
+    out.push(paint('yellow', `${deletes.length} resource(s) exist live but not in the tree; apply deletes them only with --allow-deletes.`));
+  }
+  const destructive = destructiveChanges(changes);
+  if (destructive.length > 0) {
+    out.push(paint('yellow', `${destructive.length} change(s) take away an identity or access; apply makes them only with --allow-destructive-identity-changes:`));
+    for (const c of destructive) out.push(paint('yellow', `  - ${c.destructive}`));
   }
   return out.join('\n') + '\n';
 }

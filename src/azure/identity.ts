@@ -1,0 +1,276 @@
+/**
+ * The APIM instance's managed identities and their role assignments over ARM, with the real
+ * `@azure/arm-apimanagement`, `@azure/arm-msi` and `@azure/arm-authorization` clients, every call
+ * through the session's scheduler (AZURE-CONTRACT.md §3–§5).
+ *
+ * Reads: the service (identity type, principals), each user-assigned identity the manifest names,
+ * the role assignments of every principal involved (per subscription), the roles the manifest
+ * names, the Key Vault references that depend on an identity. Writes: the identity PATCH (a
+ * long-running operation), role assignment PUT (409 RoleAssignmentExists is success;
+ * PrincipalNotFound right after an identity appears is retried with backoff) and DELETE.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AuthorizationManagementClient } from '@azure/arm-authorization';
+import { ManagedServiceIdentityClient } from '@azure/arm-msi';
+import type { IdentityManifest } from '../identity/manifest.js';
+import { KNOWN_BUILT_IN_ROLES } from '../identity/manifest.js';
+import type { IdentityShape, IdentityState, IdentityWriter, RoleAssignment } from '../model/index.js';
+import type { LiveIdentity, LiveRoleAssignment, UserAssignedInfo } from '../plan/identity.js';
+import { identityType } from '../plan/identity.js';
+import { armCall, armClientOptions, listAll, type ArmSession } from './apim.js';
+import { statusOf } from './arm-errors.js';
+
+const lower = (s: string) => s.toLowerCase();
+const guidOf = (roleDefinitionId: string | undefined) => lower((roleDefinitionId ?? '').split('/').pop() ?? '');
+/** The SDK does not encode `scope` and would make `//subscriptions…` of a leading slash. */
+const sdkScope = (scope: string) => scope.replace(/^\/+/, '');
+const subscriptionOf = (id: string) => /^\/subscriptions\/([^/]+)/i.exec(id)?.[1];
+
+function parseUserAssignedId(id: string): { subscriptionId: string; resourceGroup: string; name: string } {
+  const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/([^/]+)$/i.exec(id);
+  if (!m) throw new Error(`${id} is not the resource ID of a user-assigned identity`);
+  return { subscriptionId: m[1]!, resourceGroup: m[2]!, name: m[3]! };
+}
+
+function stateOf(identity: { type?: string; principalId?: string; userAssignedIdentities?: Record<string, unknown> } | undefined): IdentityState {
+  const type = identity?.type ?? 'None';
+  const state: IdentityState = {
+    shape: { systemAssigned: /systemassigned/i.test(type), userAssigned: /userassigned/i.test(type) ? Object.keys(identity?.userAssignedIdentities ?? {}) : [] },
+  };
+  if (state.shape.systemAssigned && identity?.principalId) state.systemPrincipalId = identity.principalId;
+  return state;
+}
+
+/** Role assignment names, principals and role GUIDs compare in lower case; scopes keep ARM's spelling. */
+function liveAssignment(a: { name?: string; scope?: string; roleDefinitionId?: string; principalId?: string }): LiveRoleAssignment | undefined {
+  if (!a.name || !a.scope || !a.principalId) return undefined;
+  return { name: a.name, scope: a.scope, roleDefinitionGuid: guidOf(a.roleDefinitionId), principalId: a.principalId };
+}
+
+export class ArmIdentityStore implements IdentityWriter {
+  private readonly authorization: AuthorizationManagementClient;
+  private readonly msi = new Map<string, ManagedServiceIdentityClient>();
+  /** How long to wait before each retry of a PrincipalNotFound (the directory replicates a new identity within minutes). */
+  principalRetryDelaysMs = [2000, 4000, 8000, 16000, 30000, 60000];
+
+  constructor(private readonly session: ArmSession) {
+    this.authorization = new AuthorizationManagementClient(session.credential, session.target.subscriptionId, armClientOptions(session));
+  }
+
+  private msiFor(subscriptionId: string): ManagedServiceIdentityClient {
+    let c = this.msi.get(lower(subscriptionId));
+    if (!c) {
+      c = new ManagedServiceIdentityClient(this.session.credential, subscriptionId, armClientOptions(this.session));
+      this.msi.set(lower(subscriptionId), c);
+    }
+    return c;
+  }
+
+  private get service(): string {
+    return this.session.target.serviceName;
+  }
+
+  /** The service resource: its identity and the principals of what is attached. */
+  readService() {
+    const { resourceGroup } = this.session.target;
+    return armCall(this.session, 'read', `GET service ${this.service} (identity)`, () => this.session.client.apiManagementService.get(resourceGroup, this.service));
+  }
+
+  async readIdentity(): Promise<IdentityState> {
+    return stateOf((await this.readService()).identity);
+  }
+
+  /** Principal and client ID of user-assigned identities, by resource ID (from the service when attached, else from the identity itself). */
+  async readUserAssigned(ids: string[], attached: Record<string, { principalId?: string; clientId?: string }> = {}): Promise<Map<string, UserAssignedInfo>> {
+    const out = new Map<string, UserAssignedInfo>();
+    await Promise.all(
+      ids.map(async (resourceId) => {
+        const known = Object.entries(attached).find(([k]) => lower(k) === lower(resourceId))?.[1];
+        if (known?.principalId && known.clientId) {
+          out.set(lower(resourceId), { resourceId, principalId: known.principalId, clientId: known.clientId });
+          return;
+        }
+        const { subscriptionId, resourceGroup, name } = parseUserAssignedId(resourceId);
+        const found = await armCall(this.session, 'read', `GET ${resourceId}`, async () => {
+          try {
+            return await this.msiFor(subscriptionId).userAssignedIdentities.get(resourceGroup, name);
+          } catch (e) {
+            if (statusOf(e) === 404) return undefined;
+            throw e;
+          }
+        });
+        if (found?.principalId && found.clientId) out.set(lower(resourceId), { resourceId, principalId: found.principalId, clientId: found.clientId });
+      }),
+    );
+    return out;
+  }
+
+  async setIdentity(shape: IdentityShape, previous: IdentityShape): Promise<IdentityState> {
+    const { resourceGroup } = this.session.target;
+    const userAssignedIdentities: Record<string, object | null> = {};
+    for (const id of shape.userAssigned) userAssignedIdentities[id] = {};
+    // ARM PATCH merges the map: a detached identity must be sent as null (unless no user-assigned one stays).
+    if (shape.userAssigned.length) {
+      for (const id of previous.userAssigned) if (!shape.userAssigned.some((x) => lower(x) === lower(id))) userAssignedIdentities[id] = null;
+    }
+    const identity = { type: identityType(shape), ...(shape.userAssigned.length ? { userAssignedIdentities } : {}) };
+    const svc = await armCall(this.session, 'write', `PATCH service ${this.service} identity (${identity.type})`, () =>
+      this.session.client.apiManagementService.beginUpdateAndWait(resourceGroup, this.service, { identity: identity as never }, { updateIntervalInMs: 1000 }),
+    );
+    return stateOf(svc.identity);
+  }
+
+  async readAssignment(scope: string, name: string): Promise<{ principalId: string; roleDefinitionGuid: string } | undefined> {
+    return armCall(this.session, 'read', `GET roleAssignments/${name}`, async () => {
+      try {
+        const a = await this.authorization.roleAssignments.get(sdkScope(scope), name);
+        return a.principalId ? { principalId: a.principalId, roleDefinitionGuid: guidOf(a.roleDefinitionId) } : undefined;
+      } catch (e) {
+        if (statusOf(e) === 404) return undefined;
+        throw e;
+      }
+    });
+  }
+
+  async createAssignment(a: RoleAssignment & { name: string; principalId: string }): Promise<void> {
+    const sub = subscriptionOf(a.scope);
+    const roleDefinitionId = `${sub ? `/subscriptions/${sub}` : ''}/providers/Microsoft.Authorization/roleDefinitions/${a.roleDefinitionGuid}`;
+    const params = {
+      roleDefinitionId,
+      principalId: a.principalId,
+      // Set so ARM does not look the principal up in a directory that has not replicated it yet.
+      principalType: 'ServicePrincipal',
+      description: a.description ?? 'Managed by apim-policy-deploy (identity.yaml)',
+    };
+    const what = `PUT roleAssignments/${a.name} (${a.roleName} on ${a.scope})`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await armCall(this.session, 'write', what, async () => {
+          try {
+            await this.authorization.roleAssignments.create(sdkScope(a.scope), a.name, params);
+          } catch (e) {
+            if (statusOf(e) === 409 && (e as { code?: string }).code === 'RoleAssignmentExists') return; // the same grant under another name
+            throw e;
+          }
+        });
+        return;
+      } catch (e) {
+        const notYet = /PrincipalNotFound/.test(String((e as { code?: string }).code ?? '') + (e as Error).message);
+        const delay = this.principalRetryDelaysMs[attempt];
+        if (!notYet || delay === undefined) throw e;
+        await sleep(delay);
+      }
+    }
+  }
+
+  async deleteAssignment(scope: string, name: string): Promise<void> {
+    await armCall(this.session, 'write', `DELETE roleAssignments/${name}`, () => this.authorization.roleAssignments.delete(sdkScope(scope), name));
+  }
+
+  /** Every assignment of these principals in these subscriptions (at, above and below), once each. */
+  async listAssignments(principals: string[], subscriptions: string[]): Promise<LiveRoleAssignment[]> {
+    const byName = new Map<string, LiveRoleAssignment>();
+    await Promise.all(
+      principals.flatMap((principalId) =>
+        subscriptions.map(async (sub) => {
+          const list = await listAll(this.session, `roleAssignments of ${principalId}`, () =>
+            this.authorization.roleAssignments.listForScope(`subscriptions/${sub}`, { filter: `principalId eq '${principalId}'` }),
+          );
+          for (const a of list) {
+            const live = liveAssignment(a);
+            if (live && lower(live.principalId) === lower(principalId)) byName.set(lower(live.name), live);
+          }
+        }),
+      ),
+    );
+    return [...byName.values()];
+  }
+
+  /** The GUID of a role by its name at a scope, or undefined when there is none. */
+  async roleByName(scope: string, roleName: string): Promise<{ guid: string; name: string } | undefined> {
+    const list = await listAll(this.session, `roleDefinitions "${roleName}"`, () =>
+      this.authorization.roleDefinitions.list(sdkScope(scope), { filter: `roleName eq '${roleName.replace(/'/g, "''")}'` }),
+    );
+    const hit = list.find((r) => r.roleName && lower(r.roleName) === lower(roleName)) ?? list[0];
+    return hit?.name ? { guid: lower(hit.name), name: hit.roleName ?? roleName } : undefined;
+  }
+
+  /** Name of a role definition by GUID (undefined when it does not exist there). */
+  async roleName(scope: string, guid: string): Promise<string | undefined> {
+    return armCall(this.session, 'read', `GET roleDefinitions/${guid}`, async () => {
+      try {
+        return (await this.authorization.roleDefinitions.get(sdkScope(scope), guid)).roleName;
+      } catch (e) {
+        if (statusOf(e) === 404) return undefined;
+        throw e;
+      }
+    });
+  }
+
+  /** Every role name at a scope, for suggestions. */
+  async allRoleNames(scope: string): Promise<string[]> {
+    const list = await listAll(this.session, 'roleDefinitions', () => this.authorization.roleDefinitions.list(sdkScope(scope)));
+    return list.map((r) => r.roleName).filter((n): n is string => !!n);
+  }
+
+  /** Key Vault-backed named values and certificates and the identity each reads with. */
+  async keyVaultUsers(): Promise<Array<{ what: string; identityClientId?: string }>> {
+    const { resourceGroup } = this.session.target;
+    const client = this.session.client;
+    const [namedValues, certificates] = await Promise.all([
+      listAll(this.session, 'namedValues', () => client.namedValue.listByService(resourceGroup, this.service)),
+      listAll(this.session, 'certificates', () => client.certificate.listByService(resourceGroup, this.service)).catch((e: unknown) => {
+        if (statusOf(e) === 404) return [];
+        throw e;
+      }),
+    ]);
+    const out: Array<{ what: string; identityClientId?: string }> = [];
+    for (const nv of namedValues) if (nv.keyVault) out.push({ what: `named value "${nv.name}"`, ...(nv.keyVault.identityClientId ? { identityClientId: nv.keyVault.identityClientId } : {}) });
+    for (const c of certificates) if (c.keyVault) out.push({ what: `certificate "${c.name}"`, ...(c.keyVault.identityClientId ? { identityClientId: c.keyVault.identityClientId } : {}) });
+    return out;
+  }
+}
+
+/** Everything the identity plan needs from live, read in as few calls as the manifest allows. */
+export async function readLiveIdentity(store: ArmIdentityStore, session: ArmSession, manifest: IdentityManifest): Promise<LiveIdentity> {
+  const { subscriptionId } = session.target;
+  const svc = await store.readService();
+  const state = stateOf(svc.identity);
+  const attached = (svc.identity?.userAssignedIdentities ?? {}) as Record<string, { principalId?: string; clientId?: string }>;
+  const ids = [...state.shape.userAssigned, ...manifest.userAssigned.map((u) => u.resourceId).filter((id) => !state.shape.userAssigned.some((x) => lower(x) === lower(id)))];
+  const [userAssigned, keyVaultUsers] = await Promise.all([store.readUserAssigned(ids, attached), store.keyVaultUsers()]);
+
+  const principals = [state.systemPrincipalId, ...[...userAssigned.values()].map((u) => u.principalId)].filter((p): p is string => !!p);
+  const subscriptions = [...new Map([subscriptionId, ...manifest.roleAssignments.map((r) => subscriptionOf(r.scope)).filter((s): s is string => !!s)].map((s) => [lower(s), s])).values()];
+  const assignments = principals.length ? await store.listAssignments(principals, subscriptions) : [];
+
+  // Roles: GUIDs as written or known; names looked up where they would be assigned.
+  const roleNames = new Map(Object.entries(KNOWN_BUILT_IN_ROLES).map(([name, guid]) => [lower(guid), name]));
+  const resolvedRoles = new Map<string, string>();
+  let knownRoleNames: string[] = [];
+  for (const r of manifest.roleAssignments) {
+    if (r.roleDefinitionGuid || resolvedRoles.has(lower(r.role))) continue;
+    const hit = await store.roleByName(r.scope, r.role);
+    if (hit) {
+      resolvedRoles.set(lower(r.role), hit.guid);
+      roleNames.set(hit.guid, hit.name);
+    } else if (!knownRoleNames.length) knownRoleNames = await store.allRoleNames(`subscriptions/${subscriptionOf(r.scope) ?? subscriptionId}`);
+  }
+  const unnamed = new Set(
+    [...manifest.roleAssignments.map((r) => r.roleDefinitionGuid), ...assignments.map((a) => a.roleDefinitionGuid)].filter((g): g is string => !!g && !roleNames.has(g)),
+  );
+  for (const guid of unnamed) {
+    const name = await store.roleName(`subscriptions/${subscriptionId}`, guid);
+    if (name) roleNames.set(guid, name);
+  }
+  return {
+    shape: state.shape,
+    ...(state.systemPrincipalId ? { systemPrincipalId: state.systemPrincipalId } : {}),
+    userAssigned,
+    assignments,
+    roleNames,
+    resolvedRoles,
+    knownRoleNames,
+    keyVaultUsers,
+  };
+}

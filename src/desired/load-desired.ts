@@ -1,0 +1,14 @@
+/**
+ * The desired side of a plan: the policies tree and, when it has one, its identity.yaml with the
+ * chosen environment's variables. Problems of both are diagnostics of the one tree.
+ */
+import { loadIdentityManifest } from '../identity/manifest.js';
+import { loadPolicyTree, type LoadedTree } from './load-tree.js';
+
+export async function loadDesiredTree(root: string, options: { environment?: string } = {}): Promise<LoadedTree> {
+  const tree = await loadPolicyTree(root);
+  const { manifest, diagnostics } = loadIdentityManifest(root, options.environment ? { environment: options.environment } : {});
+  tree.diagnostics.push(...diagnostics);
+  if (manifest) tree.identity = manifest;
+  return tree;
+}

@@ -1,0 +1,39 @@
+/**
+ * identity.yaml from what is live (`extract`): the instance's identities, aliases from the
+ * user-assigned identities' names, and every role assignment of their principals. Planning the
+ * extracted tree right after shows no identity or RBAC change.
+ */
+import { stringify } from 'yaml';
+import type { LiveIdentity } from '../plan/identity.js';
+
+export const SCHEMA_URL = 'https://raw.githubusercontent.com/apim-policy-deploy/apim-policy-deploy/main/schema/identity.schema.json';
+
+export function renderManifest(live: LiveIdentity): string {
+  const lower = (s: string) => s.toLowerCase();
+  const aliases = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const id of live.shape.userAssigned) {
+    const base = (id.split('/').pop() ?? 'identity').replace(/[^A-Za-z0-9_-]/g, '-');
+    let alias = base;
+    for (let n = 2; taken.has(lower(alias)); n++) alias = `${base}-${n}`;
+    taken.add(lower(alias));
+    aliases.set(lower(id), alias);
+  }
+  const who = (principalId: string): string | undefined => {
+    if (live.systemPrincipalId && lower(live.systemPrincipalId) === lower(principalId)) return 'system';
+    for (const info of live.userAssigned.values()) if (lower(info.principalId) === lower(principalId)) return aliases.get(lower(info.resourceId));
+    return undefined;
+  };
+  const doc: Record<string, unknown> = {
+    identity: {
+      systemAssigned: live.shape.systemAssigned,
+      ...(live.shape.userAssigned.length ? { userAssigned: Object.fromEntries(live.shape.userAssigned.map((id) => [aliases.get(lower(id))!, id])) } : {}),
+    },
+  };
+  const assignments = live.assignments
+    .map((a) => ({ identity: who(a.principalId), role: live.roleNames.get(lower(a.roleDefinitionGuid)) ?? a.roleDefinitionGuid, scope: a.scope }))
+    .filter((a): a is { identity: string; role: string; scope: string } => !!a.identity)
+    .sort((a, b) => a.identity.localeCompare(b.identity) || a.scope.localeCompare(b.scope) || a.role.localeCompare(b.role));
+  if (assignments.length) doc.roleAssignments = assignments;
+  return `# yaml-language-server: $schema=${SCHEMA_URL}\n# Extracted by apim-policy-deploy: the instance's managed identities and their role assignments.\n${stringify(doc, { lineWidth: 0 })}`;
+}
