@@ -8,6 +8,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
+import { cliAgainst, targetFlags } from './helpers/emulator.js';
 import { ROOT, runCliAsync } from './helpers/run.js';
 
 type LogEntry = { method: string; path: string; status: number; auth: string };
@@ -26,18 +27,7 @@ function admin<T>(emu: RunningEmulator, path: string, body?: unknown): Promise<T
   });
 }
 
-const targetFlags = (emu: RunningEmulator) => [
-  '--arm-endpoint', emu.ready.armEndpoint,
-  '--subscription-id', emu.ready.subscriptionId,
-  '--resource-group', emu.ready.resourceGroup,
-  '--service-name', emu.ready.serviceName,
-  '--tenant-id', emu.ready.tenantId,
-  '--client-id', emu.ready.clientId,
-];
-
-function cli(emu: RunningEmulator, args: string[], env: NodeJS.ProcessEnv = {}) {
-  return runCliAsync([...args, ...targetFlags(emu)], { env: { ...emu.ready.env, GITHUB_ACTIONS: '', ...env } });
-}
+const cli = cliAgainst;
 
 /** A copy of the sample tree to change. */
 function sampleCopy(): string {

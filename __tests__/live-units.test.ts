@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { armTokenScope, resolveTarget, targetFingerprint } from '../src/azure/target.js';
 import { loadPolicyTree } from '../src/desired/load-tree.js';
 import { addressKey, parsePolicyAddress } from '../src/model/address.js';
-import type { LiveCopy, LiveWriter, Plan, PolicyResource } from '../src/model/index.js';
+import type { IdentityManifest } from '../src/identity/manifest.js';
+import type { IdentityShape, IdentityState, IdentityWriter, LiveCopy, LiveWriter, Plan, PolicyResource, RoleAssignment } from '../src/model/index.js';
 import { applyPlan, ApplyRefusedError } from '../src/plan/apply.js';
 import { computePlan } from '../src/plan/compute.js';
+import { identityType, isManaged, planIdentity, roleAssignmentName, type Guardrails, type LiveIdentity } from '../src/plan/identity.js';
 import { checkReferences } from '../src/plan/references.js';
 import { makeTree, policy } from './helpers/tree.js';
 
@@ -171,5 +173,98 @@ describe('applyPlan', () => {
     expect(live.items.get('policyFragments/f')!.xml).toContain('person');
     const snapshot = JSON.parse(readFileSync(file, 'utf8'));
     expect(snapshot.resources.find((r: { address: string }) => r.address === 'policyFragments/f').xml).toContain('value="1"');
+  });
+});
+
+/** The instance's identity and role assignments in memory, behind the IdentityWriter apply uses. */
+class MemoryIdentity implements IdentityWriter {
+  state: IdentityState = { shape: { systemAssigned: false, userAssigned: [] } };
+  assignments = new Map<string, { scope: string; principalId: string; roleDefinitionGuid: string }>();
+  log: string[] = [];
+  async readIdentity() {
+    return structuredClone(this.state);
+  }
+  async setIdentity(shape: IdentityShape) {
+    this.log.push(`identity ${identityType(shape)}`);
+    this.state = { shape: structuredClone(shape), ...(shape.systemAssigned ? { systemPrincipalId: 'a1a1a1a1-0000-4000-8000-000000000001' } : {}) };
+    return this.readIdentity();
+  }
+  async readAssignment(_scope: string, name: string) {
+    return this.assignments.get(name);
+  }
+  async createAssignment(a: RoleAssignment & { name: string; principalId: string }) {
+    this.log.push(`create ${a.roleName}`);
+    this.assignments.set(a.name, { scope: a.scope, principalId: a.principalId, roleDefinitionGuid: a.roleDefinitionGuid });
+  }
+  async deleteAssignment(_scope: string, name: string) {
+    this.log.push(`delete ${name}`);
+    this.assignments.delete(name);
+  }
+}
+
+describe('applyPlan with identity and role assignments', () => {
+  const snapshotFile = () => join(mkdtempSync(join(tmpdir(), 'apim-policy-apply-')), 'snap.json');
+  const scope = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.ServiceBus/namespaces/sb`;
+  const manifestOf = (role = 'Azure Service Bus Data Sender', guid = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'): IdentityManifest => ({
+    file: 'policies/identity.yaml',
+    systemAssigned: true,
+    userAssigned: [],
+    roleAssignments: [{ identity: 'system', role, roleDefinitionGuid: guid, scope, at: { file: 'policies/identity.yaml', line: 5, column: 5 } }],
+  });
+  const liveOf = (ids: MemoryIdentity): LiveIdentity => ({
+    shape: ids.state.shape,
+    userAssigned: new Map(),
+    assignments: [],
+    roleNames: new Map([['69a216fc-b8fb-44d8-bc22-1f3c2cd27a39', 'Azure Service Bus Data Sender'], ['8e3af657-a8ff-443c-a75c-2fe8c4bcb635', 'Owner']]),
+    resolvedRoles: new Map(),
+    knownRoleNames: [],
+    keyVaultUsers: [],
+  });
+  const planWith = (live: MemoryInstance, ids: MemoryIdentity, desired: Record<string, string>, manifest: IdentityManifest, guardrails: Guardrails): Plan => {
+    const plan = planFor(live, desired);
+    const planned = planIdentity(manifest, liveOf(ids), guardrails);
+    plan.changes = [...planned.first, ...plan.changes, ...planned.last];
+    plan.problems.push(...planned.problems);
+    return plan;
+  };
+  const strict: Guardrails = { allowPrivilegedRoles: false, allowedScopes: [`/subscriptions/${SUB}`] };
+
+  test('a policy write that fails undoes the role assignment and the identity this run made, newest first', async () => {
+    const live = new MemoryInstance();
+    live.set('apis/a/policies/policy', header('1'));
+    const ids = new MemoryIdentity();
+    const plan = planWith(live, ids, { 'apis/a/policies/policy': header('2') }, manifestOf(), strict);
+    live.failPut.set('apis/a/policies/policy', () => 'fail');
+    const result = await applyPlan(plan, live, { targetFingerprint: 'f', allowDeletes: false, snapshotFile: snapshotFile(), identityWriter: ids, guardrails: strict });
+    expect(result.ok).toBe(false);
+    expect(ids.log).toEqual(['identity SystemAssigned', 'create Azure Service Bus Data Sender', expect.stringMatching(/^delete [0-9a-f-]{36}$/), 'identity None']);
+    expect(result.restored.map((r) => [r.address.replace(/[0-9a-f-]{36}$/, '<guid>'), r.ok, r.message])).toEqual([
+      ['roleAssignments/<guid>', true, 'deleted again (it did not exist before)'],
+      ['identity', true, 'identity set back as it was'],
+    ]);
+    expect(ids.state.shape).toEqual({ systemAssigned: false, userAssigned: [] });
+    expect(ids.assignments.size).toBe(0);
+  });
+
+  test('a saved plan is checked against the guardrails of the run that applies it', async () => {
+    const live = new MemoryInstance();
+    const ids = new MemoryIdentity();
+    const loose: Guardrails = { allowPrivilegedRoles: true, allowedScopes: ['/'] };
+    const plan = planWith(live, ids, {}, manifestOf('Owner', '8e3af657-a8ff-443c-a75c-2fe8c4bcb635'), loose);
+    expect(plan.problems).toEqual([]);
+    const err = await applyPlan(plan, live, { targetFingerprint: 'f', allowDeletes: false, snapshotFile: snapshotFile(), identityWriter: ids, guardrails: strict }).catch((e) => e);
+    expect(err).toBeInstanceOf(ApplyRefusedError);
+    expect(err.message).toMatch(/guardrails refuse this plan; nothing was written\. Owner for system .*"Owner" is a privileged role; input allow-privileged-roles: true/);
+    expect(ids.log).toEqual([]);
+  });
+
+  test('the same (scope, principal, role) always gets the same name, and only names the tool gives count as its own', () => {
+    const a = roleAssignmentName(scope, 'A1A1A1A1-0000-4000-8000-000000000001', '69A216FC-B8FB-44D8-BC22-1F3C2CD27A39');
+    expect(a).toBe(roleAssignmentName(scope.toLowerCase(), 'a1a1a1a1-0000-4000-8000-000000000001', '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'));
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a).not.toBe(roleAssignmentName(scope, 'a1a1a1a1-0000-4000-8000-000000000001', '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'));
+    const live = { scope, principalId: 'a1a1a1a1-0000-4000-8000-000000000001', roleDefinitionGuid: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39' };
+    expect(isManaged({ ...live, name: a })).toBe(true);
+    expect(isManaged({ ...live, name: '0f0f0f0f-1111-4222-8333-444444444444' })).toBe(false);
   });
 });

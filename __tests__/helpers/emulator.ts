@@ -4,6 +4,7 @@
  */
 import { request } from 'node:https';
 import type { RunningEmulator } from '../../src/emulator/server.js';
+import { runCliAsync } from './run.js';
 
 export interface Raw {
   status: number;
@@ -40,4 +41,19 @@ export async function admin(emu: RunningEmulator, method: 'GET' | 'POST', route:
   });
   if (r.status !== 200) throw new Error(`admin ${method} ${route}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
   return r.body;
+}
+
+/** The Azure target flags naming the emulator, as a user passes them. */
+export const targetFlags = (emu: RunningEmulator) => [
+  '--arm-endpoint', emu.ready.armEndpoint,
+  '--subscription-id', emu.ready.subscriptionId,
+  '--resource-group', emu.ready.resourceGroup,
+  '--service-name', emu.ready.serviceName,
+  '--tenant-id', emu.ready.tenantId,
+  '--client-id', emu.ready.clientId,
+];
+
+/** The bundled CLI against the emulator, in its own process (GitHub OIDC → Entra → ARM over HTTPS). */
+export function cliAgainst(emu: RunningEmulator, args: string[], env: NodeJS.ProcessEnv = {}) {
+  return runCliAsync([...args, ...targetFlags(emu)], { env: { ...emu.ready.env, GITHUB_ACTIONS: '', ...env } });
 }
