@@ -1,8 +1,10 @@
 /**
- * The desired side of a plan: the policies tree and, when it has one, its identity.yaml with the
- * chosen environment's variables. Problems of both are diagnostics of the one tree.
+ * The desired side of a plan: the policies tree and, when it has them, its identity.yaml with the
+ * chosen environment's variables and its lint configuration. Problems of all are diagnostics of
+ * the one tree.
  */
 import { loadIdentityManifest } from '../identity/manifest.js';
+import { loadLintConfig } from '../lint/index.js';
 import { loadPolicyTree, type LoadedTree } from './load-tree.js';
 
 export async function loadDesiredTree(root: string, options: { environment?: string } = {}): Promise<LoadedTree> {
@@ -10,5 +12,6 @@ export async function loadDesiredTree(root: string, options: { environment?: str
   const { manifest, diagnostics } = loadIdentityManifest(root, options.environment ? { environment: options.environment } : {});
   tree.diagnostics.push(...diagnostics);
   if (manifest) tree.identity = manifest;
+  tree.lintConfig = loadLintConfig(root, root, tree.diagnostics);
   return tree;
 }

@@ -6,6 +6,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { addressKey, policyAddress } from '../model/address.js';
 import type { IdentityManifest } from '../identity/manifest.js';
+import type { LintConfig } from '../lint/index.js';
 import type { Diagnostic, PolicyResource, PolicyScope, State } from '../model/index.js';
 import type { PolicyDocument } from '../policy-xml/index.js';
 import { MAX_POLICY_BYTES, PolicySyntaxError, canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
@@ -20,6 +21,8 @@ export interface LoadedTree {
   documents: Map<string, PolicyDocument>;
   /** identity.yaml, when the tree has one (see load-desired.ts). */
   identity?: IdentityManifest;
+  /** apim-policy-lint.yaml, when the tree has one (see load-desired.ts). */
+  lintConfig?: LintConfig;
 }
 
 /** ARM's own rules for the names that appear in the layout (apimanagement 2024-05-01 spec). */
