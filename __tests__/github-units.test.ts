@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commentMarker } from '../src/github/comment.js';
 import { isPushToDefaultBranch, readRunContext } from '../src/github/context.js';
-import { toSarif } from '../src/github/sarif.js';
+import { toSarif } from '../src/render/sarif.js';
 import type { Diagnostic } from '../src/model/index.js';
 import { renderLintMarkdown, renderMarkdown } from '../src/render/markdown.js';
 import { computePlan } from '../src/plan/compute.js';

@@ -7,7 +7,7 @@ import { loadPolicyTree, type LoadedTree } from './desired/load-tree.js';
 import { annotate } from './github/annotations.js';
 import { COMMENT_LIMIT, commentMarker, explainGitHubError, pullRequestOfCommit, upsertComment, type Octokit, type Repo } from './github/comment.js';
 import { isPushToDefaultBranch, readRunContext, type RunContext } from './github/context.js';
-import { writeSarif } from './github/sarif.js';
+import { writeSarif } from './render/sarif.js';
 import { lintTree } from './lint/index.js';
 import type { Diagnostic, Plan } from './model/index.js';
 import { computePlan, hasChanges } from './plan/compute.js';

@@ -3,22 +3,15 @@
  * 10 notices per step and drops the rest silently, so each kind gets its cap, the last slot says
  * how many more there are, and the caller lists all of them in the job summary.
  */
-import { isAbsolute, relative } from 'node:path';
 import * as core from '@actions/core';
 import type { Diagnostic, Severity } from '../model/index.js';
+import { repoPath } from '../render/sarif.js';
 
 export const ANNOTATIONS_PER_KIND = 10;
 
 export interface AnnotationCount {
   shown: number;
   hidden: number;
-}
-
-/** Annotation paths are relative to the workspace so GitHub can place them in the diff. */
-export function workspacePath(file: string, workspace = process.env.GITHUB_WORKSPACE): string {
-  if (!workspace || !isAbsolute(file)) return file;
-  const rel = relative(workspace, file);
-  return rel.startsWith('..') || isAbsolute(rel) ? file : rel.split('\\').join('/');
 }
 
 const EMIT: Record<Severity, (message: string, props: core.AnnotationProperties) => void> = {
@@ -41,7 +34,7 @@ export function annotate(diagnostics: Diagnostic[], reserve: Partial<Record<Seve
     const cap = Math.max(1, ANNOTATIONS_PER_KIND - (reserve[severity] ?? 0));
     const direct = all.length <= cap ? all : all.slice(0, cap - 1);
     for (const d of direct) {
-      EMIT[severity](d.message, { title: d.rule, file: workspacePath(d.file), startLine: d.line, startColumn: d.column });
+      EMIT[severity](d.message, { title: d.rule, file: repoPath(d.file, process.env.GITHUB_WORKSPACE), startLine: d.line, startColumn: d.column });
     }
     shown += direct.length;
     const rest = all.length - direct.length;

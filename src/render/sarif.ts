@@ -5,18 +5,32 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
+import { RULES } from '../lint/rules/index.js';
 import type { Diagnostic, Severity } from '../model/index.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
-import { workspacePath } from './annotations.js';
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { error: 'error', warning: 'warning', info: 'note' };
 
-const RULE_TEXT: Record<string, string> = {
+/** Rules that are not lint rules proper: loading, parsing, the manifest, the configuration, the plan's checks. */
+const OTHER_RULES: Record<string, string> = {
   parse: 'The policy file is not a document API Management accepts.',
   layout: 'The file is not where the policies tree layout expects it.',
+  'identity-manifest': 'identity.yaml is not a valid manifest.',
+  'identity-variables': 'A ${VARIABLE} in identity.yaml cannot be resolved from the environment.',
+  'lint-config': 'apim-policy-lint.yaml is not a valid lint configuration.',
 };
 
-export function toSarif(diagnostics: Diagnostic[], workspace?: string): object {
+const RULE_TEXT: Record<string, string> = { ...OTHER_RULES, ...Object.fromEntries(RULES.map((r) => [r.id, r.description])) };
+
+/** A path relative to the repository (the workspace), as annotations and code scanning place files; unchanged without one. */
+export function repoPath(file: string, workspace: string | undefined): string {
+  if (!workspace || !isAbsolute(file)) return file.split('\\').join('/');
+  const rel = relative(workspace, file);
+  return (rel.startsWith('..') || isAbsolute(rel) ? file : rel).split('\\').join('/');
+}
+
+export function toSarif(diagnostics: Diagnostic[], workspace: string | undefined = process.env.GITHUB_WORKSPACE): object {
   const ruleIds = [...new Set(diagnostics.map((d) => d.rule))].sort();
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
@@ -31,7 +45,7 @@ export function toSarif(diagnostics: Diagnostic[], workspace?: string): object {
             rules: ruleIds.map((id) => ({
               id,
               name: id,
-              shortDescription: { text: RULE_TEXT[id] ?? `apim-policy-deploy rule ${id}` },
+              shortDescription: { text: RULE_TEXT[id] ?? `apim-policy-deploy check ${id}` },
             })),
           },
         },
@@ -43,7 +57,7 @@ export function toSarif(diagnostics: Diagnostic[], workspace?: string): object {
           locations: [
             {
               physicalLocation: {
-                artifactLocation: { uri: workspacePath(d.file, workspace).split('\\').join('/'), uriBaseId: '%SRCROOT%' },
+                artifactLocation: { uri: repoPath(d.file, workspace ?? process.cwd()), uriBaseId: '%SRCROOT%' },
                 region: { startLine: Math.max(1, d.line), startColumn: Math.max(1, d.column) },
               },
             },
