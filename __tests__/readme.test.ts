@@ -52,3 +52,12 @@ test('every workflow in the README parses and uses only inputs action.yml declar
     for (const step of ours) for (const key of Object.keys(step.with ?? {})) expect(Object.keys(action.inputs)).toContain(key);
   }
 });
+
+test('the lint rules table lists every rule with its default severity and description', async () => {
+  const { RULES } = await import('../src/lint/rules/index.js');
+  const start = readme.indexOf('| rule | severity | what it catches |');
+  expect(start).toBeGreaterThan(0);
+  const lines = readme.slice(start).split('\n').slice(2);
+  const rows = lines.slice(0, lines.findIndex((l) => !l.startsWith('|'))).map((l) => l.slice(1, -1).split('|').map((c) => c.trim().replace(/&lt;/g, '<').replace(/&gt;/g, '>')));
+  expect(rows.map((r) => [r[0]!.replace(/`/g, ''), r[1], r[2]])).toEqual(RULES.map((r) => [r.id, r.severity, r.description]));
+});

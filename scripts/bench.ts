@@ -1,74 +1,75 @@
 /**
- * Benchmarks (not tests): `npm run bench`.
- * Offline plan of N policies: the CPU the plan pipeline costs in-process (load + parse + canonical
- * form + diff of both trees), and the wall time of the bundled CLI against a bare `node` start.
+ * Benchmarks (not tests): `npm run bench`. Issue 8 "Scale".
+ *
+ * 1. Offline plan of N policies: the CPU the plan pipeline costs in-process (load + parse +
+ *    canonical form + diff of both trees), and the wall time of the bundled CLI beyond a bare `node`.
+ * 2. Live, against the emulator in its own process with ARM's default throttling (reads 250 burst
+ *    + 25/s, writes 200 + 10/s) and 20 ms latency, for 1,000 and 5,000 policies, each run in its own
+ *    process as the product runs (`connect` + `planLive` / `applyLive` from src/pipeline/live.ts):
+ *    - full plan: wall time vs the read bucket's bound, reads, 429s, failed calls, peak RSS;
+ *    - PR-scoped plan of 3 changed files (placeholder: skipped until `planScoped` is exported);
+ *    - apply of 50 changes (a fresh run with full buckets) vs the bucket bounds;
+ *    - apply of 400 changes: past the write burst, so paced by the write bucket.
+ *    Lower bound of a run = max(0, reads − 250) / 25 s for its reads, plus max(0, writes − 200) / 10 s
+ *    for its writes (apply reads everything before its first write). "reads"/"writes" count every
+ *    ARM request the emulator served (list pages, policy GETs, named values, backends, the service
+ *    GET, PUTs); 429s are counted apart.
+ * 3. Cold start of the bundled action (`dist/index.js`, built by this script into a temp dir) to its
+ *    first ARM request.
+ * 4. CPU of the canonical comparison over the shared corpus (../shared/corpus, read in place).
+ *
+ * Prints tables and, last, one JSON line for the 1,000-policy full plan.
+ * Environment: BENCH_SIZES="1000,5000" (live sizes), BENCH_DIST=<dir with index.js and cli/index.js>
+ * (skip the build), BENCH_SKIP="offline,apply400,cold,corpus" (sections to leave out).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { loadPolicyTree } from '../src/desired/load-tree.js';
 import { computePlan } from '../src/plan/compute.js';
+import { coldStart } from './bench/cold-start.js';
+import { corpusDiff } from './bench/corpus.js';
+import { ROOT, TSX, countArm, startEmulatorProcess, type EmulatorProcess } from './bench/emulator.js';
+import type { WorkerArgs, WorkerResult } from './bench/live-worker.js';
+import { policyPath, spread, writeTree } from './bench/trees.js';
 
-type Style = 'author' | 'apim';
+const READ_BURST = 250;
+const READ_RATE = 25;
+const WRITE_BURST = 200;
+const WRITE_RATE = 10;
+const LATENCY_MS = 20;
 
-const escapeExpr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\n/g, '&#xA;');
+const sizes = (process.env.BENCH_SIZES ?? '1000,5000').split(',').map(Number).filter((n) => n > 0);
+const skip = new Set((process.env.BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
-/** A realistic policy (median-sized, with raw C# expressions); `apim` writes it as APIM stores it. */
-function policyText(i: number, style: Style, changed: boolean): string {
-  const x = (code: string) => (style === 'apim' ? escapeExpr(code) : code);
-  const body = [
-    '<policies>',
-    '    <inbound>',
-    '        <base />',
-    `        <set-variable name="requestId" value="${x('@(context.Request.Headers.GetValueOrDefault("x-request-id", Guid.NewGuid().ToString()))')}" />`,
-    `        <choose>`,
-    `            <when condition="${x('@(context.Request.Method == "POST" && context.Request.Body != null)')}">`,
-    `                <set-header name="x-route" exists-action="override">`,
-    `                    <value>route-${i}</value>`,
-    '                </set-header>',
-    '            </when>',
-    '        </choose>',
-    `        <rate-limit-by-key calls="${changed ? 200 : 100}" renewal-period="60" counter-key="${x('@(context.Subscription?.Key ?? "anonymous")')}" />`,
-    `        <set-backend-service base-url="https://backend-${i % 17}.contoso.example/api" />`,
-    '        <authentication-managed-identity resource="https://servicebus.azure.net/" />',
-    '    </inbound>',
-    '    <backend>',
-    '        <base />',
-    '    </backend>',
-    '    <outbound>',
-    '        <base />',
-    `        <set-body>${x('@{\n            var body = context.Response.Body.As<JObject>();\n            // stamp the response\n            body["handledBy"] = "apim<' + i + '>";\n            return body.ToString();\n        }')}</set-body>`,
-    '    </outbound>',
-    '    <on-error>',
-    '        <base />',
-    '    </on-error>',
-    '</policies>',
-  ].join('\n');
-  if (style === 'author') return body + '\n';
-  // APIM: CRLF, tabs, attributes in its own order.
-  // APIM re-indents markup but keeps <set-body> content as it is.
-  return body
-    .replace(/^(?: {4})+(?=<)/gm, (pad) => '\t'.repeat(pad.length / 4))
-    .replace(/<set-header name="x-route" exists-action="override">/, '<set-header exists-action="override" name="x-route">')
-    .replace(/\n/g, '\r\n');
+const readBoundMs = (reads: number) => (Math.max(0, reads - READ_BURST) / READ_RATE) * 1000;
+const writeBoundMs = (writes: number) => (Math.max(0, writes - WRITE_BURST) / WRITE_RATE) * 1000;
+const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(2)} %` : '0 %');
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** Bundles the action and the CLI with ncc into a temp dir (the repo's dist/ is left alone). */
+function bundles(): { action: string; cli: string; dir: string; temp: boolean } {
+  if (skip.has('offline') && skip.has('cold')) return { action: '', cli: '', dir: '', temp: false };
+  const given = process.env.BENCH_DIST;
+  if (given) return { action: join(given, 'index.js'), cli: join(given, 'cli', 'index.js'), dir: given, temp: false };
+  const dir = mkdtempSync(join(tmpdir(), 'apim-bench-dist-'));
+  const ncc = [join(ROOT, 'node_modules/@vercel/ncc/dist/ncc/cli.js'), 'build', '--quiet', '--target', 'es2022'];
+  log(`bundling the action and the CLI into ${dir}`);
+  execFileSync(process.execPath, [...ncc, 'src/index.ts', '-o', dir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [...ncc, 'src/cli.ts', '-o', join(dir, 'cli')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  return { action: join(dir, 'index.js'), cli: join(dir, 'cli', 'index.js'), dir, temp: true };
 }
 
-function writeTree(root: string, n: number, style: Style, changedEvery: number): void {
-  for (let i = 0; i < n; i++) {
-    const rel = i % 4 === 0 ? `apis/api-${i}/policy.xml` : `apis/api-${i - (i % 4)}/operations/op-${i}/policy.xml`;
-    const path = join(root, rel);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, policyText(i, style, style === 'apim' && i % changedEvery === 0));
-  }
-}
+// ───────────────────────────── 1. offline plan ─────────────────────────────
 
-async function offlinePlan(n: number): Promise<Record<string, string | number>> {
+async function offlinePlan(n: number, cliJs: string): Promise<Record<string, string | number>> {
   const work = mkdtempSync(join(tmpdir(), 'apim-bench-'));
   const desiredDir = join(work, 'desired');
   const liveDir = join(work, 'live');
-  writeTree(desiredDir, n, 'author', 0);
-  writeTree(liveDir, n, 'apim', 20);
+  writeTree(desiredDir, n, 'author');
+  writeTree(liveDir, n, 'apim', (i) => i % 20 === 0);
 
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -78,7 +79,7 @@ async function offlinePlan(n: number): Promise<Record<string, string | number>> 
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
 
-  const cliArgs = ['dist/cli/index.js', 'plan', '--policies', desiredDir, '--live-snapshot', liveDir, '--format', 'json', '--out', join(work, 'plan.json')];
+  const cliArgs = [cliJs, 'plan', '--policies', desiredDir, '--live-snapshot', liveDir, '--format', 'json', '--out', join(work, 'plan.json')];
   const baseline = timed(() => spawnSync(process.execPath, ['-e', '0']));
   const cli = timed(() => spawnSync(process.execPath, cliArgs, { stdio: 'ignore' }));
   const cliCpu = childCpuMs(cliArgs);
@@ -114,13 +115,195 @@ function timed(fn: () => unknown, runs = 3): number {
   return times.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
 }
 
-const rows = [];
-for (const n of [1000, 5000]) rows.push(await offlinePlan(n));
-console.table(rows);
-console.log(
-  JSON.stringify({
-    offlinePlan1000CpuMs: rows[0]!['plan CPU ms (in-process)'],
-    offlinePlan1000CliCpuBeyondStartMs: rows[0]!['CLI CPU beyond node start ms'],
-    offlinePlan1000CliWallBeyondStartMs: rows[0]!['CLI beyond node start ms'],
-  }),
-);
+// ───────────────────────────── 2. live ─────────────────────────────
+
+/** Runs one product step in its own process with the emulator's environment. */
+function worker(emu: EmulatorProcess, args: Omit<WorkerArgs, 'target'>): Promise<WorkerResult> {
+  const { armEndpoint, subscriptionId, resourceGroup, serviceName, tenantId, clientId } = emu.ready;
+  const full: WorkerArgs = { ...args, target: { armEndpoint, subscriptionId, resourceGroup, serviceName, tenantId, clientId } };
+  const child = spawn(TSX, [join(ROOT, 'scripts/bench/live-worker.ts'), JSON.stringify(full)], {
+    cwd: ROOT,
+    env: { ...process.env, ...emu.ready.env, GITHUB_ACTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+  return new Promise((resolve, reject) =>
+    child.once('exit', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(line) as WorkerResult);
+      } catch {
+        reject(new Error(`worker ${args.mode} exited ${code} without a result:\n${out}\n${err}`));
+      }
+    }),
+  );
+}
+
+interface Measured {
+  result: WorkerResult;
+  counts: ReturnType<typeof countArm>;
+  boundMs: number;
+}
+
+/** A worker run with the emulator's request log around it. */
+async function measured(emu: EmulatorProcess, args: Omit<WorkerArgs, 'target'>): Promise<Measured> {
+  const before = (await emu.log()).length;
+  const result = await worker(emu, args);
+  const counts = countArm((await emu.log()).slice(before));
+  return { result, counts, boundMs: readBoundMs(counts.reads) + writeBoundMs(counts.writes) };
+}
+
+interface SizeRun {
+  n: number;
+  plan: Measured;
+  scoped?: Measured;
+  apply: Measured;
+}
+
+async function liveRun(n: number, withScoped: boolean): Promise<SizeRun> {
+  const work = mkdtempSync(join(tmpdir(), 'apim-bench-live-'));
+  const seed = join(work, 'seed');
+  const desired = join(work, 'desired');
+  const changed = spread(n, 50);
+  writeTree(seed, n, 'author');
+  writeTree(desired, n, 'author', (i) => changed.has(i));
+  log(`${n} policies: starting the emulator (--throttle --latency-ms ${LATENCY_MS})`);
+  const emu = await startEmulatorProcess({ seedDir: seed, latencyMs: LATENCY_MS, throttle: true });
+  try {
+    const planFile = join(work, 'plan.json');
+    log(`${n} policies: full plan (bound ≈ ${Math.round(readBoundMs(n) / 1000)} s)`);
+    const plan = await measured(emu, { mode: 'plan', policies: desired, planFile });
+    log(`${n} policies: plan ${plan.result.wallMs} ms, ${JSON.stringify(plan.counts)}`);
+    let scoped: Measured | undefined;
+    if (withScoped) {
+      await emu.refillBuckets();
+      const changedFiles = [...changed].slice(0, 3).map(policyPath);
+      scoped = await measured(emu, { mode: 'scoped', policies: desired, planFile: join(work, 'scoped.json'), changedFiles });
+    }
+    await emu.refillBuckets();
+    log(`${n} policies: apply of the plan's ${changed.size} changes`);
+    const apply = await measured(emu, { mode: 'apply', planFile });
+    log(`${n} policies: apply ${apply.result.wallMs} ms, ${JSON.stringify(apply.counts)}`);
+    return { n, plan, ...(scoped ? { scoped } : {}), apply };
+  } finally {
+    await emu.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Apply of k changes, past the write burst: k reads (drift check), then k writes. */
+async function applyK(k: number): Promise<Measured> {
+  const work = mkdtempSync(join(tmpdir(), 'apim-bench-apply-'));
+  const seed = join(work, 'seed');
+  const desired = join(work, 'desired');
+  writeTree(seed, k, 'author');
+  writeTree(desired, k, 'author', () => true);
+  const emu = await startEmulatorProcess({ seedDir: seed, latencyMs: LATENCY_MS, throttle: true });
+  try {
+    const planFile = join(work, 'plan.json');
+    await worker(emu, { mode: 'plan', policies: desired, planFile });
+    await emu.refillBuckets();
+    log(`apply of ${k} changes (bound ≈ ${Math.round((readBoundMs(k) + writeBoundMs(k)) / 1000)} s)`);
+    return await measured(emu, { mode: 'apply', planFile });
+  } finally {
+    await emu.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+// ───────────────────────────── main ─────────────────────────────
+
+const dist = bundles();
+try {
+  if (!skip.has('offline')) {
+    const rows = [];
+    for (const n of [1000, 5000]) rows.push(await offlinePlan(n, dist.cli));
+    console.log('\nOffline plan (tree vs snapshot folder)');
+    console.table(rows);
+  }
+
+  const runs: SizeRun[] = [];
+  for (const [i, n] of sizes.entries()) runs.push(await liveRun(n, i === 0));
+  const k400 = skip.has('apply400') ? undefined : await applyK(400);
+
+  const cold = skip.has('cold') ? undefined : (log('cold start of the bundled action'), await coldStart(dist.action, { latencyMs: LATENCY_MS }));
+  const corpus = skip.has('corpus') ? undefined : (log('canonical diff over the corpus'), corpusDiff());
+
+  const failedOf = (m: Measured) => (m.result.stats?.failed ?? 0) + (m.result.error ? 1 : 0);
+  const throttledOf = (m: Measured) => m.counts.throttled;
+  const ratioOf = (m: Measured) => (m.boundMs > 0 ? m.result.wallMs / m.boundMs : NaN);
+
+  console.log(
+    `\nLive, against the emulator: ARM default throttling (reads ${READ_BURST} + ${READ_RATE}/s, writes ${WRITE_BURST} + ${WRITE_RATE}/s), ${LATENCY_MS} ms latency.` +
+      `\nbound = max(0, reads − ${READ_BURST}) / ${READ_RATE} s + max(0, writes − ${WRITE_BURST}) / ${WRITE_RATE} s, counting every ARM read/write the emulator served` +
+      `\n(list pages, one GET per policy, named values, backends, the service GET; apply: one GET per change, then the PUTs); 429s apart.` +
+      `\nwall = connect + planLive (or applyLive) in a fresh process, token included; the desired tree is loaded before (load ms).`,
+  );
+  const table: Record<string, Record<string, string>> = {};
+  const col = (name: string, m: Measured | undefined, extra: Record<string, string> = {}) => {
+    if (!m) return;
+    const s = m.result;
+    table[name] = {
+      'wall ms': s.skipped ? `skipped: ${s.skipped}` : fmt(s.wallMs),
+      'bound ms': fmt(Math.round(m.boundMs)),
+      ratio: Number.isFinite(ratioOf(m)) ? ratioOf(m).toFixed(3) : 'n/a (within the burst)',
+      'ARM reads': fmt(m.counts.reads),
+      'ARM writes': fmt(m.counts.writes),
+      '429s': `${throttledOf(m)} (${pct(throttledOf(m), m.counts.requests)})`,
+      'failed calls': String(failedOf(m)) + (s.error ? ` (${s.error.split('\n')[0]})` : ''),
+      'retries': String(s.stats?.retries ?? 0),
+      'peak RSS MB': String(s.maxRssMB),
+      'CPU ms': fmt(s.cpuMs),
+      ...extra,
+    };
+  };
+  for (const r of runs) {
+    col(`full plan ${fmt(r.n)}`, r.plan, { 'load ms': fmt(r.plan.result.loadMs ?? 0), summary: JSON.stringify(r.plan.result.summary) });
+    if (r.scoped) col(`PR-scoped plan (3 files) of ${fmt(r.n)}`, r.scoped, r.scoped.result.skipped ? { 'wall ms': `skipped (${r.scoped.result.skipped})` } : {});
+    col(`apply 50 (instance of ${fmt(r.n)})`, r.apply, { summary: `${r.apply.result.applied ?? 0} applied, ok=${r.apply.result.ok}` });
+  }
+  col('apply 400 (past the write burst)', k400, { summary: k400 ? `${k400.result.applied ?? 0} applied, ok=${k400.result.ok}; bound = ${fmt(readBoundMs(k400.counts.reads))} read + ${fmt(writeBoundMs(k400.counts.writes))} write` : '' });
+  console.table(table);
+
+  if (cold) {
+    console.log(`\nCold start of the bundled action (node ${dist.action}) to its first ARM request (GitHub OIDC token + Entra exchange included, ${LATENCY_MS} ms latency each; median of ${cold.runs})`);
+    console.table([{ 'median ms': cold.medianMs, 'min ms': cold.minMs, 'max ms': cold.maxMs, 'bare node start+exit ms': cold.bareNodeMs, 'exit codes': cold.exitCodes.join(',') }]);
+  }
+  if (corpus) {
+    console.log('\nCanonical comparison over the shared corpus (parse both sides + canonical form + compare + unified diff; CPU, in-process)');
+    console.table([
+      {
+        files: corpus.files,
+        compared: corpus.compared,
+        'rejected (broken on purpose)': corpus.rejected,
+        differing: corpus.differing,
+        KiB: Math.round(corpus.bytes / 1024),
+        'first pass CPU ms': corpus.firstPassCpuMs,
+        'warm pass CPU ms (median)': corpus.warmCpuMs,
+        'µs per file (warm)': Math.round((corpus.warmCpuMs * 1000) / corpus.compared),
+      },
+    ]);
+  }
+
+  const first = runs.find((r) => r.n === 1000) ?? runs[0];
+  if (first) {
+    const p = first.plan;
+    console.log(
+      JSON.stringify({
+        scopes: first.n,
+        reads: p.counts.reads,
+        writes: p.counts.writes,
+        throttled: p.counts.throttled,
+        failed: failedOf(p),
+        wallMs: p.result.wallMs,
+        lowerBoundMs: Math.round(p.boundMs),
+        ratio: Number(ratioOf(p).toFixed(3)),
+      }),
+    );
+  }
+} finally {
+  if (dist.temp && dist.dir && existsSync(dist.dir)) rmSync(dist.dir, { recursive: true, force: true });
+}

@@ -20,7 +20,7 @@ import pLimit from 'p-limit';
 export type ArmCallKind = 'read' | 'write';
 
 export interface ArmSchedulerOptions {
-  /** Calls of `run` executing at once (default 8). */
+  /** Calls of `run` executing at once (default 32). */
   maxConcurrency?: number;
   /** Attempts per call before giving up (default 8). */
   maxAttempts?: number;
@@ -80,6 +80,18 @@ const RATE_WINDOW_MS = 10_000;
 const RATE_MIN_SPAN_MS = 1_000;
 /** Share of the measured refill rate we allow ourselves (absorbs measurement noise). */
 const RATE_SAFETY = 0.95;
+/**
+ * Tokens left in the bucket on purpose once it is spent: room for the reported budget's rounding
+ * and for other callers of the same principal. It costs no throughput (tokens below the cap are
+ * not lost), only its refill time once, when the burst ends.
+ */
+const RESERVE_TOKENS = 1;
+/**
+ * `run` calls at once by default. Enough to spend the burst quickly and to keep up with the refill
+ * at ARM's real latencies (25 reads/s × 0.3–1 s per call = 8–25 in flight); the budget, not this
+ * cap, paces the calls once the burst is spent.
+ */
+const DEFAULT_CONCURRENCY = 32;
 
 /** Retry-After in ms from headers: `retry-after-ms`, `x-ms-retry-after-ms`, `Retry-After` (seconds or HTTP date). */
 export function parseRetryAfterMs(get: (name: string) => string | undefined, nowMs: number = Date.now()): number | undefined {
@@ -128,17 +140,70 @@ interface KindState {
   pausedUntil: number;
   /** Requests sent by the policy whose response has not arrived. */
   inflight: number;
-  /** Last reported remaining budget, when it was seen. */
+  /** A response to a request of this kind has arrived (until then one request at a time: slow start). */
+  answered: boolean;
+  /** Last reported remaining budget, when it was seen, and the send order of the request it answered. */
   lastRemaining: number | undefined;
   lastReportAt: number;
+  lastReportSeq: number;
   /** Consuming (non-429) responses seen, for the refill-rate measurement. */
   consumed: number;
   /** (time, remaining + consumed): its slope is the bucket's refill rate. */
   samples: { t: number; v: number }[];
+  /** Refill per ms measured from `samples` (cached; undefined until measurable). */
+  rate: number | undefined;
+  /** Requests waiting for budget, first come first served. */
+  queue: Array<() => void>;
+  /** When the pending wake-up of the queue is due (Infinity: none). */
+  wakeAt: number;
+}
+
+const newKindState = (): KindState => ({
+  pausedUntil: 0,
+  inflight: 0,
+  answered: false,
+  lastRemaining: undefined,
+  lastReportAt: 0,
+  lastReportSeq: 0,
+  consumed: 0,
+  samples: [],
+  rate: undefined,
+  queue: [],
+  wakeAt: Infinity,
+});
+
+/**
+ * Refill per ms: least-squares slope of (time, remaining + consumed) over the window, or undefined
+ * while the samples span less than RATE_MIN_SPAN_MS. The least-squares fit, not the two end points:
+ * with many requests in flight, responses arrive out of the order the server took their tokens in,
+ * so each sample is off by up to the number in flight; the fit averages that out.
+ */
+export function measureRefillPerMs(samples: ReadonlyArray<{ t: number; v: number }>, minSpanMs: number = RATE_MIN_SPAN_MS): number | undefined {
+  if (samples.length < 2) return undefined;
+  const t0 = samples[0]!.t;
+  if (samples[samples.length - 1]!.t - t0 < minSpanMs) return undefined;
+  let st = 0;
+  let sv = 0;
+  for (const s of samples) {
+    st += s.t - t0;
+    sv += s.v;
+  }
+  const mt = st / samples.length;
+  const mv = sv / samples.length;
+  let cov = 0;
+  let varT = 0;
+  for (const s of samples) {
+    const dt = s.t - t0 - mt;
+    cov += dt * (s.v - mv);
+    varT += dt * dt;
+  }
+  if (varT <= 0) return undefined;
+  const rate = cov / varT;
+  return rate > 0 ? rate : undefined;
 }
 
 export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmScheduler {
-  const maxConcurrency = Math.max(1, Math.floor(options.maxConcurrency ?? 8));
+  const maxConcurrency = Math.max(1, Math.floor(options.maxConcurrency ?? DEFAULT_CONCURRENCY));
   const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 8));
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const random = options.random ?? Math.random;
@@ -152,21 +217,9 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
   /** Requests whose 429 the policy already counted (so `run` does not count it twice). */
   const seen429 = new WeakSet<object>();
 
-  const kinds: Record<ArmCallKind, KindState> = {
-    read: { pausedUntil: 0, inflight: 0, lastRemaining: undefined, lastReportAt: 0, consumed: 0, samples: [] },
-    write: { pausedUntil: 0, inflight: 0, lastRemaining: undefined, lastReportAt: 0, consumed: 0, samples: [] },
-  };
-
-  // Wake-ups for requests waiting on the budget: every response may change it.
-  let wake: (() => void) | undefined;
-  let wakePromise: Promise<void> | undefined;
-  const changed = (): Promise<void> => (wakePromise ??= new Promise<void>((r) => (wake = r)));
-  const notify = () => {
-    const w = wake;
-    wake = undefined;
-    wakePromise = undefined;
-    w?.();
-  };
+  const kinds: Record<ArmCallKind, KindState> = { read: newKindState(), write: newKindState() };
+  /** Requests sent by the policy, numbered in send order. */
+  let sent = 0;
 
   const limit = pLimit(maxConcurrency);
 
@@ -179,60 +232,97 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
     for (let t = now(); kinds[kind].pausedUntil > t; t = now()) await sleep(kinds[kind].pausedUntil - t);
   };
 
-  /** Bucket refill per ms, measured from the reports; undefined until a span of ≥ 1 s was observed. */
-  const refillPerMs = (s: KindState): number | undefined => {
-    const samples = s.samples;
-    if (samples.length < 2) return undefined;
-    const first = samples[0];
-    const last = samples[samples.length - 1];
-    const span = last.t - first.t;
-    if (span < RATE_MIN_SPAN_MS) return undefined;
-    const rate = (last.v - first.v) / span;
-    return rate > 0 ? rate * RATE_SAFETY : undefined;
-  };
-
-  /** Ms to wait before one more request of `kind` may be sent; 0 = now. */
+  /**
+   * Ms to wait before one more request of `kind` may be sent; 0 = now, -1 = when a response arrives.
+   *
+   * The budget is mirrored from the server's reports: the last reported remaining, plus what the
+   * measured refill rate added since, minus every request still unanswered (whether or not the
+   * report already counted it: conservative), minus a small reserve. While the budget lasts
+   * (the burst) nothing holds requests back but `maxConcurrency`; once it is spent, requests go
+   * out as the measured refill allows. Sending later than the server could take costs nothing as
+   * long as the bucket is not full: the tokens wait in it and the next report shows them.
+   */
   const budgetDelay = (kind: ArmCallKind): number => {
     const s = kinds[kind];
     const t = now();
     if (s.pausedUntil > t) return s.pausedUntil - t;
+    // Slow start: until the server has answered once, its budget is unknown (a bucket another run
+    // just drained would answer a full volley with 429s): one request at a time.
+    if (!s.answered) return s.inflight > 0 ? -1 : 0;
+    // The server does not report this budget: only 429s (with Retry-After) hold requests back.
     if (s.lastRemaining === undefined) return 0;
-    const rate = refillPerMs(s);
-    // Conservative: every unanswered request counts as not yet reflected in the last report.
-    const estimate = s.lastRemaining + (rate ?? 0) * (t - s.lastReportAt) - s.inflight;
+    const rate = s.rate === undefined ? undefined : s.rate * RATE_SAFETY;
+    const estimate = s.lastRemaining + (rate ?? 0) * (t - s.lastReportAt) - s.inflight - RESERVE_TOKENS;
     if (estimate >= 1) return 0;
     if (rate !== undefined) return Math.max(1, Math.ceil((1 - estimate) / rate));
-    // Rate not measured yet: wait for answers, then probe once after a second to measure the refill.
+    // Rate not measured yet: wait for answers, then probe once a second after the last report
+    // (the tokens refilled meanwhile are not lost: the bucket is below its cap).
     if (s.inflight > 0) return -1;
     const probeAt = s.lastReportAt + RATE_MIN_SPAN_MS;
     return probeAt > t ? probeAt - t : 0;
   };
 
-  const acquireBudget = async (kind: ArmCallKind) => {
-    for (;;) {
+  /** Lets waiting requests of `kind` go, first come first served, as far as the budget allows. */
+  const pump = (kind: ArmCallKind) => {
+    const s = kinds[kind];
+    while (s.queue.length) {
       const d = budgetDelay(kind);
       if (d === 0) {
-        kinds[kind].inflight++;
-        return;
+        s.inflight++;
+        s.queue.shift()!();
+        continue;
       }
-      if (d < 0) await changed();
-      else await Promise.race([sleep(d), changed()]);
+      // d < 0: the next response pumps again. Otherwise one wake-up, unless one is due sooner.
+      if (d > 0) {
+        const at = now() + d;
+        if (at < s.wakeAt) {
+          s.wakeAt = at;
+          void sleep(d).then(() => {
+            if (s.wakeAt === at) s.wakeAt = Infinity;
+            pump(kind);
+          });
+        }
+      }
+      return;
     }
   };
 
-  const observe = (reqKind: ArmCallKind, request: PipelineRequest, response: PipelineResponse) => {
+  const acquireBudget = (kind: ArmCallKind): Promise<void> | void => {
+    const s = kinds[kind];
+    if (!s.queue.length && budgetDelay(kind) === 0) {
+      s.inflight++;
+      return;
+    }
+    return new Promise<void>((resolve) => {
+      s.queue.push(resolve);
+      pump(kind);
+    });
+  };
+
+  /**
+   * Takes in what a response reports. A report from a request sent before the one whose report is
+   * held is stale (its token was taken earlier; responses overtake each other): it still counts as
+   * consumption, but does not replace the budget nor add a rate sample.
+   */
+  const observe = (reqKind: ArmCallKind, seq: number, request: PipelineRequest, response: PipelineResponse) => {
     counters.requests++;
     const t = now();
     const h = response.headers;
+    kinds[reqKind].answered = true;
     for (const kind of ['read', 'write'] as const) {
       const raw = h.get(`x-ms-ratelimit-remaining-subscription-${kind}s`);
       if (raw === undefined || raw.trim() === '' || !Number.isFinite(Number(raw))) continue;
       const s = kinds[kind];
       if (response.status !== 429) s.consumed++;
+      if (seq < s.lastReportSeq) continue;
       s.lastRemaining = Number(raw);
       s.lastReportAt = t;
+      s.lastReportSeq = seq;
       s.samples.push({ t, v: s.lastRemaining + s.consumed });
-      while (s.samples.length > 2 && t - s.samples[1].t >= RATE_WINDOW_MS) s.samples.shift();
+      let drop = 0;
+      while (s.samples.length - drop > 2 && t - s.samples[drop + 1]!.t >= RATE_WINDOW_MS) drop++;
+      if (drop) s.samples.splice(0, drop);
+      s.rate = measureRefillPerMs(s.samples);
     }
     if (response.status === 429) {
       counters.throttled++;
@@ -240,7 +330,6 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
       const ra = parseRetryAfterMs((n) => h.get(n), t);
       if (ra !== undefined) pause(reqKind, ra);
     }
-    notify();
   };
 
   const pipelinePolicy: PipelinePolicy = {
@@ -248,16 +337,19 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
     async sendRequest(request, next) {
       const kind: ArmCallKind = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
       await acquireBudget(kind);
+      const seq = ++sent;
       let response: PipelineResponse;
       try {
         response = await next(request);
       } catch (err) {
         kinds[kind].inflight--;
-        notify();
+        pump(kind);
         throw err;
       }
       kinds[kind].inflight--;
-      observe(kind, request, response);
+      observe(kind, seq, request, response);
+      pump('read');
+      pump('write');
       return response;
     },
   };
