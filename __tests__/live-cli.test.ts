@@ -3,7 +3,7 @@
  * process, logging in with GitHub OIDC → Entra → ARM over HTTPS with the real SDKs, against the
  * emulator (in this process, so the tests can read its request log and play the portal).
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -265,3 +265,33 @@ test('auth errors say what to do: no ID token → the permissions block; a subje
   expect(denied.stdout).toContain('API Management Service Contributor');
   expect(denied.stdout).toContain('Nothing had been written.');
 });
+
+test('a PR-scoped plan reads only what the pull request changes (and the fragments it includes), and says it is scoped', async () => {
+  const base = sampleCopy();
+  const head = sampleCopy();
+  edit(head, 'apis/orders/policy.xml', '<base />', '<base />\n        <set-header name="X-Scoped" exists-action="override"><value>1</value></set-header>');
+  mkdirSync(join(head, 'apis/new-api'));
+  writeFileSync(join(head, 'apis/new-api/policy.xml'), readFileSync(join(head, 'apis/orders/policy.xml'), 'utf8'));
+  rmSync(join(head, 'products/integration/policy.xml'));
+  // Drift elsewhere, which a scoped plan does not look for.
+  const chat = (await admin<State>(emu, 'state')).resources[CHAT]!.value as string;
+  await admin(emu, 'edit', { address: CHAT, value: chat.replace('tokens-per-minute="20000"', 'tokens-per-minute="99999"') });
+
+  const before = (await armLog(emu)).length;
+  const r = await cli(emu, ['plan', '--policies', head, '--base', base, '--format', 'json']);
+  expect(r.code).toBe(0);
+  const plan = JSON.parse(r.stdout);
+  const pending = plan.changes.filter((c: { action: string }) => c.action !== 'noop').map((c: { action: string; address: string }) => `${c.action} ${c.address}`);
+  expect(pending.sort()).toEqual(['create apis/new-api/policies/policy', 'delete products/integration/policies/policy', 'update apis/orders/policies/policy']);
+  expect(plan.scoped).toEqual({ base, read: expect.any(Number), identity: false });
+  // Only the changed policies and the fragments they include were read: no list of every policy, no chat policy.
+  const reads = (await armLog(emu)).slice(before).filter((e) => e.method === 'GET' && /\/(policies\/policy|policyFragments\/[^/]+)$/i.test(e.path.split('?')[0]!));
+  expect(reads.length).toBe(plan.scoped.read);
+  expect(reads.length).toBeLessThanOrEqual(5);
+  expect((await armLog(emu)).slice(before).some((e) => /allPolicies|\/apis\/chat\//i.test(e.path))).toBe(false);
+
+  const text = await cli(emu, ['plan', '--policies', head, '--base', base]);
+  expect(text.stdout).toMatch(/Scoped plan: only the \d+ resource\(s\) that differ from .* were read; drift elsewhere is not looked for/);
+  const full = await cli(emu, ['plan', '--policies', head, '--format', 'json']);
+  expect(JSON.parse(full.stdout).changes.some((c: { address: string; action: string }) => c.address === CHAT && c.action === 'update')).toBe(true);
+}, 60000);

@@ -13,7 +13,7 @@ import type { Diagnostic, Plan } from './model/index.js';
 import { computePlan, hasChanges } from './plan/compute.js';
 import type { Guardrails } from './plan/identity.js';
 import { readPlanFile, writePlanFile } from './plan/plan-file.js';
-import { applyLive, connect, defaultGuardrails, planLive, type LiveConnection } from './pipeline/live.js';
+import { applyLive, connect, defaultGuardrails, planLive, planScoped, type LiveConnection } from './pipeline/live.js';
 import { renderApplyMarkdown } from './render/apply.js';
 import { changeLabel } from './render/labels.js';
 import { renderLintMarkdown, renderMarkdown } from './render/markdown.js';
@@ -197,7 +197,14 @@ async function runWith(report: Report): Promise<void> {
   else {
     conn = connect(targetInputs());
     guardrails = defaultGuardrails(conn, { allowPrivilegedRoles: booleanInput('allow-privileged-roles'), allowedScopes: core.getMultilineInput('allowed-scopes') });
-    plan = planFileInput && mode === 'apply' ? await readPlanFile(planFileInput) : await planLive(conn, desired!, { ...(ctx.sha ? { commit: ctx.sha } : {}), guardrails });
+    const options = { ...(ctx.sha ? { commit: ctx.sha } : {}), guardrails };
+    const basePath = core.getInput('base-policies-path');
+    if (planFileInput && mode === 'apply') plan = await readPlanFile(planFileInput);
+    else if (basePath && mode !== 'apply') {
+      // Scoped to what the pull request changes; an apply always plans in full.
+      const base = await loadDesiredTree(basePath, environment ? { environment } : {});
+      plan = await planScoped(conn, desired!, base, { ...options, baseLabel: basePath });
+    } else plan = await planLive(conn, desired!, options);
   }
   const planFile = mode === 'apply' && planFileInput ? planFileInput : join(tempDir, 'apim-policy-plan.json');
   if (planFile !== planFileInput) await writePlanFile(planFile, plan);

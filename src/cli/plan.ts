@@ -6,7 +6,7 @@ import { loadPolicyTree, type LoadedTree } from '../desired/load-tree.js';
 import type { Plan } from '../model/index.js';
 import { computePlan, hasChanges } from '../plan/compute.js';
 import { writePlanFile } from '../plan/plan-file.js';
-import { defaultGuardrails, planLive } from '../pipeline/live.js';
+import { defaultGuardrails, planLive, planScoped } from '../pipeline/live.js';
 import { renderJson } from '../render/json.js';
 import { renderMarkdown } from '../render/markdown.js';
 import { renderText } from '../render/text.js';
@@ -37,13 +37,15 @@ export async function planAgainstSnapshot(policies: string, snapshot: string): P
   return computePlan(desired, live, { source: { kind: 'snapshot', path: snapshot } });
 }
 
-/** Plans a policies tree against the live instance the target flags name. */
-export async function planAgainstInstance(policies: string, target: TargetWords & IdentityFlags): Promise<Plan> {
+/** Plans a policies tree against the live instance the target flags name (only what differs from `base`, when given). */
+export async function planAgainstInstance(policies: string, target: TargetWords & IdentityFlags, base?: string): Promise<Plan> {
   const desired = await loadDesired(policies, target.environment);
+  const baseTree = base ? await loadDesired(base, target.environment) : undefined;
   const { conn, progress } = connectWithProgress(target, 'read');
   try {
     const commit = currentCommit(policies);
-    return await planLive(conn, desired, { ...(commit ? { commit } : {}), guardrails: defaultGuardrails(conn, guardrailWords(target)) });
+    const options = { ...(commit ? { commit } : {}), guardrails: defaultGuardrails(conn, guardrailWords(target)) };
+    return baseTree ? await planScoped(conn, desired, baseTree, { ...options, baseLabel: base! }) : await planLive(conn, desired, options);
   } finally {
     progress.finish();
   }
@@ -52,6 +54,7 @@ export async function planAgainstInstance(policies: string, target: TargetWords 
 interface PlanOptions extends TargetWords, IdentityFlags {
   policies: string;
   liveSnapshot?: string;
+  base?: string;
   format: OutputFormat;
   out?: string;
   detailedExitcode?: boolean;
@@ -63,6 +66,7 @@ export function registerPlan(program: Command): void {
     .description('Show what apply would change: the policies tree against the live APIM instance (or a live snapshot folder).')
     .requiredOption('--policies <dir>', 'policies tree (APIOps layout)')
     .option('--live-snapshot <dir>', 'plan against a folder in the same layout instead of a live instance')
+    .option('--base <dir>', "PR-scoped plan: read and plan only what differs from this tree (the pull request's base checkout)")
     .addOption(new Option('--format <format>', 'output on stdout').choices(['text', 'markdown', 'json']).default('text'))
     .option('--out <file>', 'also write the plan file (JSON) for apply --plan')
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error');
@@ -71,7 +75,8 @@ export function registerPlan(program: Command): void {
     if (!opts.liveSnapshot && !hasTarget(opts)) {
       throw new CliError('plan needs a live side: the Azure target flags (--subscription-id, --resource-group, --service-name …) or --live-snapshot <dir>', 1);
     }
-    const plan = opts.liveSnapshot ? await planAgainstSnapshot(opts.policies, opts.liveSnapshot) : await planAgainstInstance(opts.policies, opts);
+    if (opts.base && opts.liveSnapshot) throw new CliError('--base scopes a plan against a live instance; it does not go with --live-snapshot', 1);
+    const plan = opts.liveSnapshot ? await planAgainstSnapshot(opts.policies, opts.liveSnapshot) : await planAgainstInstance(opts.policies, opts, opts.base);
     process.stdout.write(renderPlan(plan, opts.format, process.stdout.isTTY === true));
     if (opts.out) {
       await writePlanFile(opts.out, plan);

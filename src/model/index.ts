@@ -139,6 +139,8 @@ export interface Plan {
   changes: Change[];
   /** Findings that do not stop the plan but that a reviewer must see. */
   problems: Diagnostic[];
+  /** Set when only what a pull request changes was read (a PR-scoped plan): drift elsewhere is not in it. */
+  scoped?: { base: string; read: number; identity: boolean };
 }
 
 /** A resource as it is live right now: what apply reads before it writes, and keeps in the snapshot. */

@@ -8,8 +8,10 @@ import { ArmIdentityStore, readLiveIdentity } from '../azure/identity.js';
 import { readLiveNames, readLivePolicies } from '../azure/reader.js';
 import { resolveTarget, serviceResourceId, targetFingerprint, type AzureTarget, type TargetWords } from '../azure/target.js';
 import type { LoadedTree } from '../desired/load-tree.js';
-import { addressKey } from '../model/address.js';
-import type { AzureSource, Change, Plan, PolicyResource, State } from '../model/index.js';
+import type { IdentityManifest } from '../identity/manifest.js';
+import { addressKey, parsePolicyAddress } from '../model/address.js';
+import type { Address, AzureSource, Change, Plan, PolicyResource, State } from '../model/index.js';
+import type { XmlElement } from '../policy-xml/index.js';
 import { applyPlan, type ApplyEvent, type ApplyResult } from '../plan/apply.js';
 import { computePlan } from '../plan/compute.js';
 import { planIdentity, type Guardrails, type LiveIdentity, type UserAssignedInfo } from '../plan/identity.js';
@@ -50,27 +52,101 @@ function recount(plan: Plan): void {
   plan.summary = { create: count('create'), update: count('update'), delete: count('delete'), unchanged: count('noop') };
 }
 
+export interface PlanLiveOptions {
+  commit?: string;
+  guardrails?: Guardrails;
+}
+
 /**
  * Plans the desired tree against the live instance; reference problems go into the plan. With an
  * identity.yaml, the identity and its role assignments are planned too, around the policies.
  */
-export async function planLive(conn: LiveConnection, desired: LoadedTree, options: { commit?: string; guardrails?: Guardrails } = {}): Promise<Plan> {
+export async function planLive(conn: LiveConnection, desired: LoadedTree, options: PlanLiveOptions = {}): Promise<Plan> {
   const live = await readLivePolicies(conn.session);
-  const [names, identity] = await Promise.all([
-    readLiveNames(conn.session, live.workspaces),
-    desired.identity ? readLiveIdentity(conn.identities, conn.session, desired.identity) : undefined,
-  ]);
-  const plan = computePlan(desired, { state: live.state }, { source: conn.source, ...(options.commit ? { commit: options.commit } : {}) });
+  return finishPlan(conn, desired, live.state, live.workspaces, desired.identity, options);
+}
+
+/** What a scoped plan reads: the resources whose content differs between two trees, and the fragments they include. */
+export function changedBetween(base: LoadedTree, head: LoadedTree): { changed: Address[]; fragments: Address[] } {
+  const changed: Address[] = [];
+  for (const key of new Set([...base.state.resources.keys(), ...head.state.resources.keys()])) {
+    const b = base.state.resources.get(key);
+    const h = head.state.resources.get(key);
+    if (!b || !h || base.canonical.get(key) !== head.canonical.get(key) || (b.description ?? '') !== (h.description ?? '')) changed.push((h ?? b)!.address);
+  }
   const fragments = new Set<string>();
-  for (const side of [desired.state, live.state]) for (const [key, r] of side.resources) if (r.scope.kind === 'fragment') fragments.add(key);
+  for (const address of changed) {
+    const doc = head.documents.get(addressKey(address));
+    const ws = head.state.resources.get(addressKey(address))?.scope.workspace;
+    if (doc) for (const id of includedFragments(doc.root)) fragments.add(`${ws ? `workspaces/${ws}/` : ''}policyFragments/${id}`);
+  }
+  return { changed, fragments: [...fragments].filter((f) => !changed.some((c) => addressKey(c) === addressKey(f))) };
+}
+
+function includedFragments(element: XmlElement): string[] {
+  const out: string[] = [];
+  if (element.name === 'include-fragment') {
+    const id = element.attributes.find((a) => a.name === 'fragment-id')?.segments;
+    if (id && id.every((x) => !x.expression)) out.push(id.map((x) => (x as { text: string }).text).join(''));
+  }
+  for (const c of element.children) if (c.type === 'element') out.push(...includedFragments(c));
+  return out;
+}
+
+/** The manifest without positions: two trees want the same identity when these are equal. */
+const manifestKey = (m: IdentityManifest | undefined) => JSON.stringify(m ?? null, (k, v) => (k === 'at' || k === 'identityLine' || k === 'file' ? undefined : v));
+
+/**
+ * A plan scoped to a pull request: only the resources whose desired content differs between the
+ * base tree and the head tree are read and planned (plus the fragments they include, for the
+ * reference checks), and the identity only when identity.yaml differs. For instances where a full
+ * read takes minutes; the plan says it is scoped, since drift elsewhere is not looked for.
+ */
+export async function planScoped(conn: LiveConnection, desired: LoadedTree, base: LoadedTree, options: PlanLiveOptions & { baseLabel?: string } = {}): Promise<Plan> {
+  const { changed, fragments } = changedBetween(base, desired);
+  const read = [...changed, ...fragments];
+  const copies = await Promise.all(read.map((a) => conn.store.read(a)));
+  const resources = new Map<string, PolicyResource>();
+  for (const copy of copies) {
+    if (!copy) continue;
+    const r: PolicyResource = { type: 'policy', address: copy.address, scope: parsePolicyAddress(copy.address)!, xml: copy.xml };
+    if (copy.etag !== undefined) r.etag = copy.etag;
+    if (copy.description !== undefined) r.description = copy.description;
+    resources.set(addressKey(copy.address), r);
+  }
+  // Plan only the changed addresses: the fragments read for reference checks are not the PR's.
+  const keys = new Set(changed.map(addressKey));
+  const only = (tree: { resources: Map<string, PolicyResource> }) => ({ resources: new Map([...tree.resources].filter(([k]) => keys.has(k))) });
+  const scopedDesired: LoadedTree = { ...desired, state: only(desired.state) };
+  const workspaces = [...new Set(read.map((a) => parsePolicyAddress(a)?.workspace).filter((w): w is string => !!w))];
+  const identity = manifestKey(desired.identity) !== manifestKey(base.identity) ? desired.identity : undefined;
+  const plan = await finishPlan(conn, scopedDesired, only({ resources }), workspaces, identity, options, resources);
+  plan.scoped = { base: options.baseLabel ?? 'the base tree', read: read.length, identity: identity !== undefined };
+  return plan;
+}
+
+/** Compares, checks references against what is live, and adds the identity plan. */
+async function finishPlan(
+  conn: LiveConnection,
+  desired: LoadedTree,
+  live: State,
+  workspaces: string[],
+  manifest: IdentityManifest | undefined,
+  options: PlanLiveOptions,
+  extraLive: Map<string, PolicyResource> = live.resources,
+): Promise<Plan> {
+  const [names, identity] = await Promise.all([readLiveNames(conn.session, workspaces), manifest ? readLiveIdentity(conn.identities, conn.session, manifest) : undefined]);
+  const plan = computePlan(desired, { state: live }, { source: conn.source, ...(options.commit ? { commit: options.commit } : {}) });
+  const fragments = new Set<string>();
+  for (const side of [desired.state.resources, live.resources, extraLive]) for (const [key, r] of side) if (r.scope.kind === 'fragment') fragments.add(key);
   const changing = plan.changes
     .filter((c) => c.action === 'create' || c.action === 'update')
     .map((c) => desired.state.resources.get(addressKey(c.address)))
     .filter((r): r is PolicyResource => !!r);
-  const identities = { ...(await attachedAfterApply(conn, desired, identity)), namedValueValues: names.namedValueValues };
+  const identities = { ...(await attachedAfterApply(conn, { ...desired, ...(manifest ? { identity: manifest } : {}) }, identity)), namedValueValues: names.namedValueValues };
   plan.problems.push(...checkReferences(changing, desired.documents, { fragments, namedValues: names.namedValues, backends: names.backends, identities }));
-  if (desired.identity && identity) {
-    const planned = planIdentity(desired.identity, identity, options.guardrails ?? defaultGuardrails(conn));
+  if (manifest && identity) {
+    const planned = planIdentity(manifest, identity, options.guardrails ?? defaultGuardrails(conn));
     plan.changes = [...planned.first, ...plan.changes, ...planned.last];
     plan.problems.push(...planned.problems);
     recount(plan);

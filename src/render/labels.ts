@@ -36,3 +36,10 @@ export function policyDeletes(changes: Change[]): Change[] {
 export function destructiveChanges(changes: Change[]): Change[] {
   return changes.filter((c) => c.action !== 'noop' && c.destructive);
 }
+
+/** The one line that says a plan is scoped, or undefined for a full plan. */
+export function scopedNote(plan: Plan): string | undefined {
+  const s = plan.scoped;
+  if (!s) return undefined;
+  return `Scoped plan: only the ${s.read} resource(s) that differ from ${s.base}${s.identity ? ' and the identity' : ''} were read; drift elsewhere is not looked for (a full plan finds it).`;
+}

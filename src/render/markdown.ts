@@ -1,5 +1,5 @@
 import type { Change, Diagnostic, Plan } from '../model/index.js';
-import { ACTION_SYMBOL, ACTION_VERB, destructiveChanges, pendingChanges, plural, policyDeletes, summaryLine } from './labels.js';
+import { ACTION_SYMBOL, ACTION_VERB, destructiveChanges, pendingChanges, plural, policyDeletes, scopedNote, summaryLine } from './labels.js';
 
 export interface MarkdownOptions {
   /** Heading text, e.g. the environment or instance the plan is for. */
@@ -82,10 +82,12 @@ export function renderMarkdown(plan: Plan, options: MarkdownOptions = {}): strin
   const errors = plan.problems.filter((p) => p.severity === 'error');
   const others = plan.problems.filter((p) => p.severity !== 'error');
 
+  const scoped = scopedNote(plan);
   if (changes.length === 0 && plan.problems.length === 0) {
-    return [...head, `**No changes.** Live APIM matches the policies tree (${plural(plan.summary.unchanged, 'resource')})${meta.length ? ' · ' + meta.join(' · ') : ''}.`, ''].join('\n');
+    return [...head, `**No changes.** Live APIM matches the policies tree (${plural(plan.summary.unchanged, 'resource')})${meta.length ? ' · ' + meta.join(' · ') : ''}.`, ...(scoped ? ['', `_${scoped}_`] : []), ''].join('\n');
   }
   head.push(`**Plan:** ${summaryLine(plan)}${meta.length ? ' · ' + meta.join(' · ') : ''}`, '');
+  if (scoped) head.push(`_${scoped}_`, '');
 
   const deletes = policyDeletes(changes);
   if (deletes.length) {

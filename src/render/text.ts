@@ -1,5 +1,5 @@
 import type { Diagnostic, Plan } from '../model/index.js';
-import { ACTION_SYMBOL, ACTION_VERB, changeLabel, destructiveChanges, pendingChanges, plural, policyDeletes, summaryLine } from './labels.js';
+import { ACTION_SYMBOL, ACTION_VERB, changeLabel, destructiveChanges, pendingChanges, plural, policyDeletes, scopedNote, summaryLine } from './labels.js';
 
 export interface TextOptions {
   /** ANSI colour, for a terminal. */
@@ -20,8 +20,10 @@ export function renderText(plan: Plan, options: TextOptions = {}): string {
   const changes = pendingChanges(plan);
   for (const p of plan.problems) out.push(paint(p.severity === 'error' ? 'red' : 'yellow', formatDiagnostic(p)));
   if (plan.problems.length) out.push('');
+  const scoped = scopedNote(plan);
   if (changes.length === 0) {
     out.push(paint('green', `No changes. Live APIM matches the policies tree (${plural(plan.summary.unchanged, 'resource')}).`));
+    if (scoped) out.push(paint('dim', scoped));
     return out.join('\n') + '\n';
   }
   for (const c of changes) {
@@ -33,6 +35,7 @@ export function renderText(plan: Plan, options: TextOptions = {}): string {
     out.push('');
   }
   out.push(paint('bold', `Plan: ${summaryLine(plan)}.`));
+  if (scoped) out.push(paint('dim', scoped));
   const deletes = policyDeletes(changes);
   if (deletes.length > 0) {
     out.push(paint('yellow', `${deletes.length} resource(s) exist live but not in the tree; apply deletes them only with --allow-deletes.`));
