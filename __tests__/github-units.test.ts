@@ -102,3 +102,22 @@ describe('markdown for comments', () => {
     expect(lines[1]).toBe('**No changes.** Live APIM matches the policies tree (0 resources) · commit `abcdef012345`.');
   });
 });
+
+describe('markdown for identity changes', () => {
+  it('warns about what is taken away and names roles, not only GUIDs', () => {
+    const plan = computePlan({ state: { resources: new Map() }, diagnostics: [], documents: new Map() } as any, { state: { resources: new Map() } }, { source: { kind: 'snapshot', path: 'x' } });
+    const ra = { name: '0f0f0f0f-1111-5222-8333-444444444444', scope: '/subscriptions/s/resourceGroups/rg', roleDefinitionGuid: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39', roleName: 'Azure Service Bus Data Sender', identity: 'system', principalId: 'p' };
+    plan.changes = [
+      { address: 'identity', action: 'update', resourceType: 'identity', file: 'policies/identity.yaml', line: 2, diff: '-systemAssigned: true\n+systemAssigned: false\n', added: 1, removed: 1, destructive: 'identity: disables the system-assigned identity' },
+      { address: `roleAssignments/${ra.name}`, action: 'delete', resourceType: 'roleAssignment', roleAssignment: ra, diff: '-role: x\n', added: 0, removed: 1, destructive: 'deletes the role assignment Azure Service Bus Data Sender for system (p) on /subscriptions/s/resourceGroups/rg' },
+    ];
+    plan.summary = { create: 0, update: 1, delete: 1, unchanged: 0 };
+    const body = renderMarkdown(plan);
+    expect(body).toContain('> 2 change(s) take away an identity or access. Apply makes them only when allowed (`allow-destructive-identity-changes`):');
+    expect(body).toContain('> - identity: disables the system-assigned identity');
+    // A role assignment delete is not a policy delete (no allow-deletes warning for it).
+    expect(body).not.toContain('exist in APIM but not in the tree');
+    expect(body).toContain(`| - delete | \`roleAssignments/${ra.name}\` Azure Service Bus Data Sender for system |  |`);
+    expect(body).toContain('| ~ update | `identity` | `policies/identity.yaml:2` |');
+  });
+});
