@@ -7,7 +7,7 @@ import { request } from 'node:https';
 import { ClientAssertionCredential } from '@azure/identity';
 import { ApiManagementClient } from '@azure/arm-apimanagement';
 import { createHttpHeaders, createPipelineRequest, type PipelineResponse } from '@azure/core-rest-pipeline';
-import { createArmScheduler, parseRetryAfterMs, ArmRetryExhaustedError, RATE_LIMIT_POLICY_NAME } from '../src/azure/scheduler.js';
+import { createArmScheduler, measureRefillPerMs, parseRetryAfterMs, ArmRetryExhaustedError, RATE_LIMIT_POLICY_NAME, type ArmScheduler } from '../src/azure/scheduler.js';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { storePolicy } from '../src/emulator/arm-policies.js';
 import { listAll, type ArmSession } from '../src/azure/apim.js';
@@ -229,6 +229,252 @@ describe('pipelinePolicy', () => {
     const elapsed = sentAt[19] - sentAt[0];
     expect(elapsed).toBeGreaterThanOrEqual(((20 - 3) / 5) * 1000 - 200);
     expect(elapsed).toBeLessThan(((20 - 3) / 5) * 1000 * 1.3 + 1000);
+  });
+});
+
+/**
+ * A discrete-event clock: `sleep` queues a timer; `runUntil` lets every pending promise settle,
+ * then moves time to the earliest timer and fires it. Concurrent sleepers overlap as in real time.
+ */
+function eventClock() {
+  let t = 0;
+  let seq = 0;
+  const timers: { due: number; seq: number; fire: () => void }[] = [];
+  const settle = async () => {
+    for (let i = 0; i < 6; i++) await new Promise((r) => setImmediate(r));
+  };
+  return {
+    now: () => t,
+    sleep: (ms: number) => new Promise<void>((fire) => timers.push({ due: t + Math.max(0, ms), seq: seq++, fire })),
+    async runUntil(done: () => boolean) {
+      for (;;) {
+        await settle();
+        if (done()) return;
+        if (!timers.length) throw new Error(`nothing scheduled at ${t} ms and not done`);
+        let k = 0;
+        for (let i = 1; i < timers.length; i++) if (timers[i]!.due < timers[k]!.due || (timers[i]!.due === timers[k]!.due && timers[i]!.seq < timers[k]!.seq)) k = i;
+        const next = timers.splice(k, 1)[0]!;
+        t = Math.max(t, next.due);
+        next.fire();
+      }
+    },
+  };
+}
+
+/** Deterministic pseudo-random numbers in [0, 1). */
+function lcg(seed = 7) {
+  let x = seed;
+  return () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+}
+
+interface BucketOptions {
+  burst: number;
+  /** Refill per second. */
+  rate: number;
+  /** Tokens at the start (default: full). */
+  start?: number;
+  /** Ms before the server takes the token, and after (the response's way back). */
+  latency?: () => number;
+  back?: () => number;
+  /** Report x-ms-ratelimit-remaining-subscription-<kind>s (default true). */
+  header?: boolean;
+  /** Another caller spending the same bucket, tokens per second. */
+  other?: number;
+}
+
+/** ARM's token bucket for one kind of request, behind a pipeline `next`. */
+function armBucket(clock: ReturnType<typeof eventClock>, kind: 'read' | 'write', o: BucketOptions) {
+  let tokens = o.start ?? o.burst;
+  let last = 0;
+  const refill = () => {
+    tokens = Math.min(o.burst, tokens + ((clock.now() - last) / 1000) * o.rate);
+    last = clock.now();
+  };
+  const stats = { served: 0, throttled: 0, inflight: 0, peakInflight: 0, sentAt: [] as number[] };
+  let stopped = false;
+  if (o.other) {
+    void (async () => {
+      while (!stopped) {
+        await clock.sleep(1000 / o.other!);
+        refill();
+        if (tokens >= 1) tokens -= 1;
+      }
+    })();
+  }
+  const next = async (request: ReturnType<typeof createPipelineRequest>): Promise<PipelineResponse> => {
+    stats.sentAt.push(clock.now());
+    stats.peakInflight = Math.max(stats.peakInflight, ++stats.inflight);
+    await clock.sleep(o.latency?.() ?? 20);
+    refill();
+    const headers: Record<string, string> = {};
+    let status = 200;
+    if (tokens >= 1) {
+      tokens -= 1;
+      stats.served++;
+    } else {
+      status = 429;
+      stats.throttled++;
+      headers['Retry-After'] = String(Math.max(1, Math.ceil((1 - tokens) / o.rate)));
+    }
+    if (o.header !== false) headers[`x-ms-ratelimit-remaining-subscription-${kind}s`] = String(Math.max(0, Math.floor(tokens)));
+    await clock.sleep(o.back?.() ?? 1);
+    stats.inflight--;
+    return { status, headers: createHttpHeaders(headers), request };
+  };
+  return { next, stats, stop: () => (stopped = true) };
+}
+
+/** `n` calls of `kind` through `run` and the pipeline policy (a 429 surfaces as the SDK's RestError would). */
+async function drive(s: ArmScheduler, clock: ReturnType<typeof eventClock>, bucket: ReturnType<typeof armBucket>, kind: 'read' | 'write', n: number) {
+  let finished = 0;
+  let failed = 0;
+  const method = kind === 'read' ? 'GET' : 'PUT';
+  const calls = Array.from({ length: n }, (_, i) =>
+    s
+      .run(kind, async () => {
+        const r = await s.pipelinePolicy.sendRequest(createPipelineRequest({ url: `https://arm.example/p/${i}`, method }), bucket.next as never);
+        if (r.status === 429) throw Object.assign(new Error('429'), { statusCode: 429, response: { headers: r.headers }, request: r.request });
+        return r.status;
+      })
+      .then(
+        () => finished++,
+        () => (finished++, failed++),
+      ),
+  );
+  await clock.runUntil(() => finished === n);
+  bucket.stop();
+  await Promise.all(calls);
+  return { wallMs: clock.now(), failed };
+}
+
+/** ARM's lower bound for n requests: the bucket's tokens at the start, then its refill. */
+const boundMs = (n: number, o: BucketOptions) => (Math.max(0, n - (o.start ?? o.burst)) / (o.rate - (o.other ?? 0))) * 1000;
+
+describe('pipelinePolicy: pacing by what ARM reports (discrete-event clock, simulated token bucket)', () => {
+  test.each([5, 25, 40])('spends the burst at full concurrency, then keeps pace with a refill of %i/s it measured (no rate is built in)', async (rate) => {
+    const clock = eventClock();
+    const s = createArmScheduler({ sleep: clock.sleep, now: clock.now, random: lcg(), maxConcurrency: 16 });
+    const o: BucketOptions = { burst: 100, rate };
+    const bucket = armBucket(clock, 'read', o);
+    const n = 100 + 8 * rate; // 8 s past the burst
+    const { wallMs, failed } = await drive(s, clock, bucket, 'read', n);
+    expect(failed).toBe(0);
+    expect(bucket.stats.throttled).toBe(0);
+    expect(bucket.stats.peakInflight).toBe(16);
+    // The burst went out at once: the first 90 requests within a few round trips.
+    expect(bucket.stats.sentAt[90]!).toBeLessThan(10 * 21);
+    expect(wallMs).toBeGreaterThanOrEqual(boundMs(n, o));
+    expect(wallMs).toBeLessThan(boundMs(n, o) * 1.05 + 300);
+  });
+
+  test('writes are paced by the write bucket (200 + 10/s): 400 writes near the bound, none throttled', async () => {
+    const clock = eventClock();
+    const rnd = lcg(3);
+    const s = createArmScheduler({ sleep: clock.sleep, now: clock.now, random: rnd });
+    const o: BucketOptions = { burst: 200, rate: 10, latency: () => 30 + 50 * rnd(), back: () => 5 + 20 * rnd() };
+    const bucket = armBucket(clock, 'write', o);
+    const { wallMs, failed } = await drive(s, clock, bucket, 'write', 400);
+    expect(failed).toBe(0);
+    expect(bucket.stats.throttled).toBe(0);
+    expect(wallMs).toBeLessThan(boundMs(400, o) * 1.05);
+  });
+
+  test('slow start: one request until the server has answered, so a drained bucket costs one 429, not a volley', async () => {
+    const clock = eventClock();
+    const s = createArmScheduler({ sleep: clock.sleep, now: clock.now, random: lcg() });
+    const o: BucketOptions = { burst: 250, rate: 25, start: 0 };
+    const bucket = armBucket(clock, 'read', o);
+    const { wallMs, failed } = await drive(s, clock, bucket, 'read', 150);
+    expect(failed).toBe(0);
+    expect(bucket.stats.sentAt[1]!).toBeGreaterThan(bucket.stats.sentAt[0]!);
+    expect(bucket.stats.throttled).toBeLessThanOrEqual(1);
+    expect(wallMs).toBeLessThan(boundMs(150, o) * 1.05 + 1000);
+  });
+
+  test("keeps up with the refill at ARM's latencies (0.1–1.5 s per call) with the default concurrency", async () => {
+    const clock = eventClock();
+    const rnd = lcg(11);
+    const s = createArmScheduler({ sleep: clock.sleep, now: clock.now, random: rnd });
+    const o: BucketOptions = { burst: 250, rate: 25, latency: () => (rnd() < 0.9 ? 100 + 300 * rnd() : 400 + 1100 * rnd()), back: () => 5 };
+    const bucket = armBucket(clock, 'read', o);
+    const { wallMs, failed } = await drive(s, clock, bucket, 'read', 1000);
+    expect(failed).toBe(0);
+    expect(bucket.stats.throttled).toBe(0);
+    expect(wallMs).toBeLessThan(boundMs(1000, o) * 1.1);
+  });
+
+  test('responses that overtake each other (jitter on both legs) do not make it send too much', async () => {
+    const clock = eventClock();
+    const rnd = lcg(5);
+    const s = createArmScheduler({ sleep: clock.sleep, now: clock.now, random: rnd });
+    const o: BucketOptions = { burst: 250, rate: 25, latency: () => 10 + 190 * rnd(), back: () => 10 + 190 * rnd() };
+    const bucket = armBucket(clock, 'read', o);
+    const { wallMs, failed } = await drive(s, clock, bucket, 'read', 1000);
+    expect(failed).toBe(0);
+    expect(bucket.stats.throttled).toBeLessThanOrEqual(10); // ≤ 1 %
+    expect(wallMs).toBeLessThan(boundMs(1000, o) * 1.1);
+  });
+
+  test('another caller spending the same bucket: paces to what is left for it, without 429s', async () => {
+    const clock = eventClock();
+    const s = createArmScheduler({ sleep: clock.sleep, now: clock.now, random: lcg() });
+    const o: BucketOptions = { burst: 250, rate: 25, other: 5 };
+    const bucket = armBucket(clock, 'read', o);
+    const { wallMs, failed } = await drive(s, clock, bucket, 'read', 600);
+    expect(failed).toBe(0);
+    expect(bucket.stats.throttled).toBeLessThanOrEqual(6);
+    expect(wallMs).toBeLessThan(boundMs(600, o) * 1.1);
+  });
+
+  test('after a long pause it projects no more budget than the bucket was ever seen to hold', async () => {
+    const clock = eventClock();
+    const s = createArmScheduler({ sleep: clock.sleep, now: clock.now, random: lcg() });
+    const o: BucketOptions = { burst: 250, rate: 25 };
+    const bucket = armBucket(clock, 'read', o);
+    await drive(s, clock, { ...bucket, stop: () => false }, 'read', 400); // drains it: paced at the end
+    let woke = false;
+    void clock.sleep(60_000).then(() => (woke = true));
+    await clock.runUntil(() => woke);
+    const before = bucket.stats.throttled;
+    const { failed } = await drive(s, clock, bucket, 'read', 400);
+    expect(failed).toBe(0);
+    expect(bucket.stats.throttled - before).toBe(0);
+  });
+
+  test('a server without rate-limit headers: its 429s pace the calls, none fails', async () => {
+    const clock = eventClock();
+    const s = createArmScheduler({ sleep: clock.sleep, now: clock.now, random: lcg() });
+    const o: BucketOptions = { burst: 100, rate: 25, header: false };
+    const bucket = armBucket(clock, 'read', o);
+    const { wallMs, failed } = await drive(s, clock, bucket, 'read', 500);
+    expect(failed).toBe(0);
+    // The burst's end is found by the 429s of one volley; after that, paced by the refill measured between 429s.
+    expect(bucket.stats.throttled).toBeLessThanOrEqual(40);
+    expect(wallMs).toBeLessThan(boundMs(500, o) * 1.15);
+  });
+});
+
+describe('measureRefillPerMs', () => {
+  test('least squares over the window: close to the true rate although responses arrive out of order', () => {
+    // A bucket refilling 25/s drained by 32 requests at a time; the n-th response reports what
+    // remained after a token taken by some other request of its volley (up to 31 places away).
+    const rnd = lcg(9);
+    const samples: { t: number; v: number }[] = [];
+    let taken = 0;
+    for (let volley = 0; volley < 20; volley++) {
+      const order = Array.from({ length: 32 }, (_, i) => i).sort(() => rnd() - 0.5);
+      for (let k = 0; k < 32; k++) {
+        const t = volley * 100 + k * 3;
+        const takenBy = taken + order[k]! + 1; // tokens taken when this report's token went
+        const remaining = 1000 + 0.025 * t - takenBy;
+        samples.push({ t, v: remaining + (taken + k + 1) });
+      }
+      taken += 32;
+    }
+    const rate = measureRefillPerMs(samples)! * 1000;
+    expect(rate).toBeGreaterThan(25 * 0.95);
+    expect(rate).toBeLessThan(25 * 1.05);
+    expect(measureRefillPerMs(samples.slice(0, 10))).toBeUndefined(); // spans less than a second
   });
 });
 

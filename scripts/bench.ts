@@ -7,7 +7,7 @@
  *    + 25/s, writes 200 + 10/s) and 20 ms latency, for 1,000 and 5,000 policies, each run in its own
  *    process as the product runs (`connect` + `planLive` / `applyLive` from src/pipeline/live.ts):
  *    - full plan: wall time vs the read bucket's bound, reads, 429s, failed calls, peak RSS;
- *    - PR-scoped plan of 3 changed files (placeholder: skipped until `planScoped` is exported);
+ *    - PR-scoped plan of 3 changed files (`planScoped`; the row is skipped if it is not exported);
  *    - apply of 50 changes (a fresh run with full buckets) vs the bucket bounds;
  *    - apply of 400 changes: past the write burst, so paced by the write bucket.
  *    Lower bound of a run = max(0, reads − 250) / 25 s for its reads, plus max(0, writes − 200) / 10 s
@@ -16,11 +16,12 @@
  *    GET, PUTs); 429s are counted apart.
  * 3. Cold start of the bundled action (`dist/index.js`, built by this script into a temp dir) to its
  *    first ARM request.
+ * The live steps run as bundles built from src/ by this script (see `bundles`), under plain `node`.
  * 4. CPU of the canonical comparison over the shared corpus (../shared/corpus, read in place).
  *
  * Prints tables and, last, one JSON line for the 1,000-policy full plan.
- * Environment: BENCH_SIZES="1000,5000" (live sizes), BENCH_DIST=<dir with index.js and cli/index.js>
- * (skip the build), BENCH_SKIP="offline,apply400,cold,corpus" (sections to leave out).
+ * Environment: BENCH_SIZES="1000,5000" (live sizes), BENCH_SKIP="offline,apply400,cold,corpus"
+ * (sections to leave out), BENCH_WORKER=tsx (live steps from source), BENCH_DIST=<dir> (reuse bundles).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -32,7 +33,7 @@ import { coldStart } from './bench/cold-start.js';
 import { corpusDiff } from './bench/corpus.js';
 import { ROOT, TSX, countArm, startEmulatorProcess, type EmulatorProcess } from './bench/emulator.js';
 import type { WorkerArgs, WorkerResult } from './bench/live-worker.js';
-import { policyPath, spread, writeTree } from './bench/trees.js';
+import { spread, writeTree } from './bench/trees.js';
 
 const READ_BURST = 250;
 const READ_RATE = 25;
@@ -49,17 +50,31 @@ const writeBoundMs = (writes: number) => (Math.max(0, writes - WRITE_BURST) / WR
 const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(2)} %` : '0 %');
 const fmt = (n: number) => n.toLocaleString('en-US');
 
-/** Bundles the action and the CLI with ncc into a temp dir (the repo's dist/ is left alone). */
-function bundles(): { action: string; cli: string; dir: string; temp: boolean } {
-  if (skip.has('offline') && skip.has('cold')) return { action: '', cli: '', dir: '', temp: false };
-  const given = process.env.BENCH_DIST;
-  if (given) return { action: join(given, 'index.js'), cli: join(given, 'cli', 'index.js'), dir: given, temp: false };
-  const dir = mkdtempSync(join(tmpdir(), 'apim-bench-dist-'));
+/**
+ * Bundles with ncc, from src/, into a temp dir (the repo's dist/ is left alone): the action (cold
+ * start), the CLI (offline plan) and the live worker, so the plan runs as the product does, as one
+ * bundle under plain `node` (BENCH_WORKER=tsx runs the worker from source instead; tsx and its
+ * transpiled modules add about 90 MB of RSS). BENCH_DIST=<dir> reuses bundles built before.
+ */
+function bundles(): { action: string; cli: string; worker: string | undefined; cleanup: () => void } {
+  const dir = process.env.BENCH_DIST ?? mkdtempSync(join(tmpdir(), 'apim-bench-dist-'));
   const ncc = [join(ROOT, 'node_modules/@vercel/ncc/dist/ncc/cli.js'), 'build', '--quiet', '--target', 'es2022'];
-  log(`bundling the action and the CLI into ${dir}`);
-  execFileSync(process.execPath, [...ncc, 'src/index.ts', '-o', dir], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  execFileSync(process.execPath, [...ncc, 'src/cli.ts', '-o', join(dir, 'cli')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-  return { action: join(dir, 'index.js'), cli: join(dir, 'cli', 'index.js'), dir, temp: true };
+  const build = (entry: string, out: string, needed: boolean) => {
+    const js = join(dir, out, 'index.js');
+    if (!needed || existsSync(js)) return js;
+    log(`bundling ${entry} into ${join(dir, out)}`);
+    execFileSync(process.execPath, [...ncc, entry, '-o', join(dir, out)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    return js;
+  };
+  const tsxWorker = process.env.BENCH_WORKER === 'tsx';
+  return {
+    action: build('src/index.ts', '.', !skip.has('cold')),
+    cli: build('src/cli.ts', 'cli', !skip.has('offline')),
+    worker: tsxWorker ? undefined : build('scripts/bench/live-worker.ts', 'worker', true),
+    cleanup: () => {
+      if (!process.env.BENCH_DIST) rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 // ───────────────────────────── 1. offline plan ─────────────────────────────
@@ -121,7 +136,8 @@ function timed(fn: () => unknown, runs = 3): number {
 function worker(emu: EmulatorProcess, args: Omit<WorkerArgs, 'target'>): Promise<WorkerResult> {
   const { armEndpoint, subscriptionId, resourceGroup, serviceName, tenantId, clientId } = emu.ready;
   const full: WorkerArgs = { ...args, target: { armEndpoint, subscriptionId, resourceGroup, serviceName, tenantId, clientId } };
-  const child = spawn(TSX, [join(ROOT, 'scripts/bench/live-worker.ts'), JSON.stringify(full)], {
+  const [cmd, script] = dist.worker ? [process.execPath, dist.worker] : [TSX, join(ROOT, 'scripts/bench/live-worker.ts')];
+  const child = spawn(cmd, [script, JSON.stringify(full)], {
     cwd: ROOT,
     env: { ...process.env, ...emu.ready.env, GITHUB_ACTIONS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -179,9 +195,13 @@ async function liveRun(n: number, withScoped: boolean): Promise<SizeRun> {
     log(`${n} policies: plan ${plan.result.wallMs} ms, ${JSON.stringify(plan.counts)}`);
     let scoped: Measured | undefined;
     if (withScoped) {
+      // A pull request that changes 3 files: its base is the desired tree without 3 of its changes.
+      const baseDir = join(work, 'base');
+      const three = new Set([...changed].slice(0, 3));
+      writeTree(baseDir, n, 'author', (i) => changed.has(i) && !three.has(i));
       await emu.refillBuckets();
-      const changedFiles = [...changed].slice(0, 3).map(policyPath);
-      scoped = await measured(emu, { mode: 'scoped', policies: desired, planFile: join(work, 'scoped.json'), changedFiles });
+      log(`${n} policies: PR-scoped plan of 3 changed files`);
+      scoped = await measured(emu, { mode: 'scoped', policies: desired, base: baseDir, planFile: join(work, 'scoped.json') });
     }
     await emu.refillBuckets();
     log(`${n} policies: apply of the plan's ${changed.size} changes`);
@@ -240,7 +260,7 @@ try {
     `\nLive, against the emulator: ARM default throttling (reads ${READ_BURST} + ${READ_RATE}/s, writes ${WRITE_BURST} + ${WRITE_RATE}/s), ${LATENCY_MS} ms latency.` +
       `\nbound = max(0, reads − ${READ_BURST}) / ${READ_RATE} s + max(0, writes − ${WRITE_BURST}) / ${WRITE_RATE} s, counting every ARM read/write the emulator served` +
       `\n(list pages, one GET per policy, named values, backends, the service GET; apply: one GET per change, then the PUTs); 429s apart.` +
-      `\nwall = connect + planLive (or applyLive) in a fresh process, token included; the desired tree is loaded before (load ms).`,
+      `\nwall = connect + planLive (or applyLive) in a fresh process (${dist.worker ? 'bundled, plain node' : 'tsx'}), token included; the desired tree is loaded before (load ms).`,
   );
   const table: Record<string, Record<string, string>> = {};
   const col = (name: string, m: Measured | undefined, extra: Record<string, string> = {}) => {
@@ -305,5 +325,5 @@ try {
     );
   }
 } finally {
-  if (dist.temp && dist.dir && existsSync(dist.dir)) rmSync(dist.dir, { recursive: true, force: true });
+  dist.cleanup();
 }

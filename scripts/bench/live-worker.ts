@@ -2,7 +2,7 @@
  * One product run against the emulator, in its own process (started by scripts/bench.ts with the
  * emulator's `ready.env`, so NODE_EXTRA_CA_CERTS is in place from the start): a full plan
  * (`connect` + `planLive`, as the CLI and the action do it), an apply of a saved plan (`applyLive`),
- * or the PR-scoped plan once it exists. Prints one JSON line: timings, the scheduler's counters,
+ * or a PR-scoped plan (`planScoped` with the base tree, when src/pipeline/live.ts exports it). Prints one JSON line: timings, the scheduler's counters,
  * CPU and peak RSS of this process.
  *
  *   tsx scripts/bench/live-worker.ts '{"mode":"plan","policies":DIR,"planFile":FILE,"target":{…}}'
@@ -18,8 +18,8 @@ export interface WorkerArgs {
   mode: 'plan' | 'apply' | 'scoped';
   policies?: string;
   planFile: string;
-  /** Scoped plan: the files a pull request changed, relative to `policies`. */
-  changedFiles?: string[];
+  /** Scoped plan: the tree at the pull request's base (`policies` is its head). */
+  base?: string;
   target: TargetWords;
 }
 
@@ -53,22 +53,22 @@ async function main(): Promise<WorkerResult> {
     const desired = await loadDesiredTree(args.policies!);
     const loadMs = Math.round(performance.now() - l0);
     if (args.mode === 'scoped') {
-      // ─── PLACEHOLDER: PR-scoped plan (issue 8; the planScoped feature is built separately) ───
-      // Skipped while src/pipeline/live.ts does not export `planScoped`. Once it does, check that
-      // the call below matches its signature (assumed: (conn, desired, { changedFiles }) → Plan).
+      // ─── PR-scoped plan (issue 8 asks for it; the feature itself is built separately) ───
+      // Skipped when src/pipeline/live.ts does not export `planScoped(conn, head, base, options)`.
       const planScoped = (live as Record<string, unknown>).planScoped as
-        | ((conn: live.LiveConnection, desired: unknown, options: { changedFiles: string[] }) => Promise<{ summary: unknown }>)
+        | ((conn: live.LiveConnection, desired: unknown, base: unknown, options: { baseLabel?: string }) => Promise<{ summary: unknown; scoped?: unknown }>)
         | undefined;
       if (typeof planScoped !== 'function') return { mode: args.mode, wallMs: 0, loadMs, skipped: 'planScoped is not exported from src/pipeline/live.ts', ...base() };
+      const baseTree = await loadDesiredTree(args.base!);
       const t0 = performance.now();
       const conn = live.connect(words);
       try {
-        const plan = await planScoped(conn, desired, { changedFiles: args.changedFiles ?? [] });
+        const plan = await planScoped(conn, desired, baseTree, { baseLabel: args.base! });
         return { mode: args.mode, wallMs: Math.round(performance.now() - t0), loadMs, summary: plan.summary, stats: conn.session.scheduler.stats(), ...base() };
       } catch (e) {
-        return { mode: args.mode, wallMs: Math.round(performance.now() - t0), loadMs, error: `planScoped failed (adjust scripts/bench/live-worker.ts): ${(e as Error).message}`, stats: conn.session.scheduler.stats(), ...base() };
+        return { mode: args.mode, wallMs: Math.round(performance.now() - t0), loadMs, error: `planScoped failed: ${(e as Error).message}`, stats: conn.session.scheduler.stats(), ...base() };
       }
-      // ─── end of PLACEHOLDER ───
+      // ─── end of PR-scoped plan ───
     }
     const t0 = performance.now();
     const conn = live.connect(words);

@@ -86,6 +86,9 @@ const RATE_SAFETY = 0.95;
  * not lost), only its refill time once, when the burst ends.
  */
 const RESERVE_TOKENS = 1;
+/** Reports kept per kind for the budget estimate, and how long the tightest one counts (a rate error grows with its age). */
+const REPORTS_KEPT = 32;
+const BEST_REPORT_MAX_AGE_MS = 2_000;
 /**
  * `run` calls at once by default. Enough to spend the burst quickly and to keep up with the refill
  * at ARM's real latencies (25 reads/s × 0.3–1 s per call = 8–25 in flight); the budget, not this
@@ -136,16 +139,30 @@ function classify(err: unknown, nowMs: number): Classified {
   return { status, code, retryable, reset, retryAfterMs, request: e.request };
 }
 
+/**
+ * One report of a remaining budget: its value, when it arrived, and `known`: how many requests of
+ * its kind are known to have taken their token before it did (those answered before the request
+ * it answers was sent, and that request itself).
+ */
+interface Report {
+  remaining: number;
+  at: number;
+  known: number;
+}
+
 interface KindState {
   pausedUntil: number;
-  /** Requests sent by the policy whose response has not arrived. */
+  /** Requests of this kind sent by the policy, done (answered or failed), and not done yet. */
+  sent: number;
+  answers: number;
   inflight: number;
   /** A response to a request of this kind has arrived (until then one request at a time: slow start). */
-  answered: boolean;
-  /** Last reported remaining budget, when it was seen, and the send order of the request it answered. */
-  lastRemaining: number | undefined;
-  lastReportAt: number;
-  lastReportSeq: number;
+  heard: boolean;
+  /** The last reports, newest last, and the one that gave the tightest estimate when it came. */
+  reports: Report[];
+  best: Report | undefined;
+  /** The highest budget ever reported (no more than the bucket holds); -1 while the server reported none, only 429s. */
+  maxRemaining: number;
   /** Consuming (non-429) responses seen, for the refill-rate measurement. */
   consumed: number;
   /** (time, remaining + consumed): its slope is the bucket's refill rate. */
@@ -160,11 +177,13 @@ interface KindState {
 
 const newKindState = (): KindState => ({
   pausedUntil: 0,
+  sent: 0,
+  answers: 0,
   inflight: 0,
-  answered: false,
-  lastRemaining: undefined,
-  lastReportAt: 0,
-  lastReportSeq: 0,
+  heard: false,
+  reports: [],
+  best: undefined,
+  maxRemaining: -1,
   consumed: 0,
   samples: [],
   rate: undefined,
@@ -202,6 +221,23 @@ export function measureRefillPerMs(samples: ReadonlyArray<{ t: number; v: number
   return rate > 0 ? rate : undefined;
 }
 
+/**
+ * A lower bound of the budget left now, from the last reports. A report says what remained when its
+ * request took a token; since then the bucket refilled at `rate` (per ms) at least from the moment
+ * the report arrived, and lost one token per request that may have taken one after it: every
+ * request sent, less those known to have taken theirs before (answered before the reported request
+ * was sent). Responses overtake each other, so the newest report is not always the tightest: the
+ * best of the last few counts. Requests in flight are over-counted, never under-counted: holding a
+ * few tokens back costs no throughput (tokens below the bucket's cap are not lost, the next
+ * reports show them), while one token too many costs a 429.
+ */
+function budgetEstimate(s: Pick<KindState, 'reports' | 'best' | 'sent'>, rate: number, t: number, cap: number): number {
+  const of = (r: Report) => Math.min(r.remaining + rate * (t - r.at), Math.max(cap, r.remaining)) - (s.sent - r.known);
+  let best = s.best && t - s.best.at <= BEST_REPORT_MAX_AGE_MS ? of(s.best) : -Infinity;
+  for (const r of s.reports) best = Math.max(best, of(r));
+  return best;
+}
+
 export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmScheduler {
   const maxConcurrency = Math.max(1, Math.floor(options.maxConcurrency ?? DEFAULT_CONCURRENCY));
   const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 8));
@@ -218,8 +254,6 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
   const seen429 = new WeakSet<object>();
 
   const kinds: Record<ArmCallKind, KindState> = { read: newKindState(), write: newKindState() };
-  /** Requests sent by the policy, numbered in send order. */
-  let sent = 0;
 
   const limit = pLimit(maxConcurrency);
 
@@ -235,12 +269,11 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
   /**
    * Ms to wait before one more request of `kind` may be sent; 0 = now, -1 = when a response arrives.
    *
-   * The budget is mirrored from the server's reports: the last reported remaining, plus what the
-   * measured refill rate added since, minus every request still unanswered (whether or not the
-   * report already counted it: conservative), minus a small reserve. While the budget lasts
-   * (the burst) nothing holds requests back but `maxConcurrency`; once it is spent, requests go
-   * out as the measured refill allows. Sending later than the server could take costs nothing as
-   * long as the bucket is not full: the tokens wait in it and the next report shows them.
+   * The budget is mirrored from the server's reports (see `budgetEstimate`), less a small reserve.
+   * While it lasts (the burst) nothing holds requests back but `maxConcurrency`; once it is spent,
+   * requests go out as the refill measured from the reports allows. Sending later than the server
+   * could take costs nothing as long as the bucket is below its cap: the tokens wait in it, and the
+   * next report shows them.
    */
   const budgetDelay = (kind: ArmCallKind): number => {
     const s = kinds[kind];
@@ -248,17 +281,27 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
     if (s.pausedUntil > t) return s.pausedUntil - t;
     // Slow start: until the server has answered once, its budget is unknown (a bucket another run
     // just drained would answer a full volley with 429s): one request at a time.
-    if (!s.answered) return s.inflight > 0 ? -1 : 0;
+    if (!s.heard) return s.inflight > 0 ? -1 : 0;
     // The server does not report this budget: only 429s (with Retry-After) hold requests back.
-    if (s.lastRemaining === undefined) return 0;
-    const rate = s.rate === undefined ? undefined : s.rate * RATE_SAFETY;
-    const estimate = s.lastRemaining + (rate ?? 0) * (t - s.lastReportAt) - s.inflight - RESERVE_TOKENS;
+    if (!s.reports.length) return 0;
+    const rate = s.rate === undefined ? 0 : s.rate * RATE_SAFETY;
+    let estimate: number;
+    if (s.maxRemaining >= 0) {
+      // No projection above what the bucket holds (after a pause, say): at least the highest budget
+      // ever reported, and at least what maxConcurrency spends at once (ARM's buckets hold 200+).
+      estimate = budgetEstimate(s, rate, t, Math.max(s.maxRemaining, maxConcurrency + RESERVE_TOKENS)) - RESERVE_TOKENS;
+    } else {
+      // Only 429s told the budget (none left at that moment): what refilled since, less what was
+      // sent since, and never more than maxConcurrency (the bucket's size is not known).
+      const last = s.reports[s.reports.length - 1]!;
+      estimate = Math.min(rate * (t - last.at) - (s.sent - last.known), maxConcurrency);
+    }
     if (estimate >= 1) return 0;
-    if (rate !== undefined) return Math.max(1, Math.ceil((1 - estimate) / rate));
+    if (rate > 0) return Math.max(1, Math.ceil((1 - estimate) / rate));
     // Rate not measured yet: wait for answers, then probe once a second after the last report
     // (the tokens refilled meanwhile are not lost: the bucket is below its cap).
     if (s.inflight > 0) return -1;
-    const probeAt = s.lastReportAt + RATE_MIN_SPAN_MS;
+    const probeAt = s.reports[s.reports.length - 1]!.at + RATE_MIN_SPAN_MS;
     return probeAt > t ? probeAt - t : 0;
   };
 
@@ -269,6 +312,7 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
       const d = budgetDelay(kind);
       if (d === 0) {
         s.inflight++;
+        s.sent++;
         s.queue.shift()!();
         continue;
       }
@@ -291,6 +335,7 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
     const s = kinds[kind];
     if (!s.queue.length && budgetDelay(kind) === 0) {
       s.inflight++;
+      s.sent++;
       return;
     }
     return new Promise<void>((resolve) => {
@@ -299,26 +344,32 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
     });
   };
 
-  /**
-   * Takes in what a response reports. A report from a request sent before the one whose report is
-   * held is stale (its token was taken earlier; responses overtake each other): it still counts as
-   * consumption, but does not replace the budget nor add a rate sample.
-   */
-  const observe = (reqKind: ArmCallKind, seq: number, request: PipelineRequest, response: PipelineResponse) => {
+  /** Takes in what a response reports; `answersAtSend`: responses of each kind received when its request was sent. */
+  const observe = (reqKind: ArmCallKind, answersAtSend: Record<ArmCallKind, number>, request: PipelineRequest, response: PipelineResponse) => {
     counters.requests++;
     const t = now();
     const h = response.headers;
-    kinds[reqKind].answered = true;
+    kinds[reqKind].answers++;
+    kinds[reqKind].heard = true;
     for (const kind of ['read', 'write'] as const) {
-      const raw = h.get(`x-ms-ratelimit-remaining-subscription-${kind}s`);
-      if (raw === undefined || raw.trim() === '' || !Number.isFinite(Number(raw))) continue;
       const s = kinds[kind];
-      if (response.status !== 429) s.consumed++;
-      if (seq < s.lastReportSeq) continue;
-      s.lastRemaining = Number(raw);
-      s.lastReportAt = t;
-      s.lastReportSeq = seq;
-      s.samples.push({ t, v: s.lastRemaining + s.consumed });
+      const own = kind === reqKind;
+      if (own && response.status !== 429) s.consumed++;
+      const raw = h.get(`x-ms-ratelimit-remaining-subscription-${kind}s`);
+      let remaining = raw === undefined || raw.trim() === '' ? NaN : Number(raw);
+      // A 429 that reports no budget still tells one: none left.
+      if (!Number.isFinite(remaining)) {
+        if (!own || response.status !== 429) continue;
+        remaining = 0;
+      }
+      if (raw !== undefined && remaining > s.maxRemaining) s.maxRemaining = remaining;
+      const report: Report = { remaining, at: t, known: answersAtSend[kind] + (own ? 1 : 0) };
+      // The tightest report is kept even when a volley of looser ones (sent together) follows it.
+      const r = (s.rate ?? 0) * RATE_SAFETY;
+      if (!s.best || t - s.best.at > BEST_REPORT_MAX_AGE_MS || remaining - r * t + report.known >= s.best.remaining - r * s.best.at + s.best.known) s.best = report;
+      s.reports.push(report);
+      if (s.reports.length > REPORTS_KEPT) s.reports.shift();
+      s.samples.push({ t, v: remaining + s.consumed });
       let drop = 0;
       while (s.samples.length - drop > 2 && t - s.samples[drop + 1]!.t >= RATE_WINDOW_MS) drop++;
       if (drop) s.samples.splice(0, drop);
@@ -337,17 +388,19 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
     async sendRequest(request, next) {
       const kind: ArmCallKind = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
       await acquireBudget(kind);
-      const seq = ++sent;
+      const answersAtSend = { read: kinds.read.answers, write: kinds.write.answers };
       let response: PipelineResponse;
       try {
         response = await next(request);
       } catch (err) {
+        // No answer (a reset, say): whatever it took from the bucket, it took before any request sent from now on.
         kinds[kind].inflight--;
+        kinds[kind].answers++;
         pump(kind);
         throw err;
       }
       kinds[kind].inflight--;
-      observe(kind, seq, request, response);
+      observe(kind, answersAtSend, request, response);
       pump('read');
       pump('write');
       return response;
