@@ -7,8 +7,7 @@
  *
  *   tsx scripts/bench/live-worker.ts '{"mode":"plan","policies":DIR,"planFile":FILE,"target":{…}}'
  */
-import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { TargetWords } from '../../src/azure/target.js';
 import { loadDesiredTree } from '../../src/desired/load-desired.js';
 import { readPlanFile, writePlanFile } from '../../src/plan/plan-file.js';
@@ -81,7 +80,7 @@ async function main(): Promise<WorkerResult> {
   const plan = await readPlanFile(args.planFile);
   const t0 = performance.now();
   const conn = live.connect(words);
-  const r = await live.applyLive(conn, plan, { allowDeletes: false, snapshotFile: join(tmpdir(), `apim-bench-snapshot-${process.pid}.json`) });
+  const r = await live.applyLive(conn, plan, { allowDeletes: false, snapshotFile: join(dirname(args.planFile), `snapshot-${process.pid}.json`) });
   const wallMs = Math.round(performance.now() - t0);
   return { mode: args.mode, wallMs, ok: r.ok, applied: r.applied.length, ...(r.error ? { error: r.error } : {}), stats: conn.session.scheduler.stats(), ...base() };
 }

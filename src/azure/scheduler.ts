@@ -5,9 +5,12 @@
  *   connection resets with exponential backoff + jitter, a clear error naming the resource when it
  *   gives up, progress after every completed call.
  * - `pipelinePolicy`: added to every SDK client (phase `Retry`). It sees every HTTP request and
- *   response, reads `x-ms-ratelimit-remaining-subscription-reads|writes` and `Retry-After`, paces
- *   requests so the remaining budget is not exhausted (the refill rate is measured from what the
- *   server reports; no rate is hard-coded) and, on 429, pauses every request of that kind.
+ *   response, reads `x-ms-ratelimit-remaining-subscription-reads|writes` and `Retry-After`, and
+ *   paces each kind by its own bucket: one request until the server has answered (slow start),
+ *   then the burst at full concurrency, then as fast as the bucket refills, the refill rate being
+ *   measured from the reports (no rate is hard-coded). Its estimate of the budget left is a lower
+ *   bound (responses overtake each other), so 429s stay rare; on a 429 it pauses that kind for
+ *   Retry-After.
  *
  * SDK clients must run with their own retries off so they don't fight this scheduler:
  * `retryOptions: { maxRetries: 0 }` plus `additionalPolicies: [{ policy: scheduler.pipelinePolicy,
