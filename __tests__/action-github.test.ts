@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
-import { admin, raw } from './helpers/emulator.js';
+import { admin, raw, targetInputs } from './helpers/emulator.js';
 import { ROOT } from './helpers/run.js';
 import { runActionAsync } from './helpers/runner.js';
 import { makeTree, policy } from './helpers/tree.js';
@@ -28,12 +28,7 @@ afterEach(async () => {
 });
 
 const target = () => ({
-  'arm-endpoint': emu.ready.armEndpoint,
-  'subscription-id': emu.ready.subscriptionId,
-  'resource-group': emu.ready.resourceGroup,
-  'service-name': emu.ready.serviceName,
-  'tenant-id': emu.ready.tenantId,
-  'client-id': emu.ready.clientId,
+  ...targetInputs(emu),
   'github-token': 'ghs_runnerTokenForTests',
 });
 

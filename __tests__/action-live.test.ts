@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { ROOT } from './helpers/run.js';
-import { admin } from './helpers/emulator.js';
+import { admin, targetInputs } from './helpers/emulator.js';
 import { runActionAsync } from './helpers/runner.js';
 
 let emu: RunningEmulator;
@@ -21,12 +21,7 @@ afterEach(async () => {
 
 const inputs = () => ({
   'policies-path': 'policies',
-  'arm-endpoint': emu.ready.armEndpoint,
-  'subscription-id': emu.ready.subscriptionId,
-  'resource-group': emu.ready.resourceGroup,
-  'service-name': emu.ready.serviceName,
-  'tenant-id': emu.ready.tenantId,
-  'client-id': emu.ready.clientId,
+  ...targetInputs(emu),
   auth: 'oidc',
   audience: 'api://AzureADTokenExchange',
 });

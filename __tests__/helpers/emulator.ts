@@ -53,6 +53,16 @@ export const targetFlags = (emu: RunningEmulator) => [
   '--client-id', emu.ready.clientId,
 ];
 
+/** The same target as action inputs (INPUT_* names), for the bundled action. */
+export const targetInputs = (emu: RunningEmulator) => ({
+  'arm-endpoint': emu.ready.armEndpoint,
+  'subscription-id': emu.ready.subscriptionId,
+  'resource-group': emu.ready.resourceGroup,
+  'service-name': emu.ready.serviceName,
+  'tenant-id': emu.ready.tenantId,
+  'client-id': emu.ready.clientId,
+});
+
 /** The bundled CLI against the emulator, in its own process (GitHub OIDC → Entra → ARM over HTTPS). */
 export function cliAgainst(emu: RunningEmulator, args: string[], env: NodeJS.ProcessEnv = {}) {
   return runCliAsync([...args, ...targetFlags(emu)], { env: { ...emu.ready.env, GITHUB_ACTIONS: '', ...env } });
