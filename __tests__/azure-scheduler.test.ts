@@ -118,7 +118,7 @@ describe('listAll', () => {
   test('a page whose first fetch fails is fetched again, not taken as the end of the list', async () => {
     const clock = fakeClock();
     const scheduler = createArmScheduler({ sleep: clock.sleep, now: clock.now, random: () => 0.5 });
-    const session = { scheduler, target: { armEndpoint: 'https://management.azure.com' } } as unknown as ArmSession;
+    const session = { scheduler, target: { armEndpoint: 'https://management.azure.com' }, continuationToken: () => undefined } as unknown as ArmSession;
     let fetches = 0;
     // Like the SDK's paged iterators: an async generator per byPage() call; the first fetch fails.
     const list = () => ({

@@ -211,6 +211,26 @@ test('taking away needs the opt-in; assignments the tool did not make are report
   expect(left).toEqual([handName, mine.name].sort());
 }, 60000);
 
+test('an identity with more role assignments than one page of ARM\'s list: every one is read (the list is followed to its end)', async () => {
+  const tree = makeTree({ 'policy.xml': policy(), 'identity.yaml': manifest() });
+  expect((await cli(emu, ['apply', '--policies', tree])).code).toBe(0);
+  const mine = (await assignments()).find((a: any) => a.properties.scope === aiScope());
+  // 45 grants by hand to the same identity: the emulator lists role assignments 20 to a page.
+  const names = Array.from({ length: 45 }, (_, i) => `0f0f0f0f-1111-4222-8333-${String(i).padStart(12, '0')}`);
+  for (const [i, name] of names.entries()) {
+    const scope = sbScope(`sb-hand-${i}`);
+    const value = { ...mine, name, id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`, properties: { ...mine.properties, scope } };
+    await admin(emu, 'POST', 'edit', { address: `roleAssignments/${name}`, value });
+  }
+  const plan = await cli(emu, ['plan', '--policies', tree]);
+  expect(plan.code).toBe(0);
+  const reported = [...plan.stdout.matchAll(/info: roleAssignments\/([0-9a-f-]{36}) .*was not made by apim-policy-deploy/g)].map((m) => m[1]);
+  expect(reported.sort()).toEqual([...names].sort());
+  expect(plan.stdout).toContain('No changes');
+  const pages = ((await admin(emu, 'GET', 'requests')).log as LogEntry[]).filter((e) => /providers\/Microsoft\.Authorization\/roleAssignments$/i.test(e.path.split('?')[0]!));
+  expect(pages.length).toBeGreaterThanOrEqual(3);
+}, 60000);
+
 test('client-id in a policy must be a client ID of an attached identity; a principal ID there gets its own message; extract writes identity.yaml', async () => {
   const tree = makeTree({ 'policy.xml': policy(), 'identity.yaml': manifest() });
   expect((await cli(emu, ['apply', '--policies', tree])).code).toBe(0);

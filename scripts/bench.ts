@@ -21,7 +21,8 @@
  *
  * Prints tables and, last, one JSON line for the 1,000-policy full plan.
  * Environment: BENCH_SIZES="1000,5000" (live sizes), BENCH_SKIP="offline,apply400,cold,corpus"
- * (sections to leave out), BENCH_WORKER=tsx (live steps from source), BENCH_DIST=<dir> (reuse bundles).
+ * (sections to leave out), BENCH_COLD_NODE_ARGS="--cpu-prof …" (node flags for the cold-start runs),
+ * BENCH_WORKER=tsx (live steps from source), BENCH_DIST=<dir> (reuse bundles).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import * as core from '@actions/core';
-import * as github from '@actions/github';
 import type { TargetWords } from './azure/target.js';
 import { loadDesiredTree } from './desired/load-desired.js';
 import { loadPolicyTree, type LoadedTree } from './desired/load-tree.js';
@@ -87,13 +86,17 @@ class Report {
 
 /** The GitHub side: the sticky comment for this target, when there is a token and a repository. */
 class Comments {
-  private octokit: Octokit | undefined;
+  private client: Promise<Octokit> | undefined;
   constructor(
     private ctx: RunContext,
-    token: string,
+    private token: string,
     private key: string,
-  ) {
-    if (token && ctx.owner && ctx.repo) this.octokit = github.getOctokit(token);
+  ) {}
+
+  /** Octokit, loaded when the run first talks to GitHub (a run that does not starts without it). */
+  private octokit(): Promise<Octokit> | undefined {
+    if (!this.token || !this.ctx.owner || !this.ctx.repo) return undefined;
+    return (this.client ??= import('@actions/github').then((github) => github.getOctokit(this.token)));
   }
 
   get repo(): Repo {
@@ -102,12 +105,13 @@ class Comments {
 
   /** Posts or updates the sticky comment; returns its URL, or undefined (with a warning) when GitHub refused. */
   async upsert(kind: 'plan' | 'apply', issueNumber: number, body: string): Promise<string | undefined> {
-    if (!this.octokit) {
+    const octokit = this.octokit();
+    if (!octokit) {
       core.warning(`no github-token or GITHUB_REPOSITORY: the ${kind} is in the job summary only, not on pull request #${issueNumber}.`);
       return undefined;
     }
     try {
-      const r = await upsertComment(this.octokit, this.repo, issueNumber, commentMarker(kind, this.key), body);
+      const r = await upsertComment(await octokit, this.repo, issueNumber, commentMarker(kind, this.key), body);
       core.info(`${r.created ? 'Posted' : 'Updated'} the ${kind} comment on pull request #${issueNumber}: ${r.url}`);
       return r.url;
     } catch (e) {
@@ -118,9 +122,10 @@ class Comments {
 
   /** The merged pull request the pushed commit came from, if any. */
   async mergedPull(): Promise<number | undefined> {
-    if (!this.octokit || !this.ctx.sha) return undefined;
+    const octokit = this.octokit();
+    if (!octokit || !this.ctx.sha) return undefined;
     try {
-      const pr = await pullRequestOfCommit(this.octokit, this.repo, this.ctx.sha);
+      const pr = await pullRequestOfCommit(await octokit, this.repo, this.ctx.sha);
       if (!pr) core.info(`commit ${this.ctx.sha.slice(0, 12)} is not from a merged pull request: the apply result is in the job summary only.`);
       return pr?.number;
     } catch (e) {
@@ -195,7 +200,7 @@ async function runWith(report: Report): Promise<void> {
   let plan: Plan;
   if (liveSnapshot && mode !== 'apply') plan = await planFromSnapshot(desired!, liveSnapshot, ctx.sha);
   else {
-    conn = connect(targetInputs());
+    conn = await connect(targetInputs());
     guardrails = defaultGuardrails(conn, { allowPrivilegedRoles: booleanInput('allow-privileged-roles'), allowedScopes: core.getMultilineInput('allowed-scopes') });
     const options = { ...(ctx.sha ? { commit: ctx.sha } : {}), guardrails };
     const basePath = core.getInput('base-policies-path');

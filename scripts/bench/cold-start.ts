@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { identityRoutes } from '../../src/emulator/arm-identity.js';
 import { policyRoutes } from '../../src/emulator/arm-policies.js';
-import { startEmulator } from '../../src/emulator/server.js';
+import { DEFAULT_TARGET, startEmulator } from '../../src/emulator/server.js';
 import type { RouteHandler } from '../../src/emulator/types.js';
 import { writeTree } from './trees.js';
 
@@ -27,11 +27,29 @@ export interface ColdStart {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/**
+ * `BENCH_COLD_NODE_ARGS` adds node flags to the action's runs, to look inside one, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+ */
 export async function coldStart(actionJs: string, options: { latencyMs: number; runs?: number }): Promise<ColdStart> {
-  const runs = options.runs ?? 7;
+  const runs = options.runs ?? 15;
+  const nodeArgs = (process.env.BENCH_COLD_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const work = mkdtempSync(join(tmpdir(), 'apim-bench-cold-'));
   const policies = join(work, 'policies');
   writeTree(policies, 12, 'author');
+  // As a repository has it: the instance's identity and the role its policies need (the emulator seeds it too).
+  writeFileSync(
+    join(policies, 'identity.yaml'),
+    [
+      'identity:',
+      '  systemAssigned: true',
+      'roleAssignments:',
+      '  - identity: system',
+      '    role: Azure Service Bus Data Sender',
+      `    scope: /subscriptions/${DEFAULT_TARGET.subscriptionId}/resourceGroups/rg-messaging/providers/Microsoft.ServiceBus/namespaces/sb-orders`,
+      '',
+    ].join('\n'),
+  );
   let firstArmAt: number | undefined;
   const recorder: RouteHandler = () => {
     firstArmAt ??= performance.now();
@@ -70,7 +88,7 @@ export async function coldStart(actionJs: string, options: { latencyMs: number; 
       };
       firstArmAt = undefined;
       const t0 = performance.now();
-      const child = spawn(process.execPath, [actionJs], { cwd: runDir, env, stdio: 'ignore' });
+      const child = spawn(process.execPath, [...nodeArgs, actionJs], { cwd: runDir, env, stdio: 'ignore' });
       const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? -1)));
       exitCodes.push(code);
       if (firstArmAt !== undefined) times.push(firstArmAt - options.latencyMs - t0);

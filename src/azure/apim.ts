@@ -4,7 +4,7 @@
  * response, which also works around the `apiPolicy.get` bug (azure-sdk-for-js#31566) for every
  * scope alike. Writes send `format: rawxml` (the tree's raw C# expressions) and `If-Match`.
  */
-import { ApiManagementClient, getContinuationToken } from '@azure/arm-apimanagement';
+import type { ApiManagementClient } from '@azure/arm-apimanagement';
 import type { FullOperationResponse } from '@azure/core-client';
 import type { PagedAsyncIterableIterator } from '@azure/core-paging';
 import type { TokenCredential } from '@azure/identity';
@@ -19,6 +19,19 @@ export interface ArmSession {
   client: ApiManagementClient;
   scheduler: ArmScheduler;
   credential: TokenCredential;
+  /** The continuation token of a page of `client`'s lists (each SDK keeps its own). */
+  continuationToken: (page: unknown) => string | undefined;
+}
+
+let apimSdk: Promise<typeof import('@azure/arm-apimanagement')> | undefined;
+
+/**
+ * The APIM SDK, loaded on first use. It is most of the bundle (2.4 MB, a third of the start-up
+ * time), so the bundler gives it a chunk of its own: a run that never talks to ARM (lint, forks,
+ * bad input) does not load it, and a run that does loads it while its first token is fetched.
+ */
+export function loadApimSdk(): Promise<typeof import('@azure/arm-apimanagement')> {
+  return (apimSdk ??= import('@azure/arm-apimanagement'));
 }
 
 /** Client options every ARM client of a session shares: its cloud, its token scope, its scheduler. */
@@ -32,10 +45,11 @@ export function armClientOptions(session: Pick<ArmSession, 'target' | 'scheduler
   };
 }
 
-export function createArmSession(target: AzureTarget, credential: TokenCredential, options: ArmSchedulerOptions = {}): ArmSession {
+export async function createArmSession(target: AzureTarget, credential: TokenCredential, options: ArmSchedulerOptions = {}): Promise<ArmSession> {
+  const { ApiManagementClient, getContinuationToken } = await loadApimSdk();
   const scheduler = createArmScheduler(options);
   const client = new ApiManagementClient(credential, target.subscriptionId, armClientOptions({ target, scheduler }));
-  return { target, client, scheduler, credential };
+  return { target, client, scheduler, credential, continuationToken: getContinuationToken };
 }
 
 /** Runs one ARM call through the scheduler; a failure comes back explained, naming `what`. */
@@ -141,8 +155,16 @@ export class ArmPolicyStore implements LiveWriter {
   }
 }
 
-/** Every item of a paged ARM list, one scheduled call per page (a retry repeats only that page). */
-export async function listAll<T extends object>(session: ArmSession, what: string, list: () => PagedAsyncIterableIterator<T, T[]>): Promise<T[]> {
+/**
+ * Every item of a paged ARM list, one scheduled call per page (a retry repeats only that page).
+ * `continuationToken` is the paging helper of the SDK whose list this is (default: the APIM one).
+ */
+export async function listAll<T extends object>(
+  session: ArmSession,
+  what: string,
+  list: () => PagedAsyncIterableIterator<T, T[]>,
+  continuationToken: (page: unknown) => string | undefined = session.continuationToken,
+): Promise<T[]> {
   const out: T[] = [];
   let token: string | undefined;
   do {
@@ -151,7 +173,7 @@ export async function listAll<T extends object>(session: ArmSession, what: strin
     const page = await armCall(session, 'read', what, async () => (await list().byPage(from ? { continuationToken: from } : {}).next()).value as T[] | undefined);
     if (!page) break;
     out.push(...page);
-    token = getContinuationToken(page);
+    token = continuationToken(page);
   } while (token);
   return out;
 }

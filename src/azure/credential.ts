@@ -7,7 +7,6 @@ import * as core from '@actions/core';
 import { HttpClient } from '@actions/http-client';
 import { BearerCredentialHandler } from '@actions/http-client/lib/auth';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
-import { AzureCliCredential, ClientAssertionCredential, DefaultAzureCredential } from '@azure/identity';
 import { isLoopbackUrl, type AuthSettings } from './target.js';
 
 export class AzureAuthError extends Error {
@@ -21,6 +20,16 @@ interface AssertionFacts {
   sub?: string;
   iss?: string;
   aud?: string;
+}
+
+/** When a JWT expires (ms since the epoch), from its `exp` claim; 0 when it has none (then it is not used again). */
+function expiryOf(jwt: string): number | undefined {
+  try {
+    const { exp } = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof exp === 'number' ? exp * 1000 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 function factsOf(jwt: string): AssertionFacts {
@@ -78,41 +87,90 @@ function firstLine(s: string): string {
 }
 
 class ExplainingCredential implements TokenCredential {
+  /** Tokens asked for before any call needs them, by scope; the next getToken of that scope takes its one. */
+  private readonly early = new Map<string, Promise<AccessToken | null>>();
+
   constructor(
-    private readonly inner: TokenCredential,
+    private readonly inner: () => Promise<TokenCredential>,
     private readonly auth: AuthSettings,
     private readonly facts: AssertionFacts,
   ) {}
-  async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+
+  /** Starts fetching a token for `scope`; resolves once the credential is made and the request under way. */
+  async prefetch(scope: string): Promise<void> {
+    if (this.early.has(scope)) return;
+    const token = this.fetch(scope);
+    token.catch(() => undefined); // its error is thrown to whoever takes it, not as an unhandled rejection
+    this.early.set(scope, token);
+    await this.inner().catch(() => undefined);
+  }
+
+  getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
+    const key = Array.isArray(scopes) ? scopes.join(' ') : scopes;
+    const early = this.early.get(key);
+    if (early && !options?.claims) {
+      this.early.delete(key);
+      return early;
+    }
+    return this.fetch(scopes, options);
+  }
+
+  private async fetch(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
     try {
-      return await this.inner.getToken(scopes, options);
+      return await (await this.inner()).getToken(scopes, options);
     } catch (e) {
       throw explain(e, this.auth, this.facts);
     }
   }
 }
 
-/** A credential for `auth`; for OIDC each token request fetches a fresh GitHub ID token. */
+/**
+ * A credential for `auth`. For OIDC the assertion is a GitHub ID token, fetched when first needed
+ * and used again until a minute before it expires (MSAL asks for the assertion more than once per
+ * Entra token). The `@azure/identity` package (with MSAL, 1.3 MB) is loaded on the first token
+ * request; for OIDC the GitHub ID token is already on its way while it loads.
+ */
 export function createCredential(auth: AuthSettings): TokenCredential {
   const facts: AssertionFacts = {};
-  let inner: TokenCredential;
-  if (auth.kind === 'oidc') {
-    inner = new ClientAssertionCredential(
-      auth.tenantId!,
-      auth.clientId!,
-      async () => {
-        const token = await fetchIdToken(auth.audience, auth.inAction);
-        Object.assign(facts, factsOf(token));
-        return token;
-      },
-      { ...(process.env.AZURE_AUTHORITY_HOST ? { authorityHost: process.env.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: isLoopbackUrl(process.env.AZURE_AUTHORITY_HOST) } : {}) },
-    );
-  } else if (auth.kind === 'azure-cli') {
-    inner = new AzureCliCredential(auth.tenantId ? { tenantId: auth.tenantId } : {});
-  } else {
-    inner = new DefaultAzureCredential({ ...(auth.tenantId ? { tenantId: auth.tenantId } : {}), ...(auth.clientId ? { managedIdentityClientId: auth.clientId } : {}) });
-  }
-  return new ExplainingCredential(inner, auth, facts);
+  let inner: Promise<TokenCredential> | undefined;
+  let idToken: { value: Promise<string>; expiresAt?: number } | undefined;
+  const assertion = (): Promise<string> => {
+    if (!idToken || (idToken.expiresAt !== undefined && idToken.expiresAt - 60_000 < Date.now())) {
+      const current: { value: Promise<string>; expiresAt?: number } = { value: fetchIdToken(auth.audience, auth.inAction) };
+      current.value.then(
+        (token) => {
+          Object.assign(facts, factsOf(token));
+          current.expiresAt = expiryOf(token);
+        },
+        () => {
+          if (idToken === current) idToken = undefined; // asked for again next time
+        },
+      );
+      idToken = current;
+    }
+    return idToken.value;
+  };
+  const make = async (): Promise<TokenCredential> => {
+    if (auth.kind === 'oidc') {
+      assertion().catch(() => undefined); // on its way while the package loads; an error is thrown where it is taken
+      const { ClientAssertionCredential } = await import('@azure/identity');
+      return new ClientAssertionCredential(auth.tenantId!, auth.clientId!, assertion, {
+        ...(process.env.AZURE_AUTHORITY_HOST ? { authorityHost: process.env.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: isLoopbackUrl(process.env.AZURE_AUTHORITY_HOST) } : {}),
+      });
+    }
+    const { AzureCliCredential, DefaultAzureCredential } = await import('@azure/identity');
+    if (auth.kind === 'azure-cli') return new AzureCliCredential(auth.tenantId ? { tenantId: auth.tenantId } : {});
+    return new DefaultAzureCredential({ ...(auth.tenantId ? { tenantId: auth.tenantId } : {}), ...(auth.clientId ? { managedIdentityClientId: auth.clientId } : {}) });
+  };
+  return new ExplainingCredential(() => (inner ??= make()), auth, facts);
+}
+
+/**
+ * Starts fetching a token for `scope` now (a credential of `createCredential`), for the call that
+ * will need it; resolves once the request is under way (errors are thrown to that call).
+ */
+export async function prefetchToken(credential: TokenCredential, scope: string): Promise<void> {
+  if (credential instanceof ExplainingCredential) await credential.prefetch(scope);
 }
 
 /** Stops early when OIDC cannot work in this run at all (no ID token can be requested). */

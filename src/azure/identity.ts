@@ -10,8 +10,8 @@
  * PrincipalNotFound right after an identity appears is retried with backoff) and DELETE.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AuthorizationManagementClient } from '@azure/arm-authorization';
-import { ManagedServiceIdentityClient } from '@azure/arm-msi';
+import type { AuthorizationManagementClient } from '@azure/arm-authorization';
+import type { ManagedServiceIdentityClient } from '@azure/arm-msi';
 import type { IdentityManifest } from '../identity/manifest.js';
 import { KNOWN_BUILT_IN_ROLES } from '../identity/manifest.js';
 import type { IdentityShape, IdentityState, IdentityWriter, RoleAssignment } from '../model/index.js';
@@ -47,20 +47,30 @@ function liveAssignment(a: { name?: string; scope?: string; roleDefinitionId?: s
   return { name: a.name, scope: a.scope, roleDefinitionGuid: guidOf(a.roleDefinitionId), principalId: a.principalId };
 }
 
+/**
+ * The identity store's SDK clients are made on first use, and their packages loaded then: a run
+ * without identity.yaml never loads them (arm-authorization alone is 260 KB, with its own copy
+ * of the Azure core libraries).
+ */
 export class ArmIdentityStore implements IdentityWriter {
-  private readonly authorization: AuthorizationManagementClient;
-  private readonly msi = new Map<string, ManagedServiceIdentityClient>();
+  private authorizationClient: Promise<{ client: AuthorizationManagementClient; continuationToken: (page: unknown) => string | undefined }> | undefined;
+  private readonly msi = new Map<string, Promise<ManagedServiceIdentityClient>>();
   /** How long to wait before each retry of a PrincipalNotFound (the directory replicates a new identity within minutes). */
   principalRetryDelaysMs = [2000, 4000, 8000, 16000, 30000, 60000];
 
-  constructor(private readonly session: ArmSession) {
-    this.authorization = new AuthorizationManagementClient(session.credential, session.target.subscriptionId, armClientOptions(session));
+  constructor(private readonly session: ArmSession) {}
+
+  private authorization() {
+    return (this.authorizationClient ??= import('@azure/arm-authorization').then(({ AuthorizationManagementClient, getContinuationToken }) => ({
+      client: new AuthorizationManagementClient(this.session.credential, this.session.target.subscriptionId, armClientOptions(this.session)),
+      continuationToken: getContinuationToken,
+    })));
   }
 
-  private msiFor(subscriptionId: string): ManagedServiceIdentityClient {
+  private msiFor(subscriptionId: string): Promise<ManagedServiceIdentityClient> {
     let c = this.msi.get(lower(subscriptionId));
     if (!c) {
-      c = new ManagedServiceIdentityClient(this.session.credential, subscriptionId, armClientOptions(this.session));
+      c = import('@azure/arm-msi').then(({ ManagedServiceIdentityClient }) => new ManagedServiceIdentityClient(this.session.credential, subscriptionId, armClientOptions(this.session)));
       this.msi.set(lower(subscriptionId), c);
     }
     return c;
@@ -93,7 +103,7 @@ export class ArmIdentityStore implements IdentityWriter {
         const { subscriptionId, resourceGroup, name } = parseUserAssignedId(resourceId);
         const found = await armCall(this.session, 'read', `GET ${resourceId}`, async () => {
           try {
-            return await this.msiFor(subscriptionId).userAssignedIdentities.get(resourceGroup, name);
+            return await (await this.msiFor(subscriptionId)).userAssignedIdentities.get(resourceGroup, name);
           } catch (e) {
             if (statusOf(e) === 404) return undefined;
             throw e;
@@ -121,9 +131,10 @@ export class ArmIdentityStore implements IdentityWriter {
   }
 
   async readAssignment(scope: string, name: string): Promise<{ principalId: string; roleDefinitionGuid: string } | undefined> {
+    const { client } = await this.authorization();
     return armCall(this.session, 'read', `GET roleAssignments/${name}`, async () => {
       try {
-        const a = await this.authorization.roleAssignments.get(sdkScope(scope), name);
+        const a = await client.roleAssignments.get(sdkScope(scope), name);
         return a.principalId ? { principalId: a.principalId, roleDefinitionGuid: guidOf(a.roleDefinitionId) } : undefined;
       } catch (e) {
         if (statusOf(e) === 404) return undefined;
@@ -143,11 +154,12 @@ export class ArmIdentityStore implements IdentityWriter {
       description: a.description ?? 'Managed by apim-policy-deploy (identity.yaml)',
     };
     const what = `PUT roleAssignments/${a.name} (${a.roleName} on ${a.scope})`;
+    const { client } = await this.authorization();
     for (let attempt = 0; ; attempt++) {
       try {
         await armCall(this.session, 'write', what, async () => {
           try {
-            await this.authorization.roleAssignments.create(sdkScope(a.scope), a.name, params);
+            await client.roleAssignments.create(sdkScope(a.scope), a.name, params);
           } catch (e) {
             if (statusOf(e) === 409 && (e as { code?: string }).code === 'RoleAssignmentExists') return; // the same grant under another name
             throw e;
@@ -164,17 +176,20 @@ export class ArmIdentityStore implements IdentityWriter {
   }
 
   async deleteAssignment(scope: string, name: string): Promise<void> {
-    await armCall(this.session, 'write', `DELETE roleAssignments/${name}`, () => this.authorization.roleAssignments.delete(sdkScope(scope), name));
+    const { client } = await this.authorization();
+    await armCall(this.session, 'write', `DELETE roleAssignments/${name}`, () => client.roleAssignments.delete(sdkScope(scope), name));
   }
 
   /** Every assignment of these principals in these subscriptions (at, above and below), once each. */
   async listAssignments(principals: string[], subscriptions: string[]): Promise<LiveRoleAssignment[]> {
     const byName = new Map<string, LiveRoleAssignment>();
+    const { client, continuationToken } = await this.authorization();
     await Promise.all(
       principals.flatMap((principalId) =>
         subscriptions.map(async (sub) => {
           const list = await listAll(this.session, `roleAssignments of ${principalId}`, () =>
-            this.authorization.roleAssignments.listForScope(`subscriptions/${sub}`, { filter: `principalId eq '${principalId}'` }),
+            client.roleAssignments.listForScope(`subscriptions/${sub}`, { filter: `principalId eq '${principalId}'` }),
+            continuationToken,
           );
           for (const a of list) {
             const live = liveAssignment(a);
@@ -188,8 +203,12 @@ export class ArmIdentityStore implements IdentityWriter {
 
   /** The GUID of a role by its name at a scope, or undefined when there is none. */
   async roleByName(scope: string, roleName: string): Promise<{ guid: string; name: string } | undefined> {
-    const list = await listAll(this.session, `roleDefinitions "${roleName}"`, () =>
-      this.authorization.roleDefinitions.list(sdkScope(scope), { filter: `roleName eq '${roleName.replace(/'/g, "''")}'` }),
+    const { client, continuationToken } = await this.authorization();
+    const list = await listAll(
+      this.session,
+      `roleDefinitions "${roleName}"`,
+      () => client.roleDefinitions.list(sdkScope(scope), { filter: `roleName eq '${roleName.replace(/'/g, "''")}'` }),
+      continuationToken,
     );
     const hit = list.find((r) => r.roleName && lower(r.roleName) === lower(roleName)) ?? list[0];
     return hit?.name ? { guid: lower(hit.name), name: hit.roleName ?? roleName } : undefined;
@@ -197,9 +216,10 @@ export class ArmIdentityStore implements IdentityWriter {
 
   /** Name of a role definition by GUID (undefined when it does not exist there). */
   async roleName(scope: string, guid: string): Promise<string | undefined> {
+    const { client } = await this.authorization();
     return armCall(this.session, 'read', `GET roleDefinitions/${guid}`, async () => {
       try {
-        return (await this.authorization.roleDefinitions.get(sdkScope(scope), guid)).roleName;
+        return (await client.roleDefinitions.get(sdkScope(scope), guid)).roleName;
       } catch (e) {
         if (statusOf(e) === 404) return undefined;
         throw e;
@@ -209,7 +229,8 @@ export class ArmIdentityStore implements IdentityWriter {
 
   /** Every role name at a scope, for suggestions. */
   async allRoleNames(scope: string): Promise<string[]> {
-    const list = await listAll(this.session, 'roleDefinitions', () => this.authorization.roleDefinitions.list(sdkScope(scope)));
+    const { client, continuationToken } = await this.authorization();
+    const list = await listAll(this.session, 'roleDefinitions', () => client.roleDefinitions.list(sdkScope(scope)), continuationToken);
     return list.map((r) => r.roleName).filter((n): n is string => !!n);
   }
 

@@ -46,7 +46,7 @@ export function registerApply(program: Command): void {
     // Read and check every input before connecting: nothing is written when input is invalid.
     const saved: Plan | undefined = opts.plan ? await readPlanFile(opts.plan) : undefined;
     const desired = opts.policies ? await loadDesired(opts.policies, opts.environment) : undefined;
-    const { conn, progress } = connectWithProgress(opts, 'ARM calls');
+    const { conn, progress } = await connectWithProgress(opts, 'ARM calls');
     const guardrails = defaultGuardrails(conn, guardrailWords(opts));
     let plan: Plan;
     try {

@@ -25,7 +25,7 @@ export function registerExtract(program: Command): void {
     if (!opts.force && !(await isEmptyOrMissing(opts.out))) {
       throw new CliError(`${opts.out} is not empty; extract into an empty folder, or pass --force to replace files in it`, 1);
     }
-    const { conn, progress } = connectWithProgress(opts, 'read');
+    const { conn, progress } = await connectWithProgress(opts, 'read');
     const [state, identity] = await Promise.all([
       readLiveState(conn),
       readLiveIdentity(conn.identities, conn.session, { file: MANIFEST_FILE, userAssigned: [], roleAssignments: [] }),

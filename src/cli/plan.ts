@@ -41,7 +41,7 @@ export async function planAgainstSnapshot(policies: string, snapshot: string): P
 export async function planAgainstInstance(policies: string, target: TargetWords & IdentityFlags, base?: string): Promise<Plan> {
   const desired = await loadDesired(policies, target.environment);
   const baseTree = base ? await loadDesired(base, target.environment) : undefined;
-  const { conn, progress } = connectWithProgress(target, 'read');
+  const { conn, progress } = await connectWithProgress(target, 'read');
   try {
     const commit = currentCommit(policies);
     const options = { ...(commit ? { commit } : {}), guardrails: defaultGuardrails(conn, guardrailWords(target)) };

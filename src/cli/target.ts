@@ -49,9 +49,9 @@ export function hasTarget(opts: TargetWords): boolean {
 }
 
 /** Connects with a progress line on stderr for the ARM calls. */
-export function connectWithProgress(opts: TargetWords, label: string): { conn: LiveConnection; progress: Progress } {
+export async function connectWithProgress(opts: TargetWords, label: string): Promise<{ conn: LiveConnection; progress: Progress }> {
   const progress = createProgress(label);
-  const conn = connect(targetWords(opts), (done, total) => progress.update(done, total));
+  const conn = await connect(targetWords(opts), (done, total) => progress.update(done, total));
   return { conn, progress };
 }
 

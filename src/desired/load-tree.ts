@@ -17,12 +17,39 @@ export interface LoadedTree {
   diagnostics: Diagnostic[];
   /** Canonical form by address key, computed once while loading. */
   canonical: Map<string, string>;
-  /** Parsed documents by address key, for lint. */
-  documents: Map<string, PolicyDocument>;
+  /**
+   * Parsed documents by address key, for lint and the reference checks: parsed again from the
+   * loaded text on each use, not kept (a parsed document takes about 15 times the memory of its
+   * text; a 5,000-policy tree would hold 80 MB of them).
+   */
+  documents: DocumentSource;
   /** identity.yaml, when the tree has one (see load-desired.ts). */
   identity?: IdentityManifest;
   /** apim-policy-lint.yaml, when the tree has one (see load-desired.ts). */
   lintConfig?: LintConfig;
+}
+
+/** The parsed documents of a tree, made from its resources' text when asked for. */
+export interface DocumentSource extends Iterable<[string, PolicyDocument]> {
+  get(key: string): PolicyDocument | undefined;
+  readonly size: number;
+}
+
+/** Documents of `resources` (only those that parsed when the tree was loaded: the others have none). */
+export function documentsOf(resources: Map<string, PolicyResource>): DocumentSource {
+  const parse = (r: PolicyResource) => parsePolicyDocument(r.xml, { file: r.file ?? r.address, expect: r.scope.kind === 'fragment' ? 'fragment' : 'policies' });
+  return {
+    get: (key) => {
+      const r = resources.get(key);
+      return r ? parse(r) : undefined;
+    },
+    get size() {
+      return resources.size;
+    },
+    *[Symbol.iterator]() {
+      for (const [key, r] of resources) yield [key, parse(r)];
+    },
+  };
 }
 
 /** ARM's own rules for the names that appear in the layout (apimanagement 2024-05-01 spec). */
@@ -151,7 +178,6 @@ export async function loadPolicyTree(root: string, options: { label?: string } =
   const diagnostics: Diagnostic[] = [];
   const resources = new Map<string, PolicyResource>();
   const canonical = new Map<string, string>();
-  const documents = new Map<string, PolicyDocument>();
   const seen = new Map<string, string>();
   const shownRoot = options.label ?? root;
   let info;
@@ -207,11 +233,10 @@ export async function loadPolicyTree(root: string, options: { label?: string } =
       }
       resources.set(key, resource);
       canonical.set(key, canonicalize(doc));
-      documents.set(key, doc);
     } catch (e) {
       if (!(e instanceof PolicySyntaxError)) throw e;
       diagnostics.push(diagnostic(e.file, e.reason, e.line, e.column, 'parse'));
     }
   }
-  return { state: { resources }, diagnostics, canonical, documents };
+  return { state: { resources }, diagnostics, canonical, documents: documentsOf(resources) };
 }

@@ -9,7 +9,7 @@
  * - built-in role definitions (`roleName eq '…'`).
  */
 import { createHash } from 'node:crypto';
-import { armError, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type RouteHandler } from './types.js';
+import { armError, page, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type RouteHandler } from './types.js';
 
 export const APIM_API_VERSION = '2024-05-01';
 
@@ -409,6 +409,9 @@ function roleAssignment(req: EmulatorRequest, state: EmulatorState, scope: strin
   }
 }
 
+/** Role assignments per page of a list (small, so that paging is exercised). */
+export const ROLE_ASSIGNMENT_PAGE_SIZE = 20;
+
 function listAssignments(req: EmulatorRequest, state: EmulatorState, scope: string): EmulatorResponse {
   if (req.method !== 'GET') return armError(405, 'MethodNotAllowed', `The method '${req.method}' is not supported.`);
   const filter = req.query['$filter'] ?? '';
@@ -424,7 +427,8 @@ function listAssignments(req: EmulatorRequest, state: EmulatorState, scope: stri
     if (atScope) return atOrAbove(as, s);
     return atOrAbove(as, s) || atOrAbove(s, as);
   });
-  return { status: 200, body: { value } };
+  // In pages, as ARM answers long lists: a client that does not follow nextLink misses assignments.
+  return { status: 200, body: page(req, value, ROLE_ASSIGNMENT_PAGE_SIZE) };
 }
 
 // ---------- router ----------

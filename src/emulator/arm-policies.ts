@@ -20,7 +20,7 @@
 import { addressKey, parsePolicyAddress } from '../model/address.js';
 import { PolicySyntaxError, parsePolicyDocument } from '../policy-xml/index.js';
 import { serialiseLikeApim, type ApimFormat } from './apim-serialise.js';
-import { armError, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type RouteHandler } from './types.js';
+import { armError, page, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type RouteHandler } from './types.js';
 
 export interface PolicyRoutesOptions {
   /** Items per page of paged lists (and the most `$top` may ask for). Default 100. */
@@ -137,23 +137,6 @@ function notFound(what: string): EmulatorResponse {
 
 function methodNotAllowed(method: string): EmulatorResponse {
   return armError(405, 'MethodNotAllowed', `The HTTP method '${method}' is not supported here.`);
-}
-
-/** One page of `items`, with an absolute nextLink that carries every query parameter. */
-function page<T>(req: EmulatorRequest, items: T[], pageSize: number): { value: T[]; count: number; nextLink?: string } {
-  const skip = Math.max(0, parseInt(req.query['$skip'] ?? '0', 10) || 0);
-  const askedTop = parseInt(req.query['$top'] ?? '', 10);
-  const top = askedTop > 0 ? Math.min(askedTop, pageSize) : pageSize;
-  const value = items.slice(skip, skip + top);
-  const result: { value: T[]; count: number; nextLink?: string } = { value, count: items.length };
-  if (skip + top < items.length) {
-    const query = { ...req.query, $skip: String(skip + top) };
-    const qs = Object.entries(query)
-      .map(([k, v]) => `${encodeURIComponent(k).replace(/^%24/, '$')}=${encodeURIComponent(v)}`)
-      .join('&');
-    result.nextLink = `${req.baseUrl}${req.path}?${qs}`;
-  }
-  return result;
 }
 
 function formatOf(req: EmulatorRequest): ApimFormat | EmulatorResponse {

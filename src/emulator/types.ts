@@ -57,3 +57,20 @@ export interface EmulatorState {
 export function armError(status: number, code: string, message: string, details?: unknown[]): EmulatorResponse {
   return { status, body: { error: { code, message, ...(details ? { details } : {}) } } };
 }
+
+/** One page of `items`, with an absolute nextLink that carries every query parameter. */
+export function page<T>(req: EmulatorRequest, items: T[], pageSize: number): { value: T[]; count: number; nextLink?: string } {
+  const skip = Math.max(0, parseInt(req.query['$skip'] ?? '0', 10) || 0);
+  const askedTop = parseInt(req.query['$top'] ?? '', 10);
+  const top = askedTop > 0 ? Math.min(askedTop, pageSize) : pageSize;
+  const value = items.slice(skip, skip + top);
+  const result: { value: T[]; count: number; nextLink?: string } = { value, count: items.length };
+  if (skip + top < items.length) {
+    const query = { ...req.query, $skip: String(skip + top) };
+    const qs = Object.entries(query)
+      .map(([k, v]) => `${encodeURIComponent(k).replace(/^%24/, '$')}=${encodeURIComponent(v)}`)
+      .join('&');
+    result.nextLink = `${req.baseUrl}${req.path}?${qs}`;
+  }
+  return result;
+}

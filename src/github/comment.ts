@@ -3,9 +3,9 @@
  * its first line, updated in place on every run (never a comment per push). And the merged PR of
  * a commit, for the apply result.
  */
-import * as github from '@actions/github';
+import type { getOctokit } from '@actions/github';
 
-export type Octokit = ReturnType<typeof github.getOctokit>;
+export type Octokit = ReturnType<typeof getOctokit>;
 
 export interface Repo {
   owner: string;

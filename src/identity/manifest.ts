@@ -6,10 +6,10 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Alias, type Document, type Node, type Scalar } from 'yaml';
 import type { Diagnostic } from '../model/index.js';
-import { IDENTITY_SCHEMA } from './schema.js';
+import { validate as validateIdentitySchema } from './identity-schema.validate.js';
 
 export const MANIFEST_FILE = 'identity.yaml';
 const ENVIRONMENTS_DIR = 'environments';
@@ -430,16 +430,14 @@ function substitute(f: YamlFile, variables: Variables, diagnostics: Diagnostic[]
 
 // --- Schema ---
 
-let validator: ValidateFunction | undefined;
-
+/**
+ * The schema's errors for `data`, from the validator ajv compiled at build time from
+ * schema/identity.schema.json (scripts/gen-validators.mjs): every error, each verbose (with the
+ * data and the schema it is about, for messages that show both).
+ */
 function schemaErrors(data: unknown): ErrorObject[] {
-  if (!validator) {
-    // verbose: errors carry the data and the schema they are about, for messages that show both.
-    const ajv = new Ajv({ allErrors: true, verbose: true });
-    ajv.addVocabulary(['markdownDescription']);
-    validator = ajv.compile(IDENTITY_SCHEMA);
-  }
-  return validator(data) ? [] : (validator.errors ?? []);
+  const validate = validateIdentitySchema as unknown as { (data: unknown): boolean; errors?: ErrorObject[] | null };
+  return validate(data) ? [] : (validate.errors ?? []);
 }
 
 /** The node at an ajv instancePath ("/roleAssignments/0/role") and its readable path ("roleAssignments[0].role"). */

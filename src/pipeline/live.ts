@@ -2,11 +2,11 @@
  * Plan, apply and extract against a live instance: the steps the CLI and the action share.
  * Settings → ARM session → live state → plan (with reference checks) → apply.
  */
-import { checkOidcAvailable, createCredential } from '../azure/credential.js';
+import { checkOidcAvailable, createCredential, prefetchToken } from '../azure/credential.js';
 import { ArmPolicyStore, createArmSession, type ArmSession } from '../azure/apim.js';
 import { ArmIdentityStore, readLiveIdentity } from '../azure/identity.js';
 import { readLiveNames, readLivePolicies } from '../azure/reader.js';
-import { resolveTarget, serviceResourceId, targetFingerprint, type AzureTarget, type TargetWords } from '../azure/target.js';
+import { armTokenScope, resolveTarget, serviceResourceId, targetFingerprint, type AzureTarget, type TargetWords } from '../azure/target.js';
 import type { LoadedTree } from '../desired/load-tree.js';
 import type { IdentityManifest } from '../identity/manifest.js';
 import { addressKey, parsePolicyAddress } from '../model/address.js';
@@ -35,10 +35,13 @@ export function defaultGuardrails(conn: LiveConnection, words: { allowPrivileged
  * Settles target and auth and makes the session; fails early when the settings cannot work.
  * `onProgress` hears of every ARM call (done, total).
  */
-export function connect(words: TargetWords, onProgress?: (done: number, total: number) => void): LiveConnection {
+export async function connect(words: TargetWords, onProgress?: (done: number, total: number) => void): Promise<LiveConnection> {
   const { target, auth } = resolveTarget(words);
   checkOidcAvailable(auth);
-  const session = createArmSession(target, createCredential(auth), onProgress ? { onProgress } : {});
+  const credential = createCredential(auth);
+  // The token for the first ARM call is on its way (GitHub ID token, then Entra) while the SDKs load.
+  await prefetchToken(credential, armTokenScope(target.armEndpoint));
+  const session = await createArmSession(target, credential, onProgress ? { onProgress } : {});
   const source: AzureSource = { kind: 'azure', serviceId: serviceResourceId(target), armEndpoint: target.armEndpoint, fingerprint: targetFingerprint(target) };
   return { target, session, store: new ArmPolicyStore(session), identities: new ArmIdentityStore(session), source };
 }
