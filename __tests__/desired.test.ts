@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { loadPolicyTree } from '../src/desired/load-tree.js';
+import { parsePolicyDocument } from '../src/policy-xml/index.js';
 import { makeTree, policy } from './helpers/tree.js';
 
 const addresses = async (root: string) => [...(await loadPolicyTree(root)).state.resources.values()].map((r) => r.address).sort();
@@ -118,5 +119,31 @@ describe('loading a policies tree in the APIOps layout', () => {
 
   it('fails clearly when the folder does not exist', async () => {
     await expect(loadPolicyTree('/nonexistent/policies')).rejects.toThrow(/policies folder "\/nonexistent\/policies" does not exist/);
+  });
+});
+
+describe('the documents of a loaded tree', () => {
+  test('are parsed from the loaded text when asked for, the same as a full parse, and not kept', async () => {
+    const fragment = '<fragment>\n  <set-header name="x-a" exists-action="override">\n    <value>@(context.Request.Headers.GetValueOrDefault("a", "<b>"))</value>\n  </set-header>\n</fragment>\n';
+    const root = makeTree({
+      'policy.xml': policy('<rate-limit calls="5" renewal-period="60" />'),
+      'apis/orders/policy.xml': policy('<set-variable name="v" value="@(context.Request.Body.As<string>() + "&amp;")" />'),
+      'policyFragments/common/policy.xml': fragment,
+      'apis/broken/policy.xml': '<policies><inbound></policies>',
+    });
+    const tree = await loadPolicyTree(root);
+    expect(tree.diagnostics.map((d) => d.file)).toEqual([join(root, 'apis/broken/policy.xml')]);
+    // Only the documents that parsed: the broken one has none.
+    expect([...tree.documents].map(([key]) => key).sort()).toEqual([...tree.state.resources.keys()].sort());
+    expect(tree.documents.size).toBe(3);
+    expect(tree.documents.get('apis/broken/policies/policy')).toBeUndefined();
+    for (const [key, doc] of tree.documents) {
+      const r = tree.state.resources.get(key)!;
+      const full = parsePolicyDocument(r.xml, { file: r.file!, expect: r.scope.kind === 'fragment' ? 'fragment' : 'policies' });
+      expect(doc).toEqual(full);
+      expect(doc.file).toBe(r.file);
+      // Made anew each time: nothing holds on to a parsed tree.
+      expect(tree.documents.get(key)).not.toBe(doc);
+    }
   });
 });

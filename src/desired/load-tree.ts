@@ -37,7 +37,8 @@ export interface DocumentSource extends Iterable<[string, PolicyDocument]> {
 
 /** Documents of `resources` (only those that parsed when the tree was loaded: the others have none). */
 export function documentsOf(resources: Map<string, PolicyResource>): DocumentSource {
-  const parse = (r: PolicyResource) => parsePolicyDocument(r.xml, { file: r.file ?? r.address, expect: r.scope.kind === 'fragment' ? 'fragment' : 'policies' });
+  const parse = (r: PolicyResource) =>
+    parsePolicyDocument(r.xml, { file: r.file ?? r.address, expect: r.scope.kind === 'fragment' ? 'fragment' : 'policies', parsedBefore: true });
   return {
     get: (key) => {
       const r = resources.get(key);

@@ -52,17 +52,27 @@ export interface Visit {
   ancestors: XmlElement[];
 }
 
-/** Every element of a document, depth first, with its section and ancestors. */
-export function* visit(doc: PolicyDocument): Generator<Visit> {
-  function* walk(element: XmlElement, section: Section | undefined, ancestors: XmlElement[]): Generator<Visit> {
-    yield { element, ...(section ? { section } : {}), ancestors };
+const visits = new WeakMap<PolicyDocument, Visit[]>();
+
+/**
+ * Every element of a document, depth first, with its section and ancestors: worked out once per
+ * document and shared by the rules (siblings share their ancestors array; do not change it).
+ */
+export function visit(doc: PolicyDocument): readonly Visit[] {
+  const known = visits.get(doc);
+  if (known) return known;
+  const out: Visit[] = [];
+  const walk = (element: XmlElement, section: Section | undefined, ancestors: XmlElement[]): void => {
+    out.push({ element, ...(section ? { section } : {}), ancestors });
+    const inner = [...ancestors, element];
     for (const child of element.children) {
       if (child.type !== 'element') continue;
-      const s = section ?? (doc.kind === 'policies' && ancestors.length === 0 ? (child.name as Section) : undefined);
-      yield* walk(child, s, [...ancestors, element]);
+      walk(child, section ?? (doc.kind === 'policies' && ancestors.length === 0 ? (child.name as Section) : undefined), inner);
     }
-  }
-  yield* walk(doc.root, undefined, []);
+  };
+  walk(doc.root, undefined, []);
+  visits.set(doc, out);
+  return out;
 }
 
 /** The literal value of an attribute; undefined when absent or when it holds a policy expression. */
