@@ -15,7 +15,8 @@
  *    ARM request the emulator served (list pages, policy GETs, named values, backends, the service
  *    GET, PUTs); 429s are counted apart.
  * 3. Cold start of the bundled action (`dist/index.js`, built by this script into a temp dir) to its
- *    first ARM request.
+ *    first ARM request, beside the floor: the same for a program that only logs in and makes one
+ *    call with the same SDKs (scripts/bench/cold-floor.ts).
  * The live steps run as bundles built from src/ by this script (see `bundles`), under plain `node`.
  * 4. CPU of the canonical comparison over the shared corpus (../shared/corpus, read in place).
  *
@@ -30,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicyTree } from '../src/desired/load-tree.js';
 import { computePlan } from '../src/plan/compute.js';
-import { coldStart } from './bench/cold-start.js';
+import { coldStart, type ColdStart } from './bench/cold-start.js';
 import { corpusDiff } from './bench/corpus.js';
 import { ROOT, TSX, countArm, startEmulatorProcess, type EmulatorProcess } from './bench/emulator.js';
 import type { WorkerArgs, WorkerResult } from './bench/live-worker.js';
@@ -57,7 +58,7 @@ const fmt = (n: number) => n.toLocaleString('en-US');
  * bundle under plain `node` (BENCH_WORKER=tsx runs the worker from source instead; tsx and its
  * transpiled modules add about 90 MB of RSS). BENCH_DIST=<dir> reuses bundles built before.
  */
-function bundles(): { action: string; cli: string; worker: string | undefined; cleanup: () => void } {
+function bundles(): { action: string; floor: string; cli: string; worker: string | undefined; cleanup: () => void } {
   const dir = process.env.BENCH_DIST ?? mkdtempSync(join(tmpdir(), 'apim-bench-dist-'));
   const ncc = [join(ROOT, 'node_modules/@vercel/ncc/dist/ncc/cli.js'), 'build', '--quiet', '--target', 'es2022'];
   const build = (entry: string, out: string, needed: boolean) => {
@@ -70,6 +71,7 @@ function bundles(): { action: string; cli: string; worker: string | undefined; c
   const tsxWorker = process.env.BENCH_WORKER === 'tsx';
   return {
     action: build('src/index.ts', '.', !skip.has('cold')),
+    floor: build('scripts/bench/cold-floor.ts', 'floor', !skip.has('cold')),
     cli: build('src/cli.ts', 'cli', !skip.has('offline')),
     worker: tsxWorker ? undefined : build('scripts/bench/live-worker.ts', 'worker', true),
     cleanup: () => {
@@ -250,14 +252,16 @@ try {
   for (const [i, n] of sizes.entries()) runs.push(await liveRun(n, i === 0));
   const k400 = skip.has('apply400') ? undefined : await applyK(400);
 
-  const cold = skip.has('cold') ? undefined : (log('cold start of the bundled action'), await coldStart(dist.action, { latencyMs: LATENCY_MS }));
+  const cold = skip.has('cold')
+    ? undefined
+    : (log('cold start of the bundled action, and of the floor (the SDKs alone)'), await coldStart({ action: dist.action, floor: dist.floor }, { latencyMs: LATENCY_MS }));
   const corpus = skip.has('corpus') ? undefined : (log('canonical diff over the corpus'), corpusDiff());
 
   const failedOf = (m: Measured) => (m.result.stats?.failed ?? 0) + (m.result.error ? 1 : 0);
   const throttledOf = (m: Measured) => m.counts.throttled;
   const ratioOf = (m: Measured) => (m.boundMs > 0 ? m.result.wallMs / m.boundMs : NaN);
 
-  console.log(
+  if (runs.length || k400) console.log(
     `\nLive, against the emulator: ARM default throttling (reads ${READ_BURST} + ${READ_RATE}/s, writes ${WRITE_BURST} + ${WRITE_RATE}/s), ${LATENCY_MS} ms latency.` +
       `\nbound = max(0, reads − ${READ_BURST}) / ${READ_RATE} s + max(0, writes − ${WRITE_BURST}) / ${WRITE_RATE} s, counting every ARM read/write the emulator served` +
       `\n(list pages, one GET per policy, named values, backends, the service GET; apply: one GET per change, then the PUTs); 429s apart.` +
@@ -287,11 +291,15 @@ try {
     col(`apply 50 (instance of ${fmt(r.n)})`, r.apply, { summary: `${r.apply.result.applied ?? 0} applied, ok=${r.apply.result.ok}` });
   }
   col('apply 400 (past the write burst)', k400, { summary: k400 ? `${k400.result.applied ?? 0} applied, ok=${k400.result.ok}; bound = ${fmt(readBoundMs(k400.counts.reads))} read + ${fmt(writeBoundMs(k400.counts.writes))} write` : '' });
-  console.table(table);
+  if (runs.length || k400) console.table(table);
 
   if (cold) {
-    console.log(`\nCold start of the bundled action (node ${dist.action}) to its first ARM request (GitHub OIDC token + Entra exchange included, ${LATENCY_MS} ms latency each; median of ${cold.runs})`);
-    console.table([{ 'median ms': cold.medianMs, 'min ms': cold.minMs, 'max ms': cold.maxMs, 'bare node start+exit ms': cold.bareNodeMs, 'exit codes': cold.exitCodes.join(',') }]);
+    console.log(
+      `\nCold start to the first ARM request (GitHub OIDC token + Entra metadata + token exchange included, ${LATENCY_MS} ms latency each; median of ${cold.action.runs}, runs taking turns).` +
+        `\nfloor = scripts/bench/cold-floor.ts, bundled the same way: @actions/core inputs, OIDC login with @azure/identity, one @azure/arm-apimanagement call; nothing else.`,
+    );
+    const row = (c: ColdStart) => ({ 'median ms': c.medianMs, 'min ms': c.minMs, 'max ms': c.maxMs, 'bare node start+exit ms': c.bareNodeMs, 'exit codes': c.exitCodes.join(',') });
+    console.table({ 'the action (dist/index.js)': row(cold.action), 'floor: the SDKs alone': row(cold.floor) });
   }
   if (corpus) {
     console.log('\nCanonical comparison over the shared corpus (parse both sides + canonical form + compare + unified diff; CPU, in-process)');

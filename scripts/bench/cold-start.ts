@@ -3,6 +3,10 @@
  * request, over GitHub OIDC, against the emulator) to its first ARM request arriving at the
  * emulator. The emulator runs in this process with a first route that notes the time of the
  * first ARM request (it runs after the emulator's latency, which is subtracted).
+ *
+ * Other programs measured the same way, their runs taking turns with the action's so that the
+ * machine's drift hits all alike: the bench adds the floor (scripts/bench/cold-floor.ts), the
+ * least any action on these SDKs does before its first ARM request.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,7 +35,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
  * `BENCH_COLD_NODE_ARGS` adds node flags to the action's runs, to look inside one, e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof`.
  */
-export async function coldStart(actionJs: string, options: { latencyMs: number; runs?: number }): Promise<ColdStart> {
+export async function coldStart<K extends string>(programs: Record<K, string>, options: { latencyMs: number; runs?: number }): Promise<Record<K, ColdStart>> {
   const runs = options.runs ?? 15;
   const nodeArgs = (process.env.BENCH_COLD_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const work = mkdtempSync(join(tmpdir(), 'apim-bench-cold-'));
@@ -56,10 +60,12 @@ export async function coldStart(actionJs: string, options: { latencyMs: number; 
     return undefined;
   };
   const emu = await startEmulator({ seedDir: policies, latencyMs: options.latencyMs, throttle: true, routes: [recorder, identityRoutes, policyRoutes] });
-  const times: number[] = [];
-  const exitCodes: number[] = [];
+  const names = Object.keys(programs) as K[];
+  const times = new Map<K, number[]>(names.map((k) => [k, []]));
+  const exitCodes = new Map<K, number[]>(names.map((k) => [k, []]));
   try {
-    for (let r = 0; r < runs; r++) {
+    for (let r = 0; r < runs * names.length; r++) {
+      const name = names[r % names.length]!;
       const runDir = mkdtempSync(join(work, 'run-'));
       writeFileSync(join(runDir, 'output'), '');
       writeFileSync(join(runDir, 'summary'), '');
@@ -88,10 +94,10 @@ export async function coldStart(actionJs: string, options: { latencyMs: number; 
       };
       firstArmAt = undefined;
       const t0 = performance.now();
-      const child = spawn(process.execPath, [...nodeArgs, actionJs], { cwd: runDir, env, stdio: 'ignore' });
+      const child = spawn(process.execPath, [...nodeArgs, programs[name]], { cwd: runDir, env, stdio: 'ignore' });
       const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? -1)));
-      exitCodes.push(code);
-      if (firstArmAt !== undefined) times.push(firstArmAt - options.latencyMs - t0);
+      exitCodes.get(name)!.push(code);
+      if (firstArmAt !== undefined) times.get(name)!.push(firstArmAt - options.latencyMs - t0);
       // Let the buckets refill a little between runs (a dozen reads each).
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -105,12 +111,17 @@ export async function coldStart(actionJs: string, options: { latencyMs: number; 
     spawnSync(process.execPath, ['-e', '0']);
     bare.push(performance.now() - t);
   }
-  return {
-    runs: times.length,
-    medianMs: times.length ? Math.round(median(times)) : NaN,
-    minMs: times.length ? Math.round(Math.min(...times)) : NaN,
-    maxMs: times.length ? Math.round(Math.max(...times)) : NaN,
-    bareNodeMs: Math.round(median(bare)),
-    exitCodes,
-  };
+  const result = {} as Record<K, ColdStart>;
+  for (const name of names) {
+    const t = times.get(name)!;
+    result[name] = {
+      runs: t.length,
+      medianMs: t.length ? Math.round(median(t)) : NaN,
+      minMs: t.length ? Math.round(Math.min(...t)) : NaN,
+      maxMs: t.length ? Math.round(Math.max(...t)) : NaN,
+      bareNodeMs: Math.round(median(bare)),
+      exitCodes: exitCodes.get(name)!,
+    };
+  }
+  return result;
 }
