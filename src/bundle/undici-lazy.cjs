@@ -1,9 +1,11 @@
 /*
  * What the bundles get for `undici` (tsconfig.json "paths", which ncc follows; tsc, jest and the
- * CLI from source see the real package). @actions/http-client and @actions/github import undici
- * only to go through an HTTP proxy, yet loading it costs every run about 70 ms of its start (it is
- * 900 KB and loads http2, zlib and the rest). Here each export is the real one, looked up on first
- * use: a run behind a proxy loads undici then, a run without one never does.
+ * CLI from source see the real package). @actions/http-client imports it for its proxy agent and
+ * @actions/github for the fetch its octokit sends every request with; @actions/core pulls it in
+ * through @actions/http-client. Loaded at start, it costs every run about 70 ms (900 KB, and it
+ * loads http2, zlib and the rest) before the first Azure call. Here each export is the real one,
+ * looked up on first use: undici loads when the run first talks to GitHub's REST API (the PR
+ * comment, after the plan) or goes through a proxy, not before.
  */
 'use strict';
 
