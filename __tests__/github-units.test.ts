@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commentMarker } from '../src/github/comment.js';
 import { isPushToDefaultBranch, readRunContext } from '../src/github/context.js';
+import { armProgressLog, armSummaryLine } from '../src/github/progress.js';
 import { toSarif } from '../src/render/sarif.js';
 import type { Diagnostic } from '../src/model/index.js';
 import { renderLintMarkdown, renderMarkdown } from '../src/render/markdown.js';
@@ -119,5 +120,29 @@ describe('markdown for identity changes', () => {
     expect(body).not.toContain('exist in APIM but not in the tree');
     expect(body).toContain(`| - delete | \`roleAssignments/${ra.name}\` Azure Service Bus Data Sender for system |  |`);
     expect(body).toContain('| ~ update | `identity` | `policies/identity.yaml:2` |');
+  });
+});
+
+describe('ARM progress in the action log', () => {
+  test('a line at most every interval, none before the first interval has passed', () => {
+    let t = 1_000;
+    const lines: string[] = [];
+    const progress = armProgressLog((l) => lines.push(l), 15_000, () => t);
+    progress(1, 10);
+    t += 14_999;
+    progress(2, 10);
+    expect(lines).toEqual([]);
+    t += 1;
+    progress(1200, 5055);
+    t += 5_000;
+    progress(1300, 5055);
+    t += 10_000;
+    progress(2500, 5055);
+    expect(lines).toEqual(['ARM calls: 1,200 of 5,055 done', 'ARM calls: 2,500 of 5,055 done']);
+  });
+
+  test('the summary line names throttling, retries and failures only when there were any', () => {
+    expect(armSummaryLine({ calls: 5055, retries: 0, throttled: 0, failed: 0, requests: 5055 }, 194_012)).toBe('5,055 ARM call(s) in 194.0 s');
+    expect(armSummaryLine({ calls: 40, retries: 3, throttled: 2, failed: 1, requests: 43 }, 1_250)).toBe('40 ARM call(s) in 1.3 s (2 throttled (429) and waited for, 3 retried, 1 failed)');
   });
 });

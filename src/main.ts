@@ -6,6 +6,7 @@ import { loadPolicyTree, type LoadedTree } from './desired/load-tree.js';
 import { annotate } from './github/annotations.js';
 import { COMMENT_LIMIT, commentMarker, explainGitHubError, pullRequestOfCommit, upsertComment, type Octokit, type Repo } from './github/comment.js';
 import { isPushToDefaultBranch, readRunContext, type RunContext } from './github/context.js';
+import { armProgressLog, armSummaryLine } from './github/progress.js';
 import { writeSarif } from './render/sarif.js';
 import { lintTree } from './lint/index.js';
 import type { Diagnostic, Plan } from './model/index.js';
@@ -198,9 +199,11 @@ async function runWith(report: Report): Promise<void> {
   let conn: LiveConnection | undefined;
   let guardrails: Guardrails | undefined;
   let plan: Plan;
+  const started = Date.now();
   if (liveSnapshot && mode !== 'apply') plan = await planFromSnapshot(desired!, liveSnapshot, ctx.sha);
   else {
-    conn = await connect(targetInputs());
+    conn = await connect(targetInputs(), armProgressLog((line) => core.info(line)));
+    core.info(`${mode === 'apply' && planFileInput ? 'Applying the saved plan to' : 'Reading'} ${conn.target.serviceName} (resource group ${conn.target.resourceGroup}, subscription ${conn.target.subscriptionId})`);
     guardrails = defaultGuardrails(conn, { allowPrivilegedRoles: booleanInput('allow-privileged-roles'), allowedScopes: core.getMultilineInput('allowed-scopes') });
     const options = { ...(ctx.sha ? { commit: ctx.sha } : {}), guardrails };
     const basePath = core.getInput('base-policies-path');
@@ -210,6 +213,10 @@ async function runWith(report: Report): Promise<void> {
       const base = await loadDesiredTree(basePath, environment ? { environment } : {});
       plan = await planScoped(conn, desired!, base, { ...options, baseLabel: basePath });
     } else plan = await planLive(conn, desired!, options);
+    if (!(planFileInput && mode === 'apply')) {
+      const { create, update, delete: del, unchanged } = plan.summary;
+      core.info(`Planned: ${create} to create, ${update} to update, ${del} to delete, ${unchanged} unchanged; ${armSummaryLine(conn.session.scheduler.stats(), Date.now() - started)}`);
+    }
   }
   const planFile = mode === 'apply' && planFileInput ? planFileInput : join(tempDir, 'apim-policy-plan.json');
   if (planFile !== planFileInput) await writePlanFile(planFile, plan);
@@ -248,6 +255,7 @@ async function runWith(report: Report): Promise<void> {
     },
   });
   if (result.snapshotFile) core.setOutput('snapshot-file', result.snapshotFile);
+  core.info(`${result.ok ? 'Applied' : 'Apply failed after'} ${result.applied.length} change(s); ${armSummaryLine(conn!.session.scheduler.stats(), Date.now() - started)}`);
   const meta = [shown.commit ? `commit \`${shown.commit.slice(0, 12)}\`` : '', shown.runUrl ? `[workflow run](${shown.runUrl})` : ''].filter(Boolean).join(' · ');
   const applied = (maxListed?: number) =>
     `### ${titled('apply')}\n\n${meta ? meta + '\n\n' : ''}${renderApplyMarkdown(result, maxListed ? { maxListed } : {})}`;
