@@ -22,28 +22,30 @@ interface AssertionFacts {
   aud?: string;
 }
 
-/** When a JWT expires (ms since the epoch), from its `exp` claim; 0 when it has none (then it is not used again). */
-function expiryOf(jwt: string): number | undefined {
+/** The claims of a JWT (not verified: only read to explain errors and to know when it expires); {} when unreadable. */
+function claimsOf(jwt: string): Record<string, unknown> {
   try {
-    const { exp } = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
-    return typeof exp === 'number' ? exp * 1000 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-function factsOf(jwt: string): AssertionFacts {
-  try {
-    const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
-    const str = (v: unknown) => (typeof v === 'string' ? v : Array.isArray(v) ? v.join(', ') : undefined);
-    const facts: AssertionFacts = {};
-    if (str(payload.sub)) facts.sub = str(payload.sub);
-    if (str(payload.iss)) facts.iss = str(payload.iss);
-    if (str(payload.aud)) facts.aud = str(payload.aud);
-    return facts;
+    const claims: unknown = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    return claims && typeof claims === 'object' ? (claims as Record<string, unknown>) : {};
   } catch {
     return {};
   }
+}
+
+/** When a JWT expires (ms since the epoch); 0 when it does not say (then it is not used again). */
+function expiryOf(jwt: string): number {
+  const { exp } = claimsOf(jwt);
+  return typeof exp === 'number' ? exp * 1000 : 0;
+}
+
+function factsOf(jwt: string): AssertionFacts {
+  const payload = claimsOf(jwt);
+  const str = (v: unknown) => (typeof v === 'string' ? v : Array.isArray(v) ? v.join(', ') : undefined);
+  const facts: AssertionFacts = {};
+  if (str(payload.sub)) facts.sub = str(payload.sub);
+  if (str(payload.iss)) facts.iss = str(payload.iss);
+  if (str(payload.aud)) facts.aud = str(payload.aud);
+  return facts;
 }
 
 /** GitHub's ID token for `audience`, as `core.getIDToken` fetches it; outside Actions without printing a mask command. */
@@ -87,8 +89,12 @@ function firstLine(s: string): string {
 }
 
 class ExplainingCredential implements TokenCredential {
-  /** Tokens asked for before any call needs them, by scope; the next getToken of that scope takes its one. */
-  private readonly early = new Map<string, Promise<AccessToken | null>>();
+  /**
+   * Token requests under way, by scope, tenant and CAE: every client of a run (APIM, authorization,
+   * MSI) asks for the same ARM token at about the same moment, before MSAL has cached one; they
+   * share one request. Gone once it settles (then MSAL's cache answers).
+   */
+  private readonly inflight = new Map<string, Promise<AccessToken | null>>();
 
   constructor(
     private readonly inner: () => Promise<TokenCredential>,
@@ -98,21 +104,21 @@ class ExplainingCredential implements TokenCredential {
 
   /** Starts fetching a token for `scope`; resolves once the credential is made and the request under way. */
   async prefetch(scope: string): Promise<void> {
-    if (this.early.has(scope)) return;
-    const token = this.fetch(scope);
-    token.catch(() => undefined); // its error is thrown to whoever takes it, not as an unhandled rejection
-    this.early.set(scope, token);
+    // As the SDK clients' bearer policy asks (MSAL keeps CAE tokens apart): the one they will take.
+    this.getToken(scope, { enableCae: true }).catch(() => undefined); // a failure is met again by the call that needs the token
     await this.inner().catch(() => undefined);
   }
 
   getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
-    const key = Array.isArray(scopes) ? scopes.join(' ') : scopes;
-    const early = this.early.get(key);
-    if (early && !options?.claims) {
-      this.early.delete(key);
-      return early;
+    // A claims challenge (continuous access evaluation) needs a token of its own.
+    if (options?.claims) return this.fetch(scopes, options);
+    const key = `${Array.isArray(scopes) ? scopes.join(' ') : scopes}|${options?.tenantId ?? ''}|${options?.enableCae === true}`;
+    let token = this.inflight.get(key);
+    if (!token) {
+      token = this.fetch(scopes, options).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, token);
     }
-    return this.fetch(scopes, options);
+    return token;
   }
 
   private async fetch(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
