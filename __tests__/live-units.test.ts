@@ -3,6 +3,7 @@
  * apply's decisions (drift, retried writes that landed, restores that cannot be made), driven
  * through the LiveWriter interface by an in-memory instance.
  */
+import { reusedUntilExpiry } from '../src/azure/credential.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -266,5 +267,40 @@ describe('applyPlan with identity and role assignments', () => {
     const live = { scope, principalId: 'a1a1a1a1-0000-4000-8000-000000000001', roleDefinitionGuid: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39' };
     expect(isManaged({ ...live, name: a })).toBe(true);
     expect(isManaged({ ...live, name: '0f0f0f0f-1111-4222-8333-444444444444' })).toBe(false);
+  });
+});
+
+describe('the GitHub ID token of an OIDC login', () => {
+  const jwt = (exp?: number) => `e30.${Buffer.from(JSON.stringify(exp === undefined ? {} : { exp })).toString('base64url')}.sig`;
+
+  test('is fetched once and handed out again until a minute before it expires, then fetched anew', async () => {
+    let t = 1_000_000;
+    const fetched: string[] = [];
+    const next = [jwt(1_000 + 300), jwt(1_000 + 600)];
+    const assertion = reusedUntilExpiry(async () => {
+      fetched.push(next[fetched.length]!);
+      return fetched[fetched.length - 1]!;
+    }, () => t);
+    // MSAL asks more than once for one exchange, before the first answer is in: one fetch.
+    const [a, b] = await Promise.all([assertion(), assertion()]);
+    expect([a, b, fetched.length]).toEqual([next[0], next[0], 1]);
+    t = (1_000 + 300 - 61) * 1000;
+    expect(await assertion()).toBe(next[0]);
+    t = (1_000 + 300 - 59) * 1000;
+    expect(await assertion()).toBe(next[1]);
+    expect(fetched).toHaveLength(2);
+  });
+
+  test('a failed fetch is not kept, and a token that does not say when it expires is not used twice', async () => {
+    let calls = 0;
+    const assertion = reusedUntilExpiry(async () => {
+      calls++;
+      if (calls === 1) throw new Error('HTTP 500 from the ID token endpoint');
+      return jwt();
+    });
+    await expect(assertion()).rejects.toThrow('HTTP 500');
+    expect(await assertion()).toBe(jwt());
+    await assertion();
+    expect(calls).toBe(3);
   });
 });

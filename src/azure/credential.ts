@@ -139,23 +139,11 @@ class ExplainingCredential implements TokenCredential {
 export function createCredential(auth: AuthSettings): TokenCredential {
   const facts: AssertionFacts = {};
   let inner: Promise<TokenCredential> | undefined;
-  let idToken: { value: Promise<string>; expiresAt?: number } | undefined;
-  const assertion = (): Promise<string> => {
-    if (!idToken || (idToken.expiresAt !== undefined && idToken.expiresAt - 60_000 < Date.now())) {
-      const current: { value: Promise<string>; expiresAt?: number } = { value: fetchIdToken(auth.audience, auth.inAction) };
-      current.value.then(
-        (token) => {
-          Object.assign(facts, factsOf(token));
-          current.expiresAt = expiryOf(token);
-        },
-        () => {
-          if (idToken === current) idToken = undefined; // asked for again next time
-        },
-      );
-      idToken = current;
-    }
-    return idToken.value;
-  };
+  const assertion = reusedUntilExpiry(async () => {
+    const token = await fetchIdToken(auth.audience, auth.inAction);
+    Object.assign(facts, factsOf(token));
+    return token;
+  });
   const make = async (): Promise<TokenCredential> => {
     if (auth.kind === 'oidc') {
       assertion().catch(() => undefined); // on its way while the package loads; an error is thrown where it is taken
@@ -169,6 +157,27 @@ export function createCredential(auth: AuthSettings): TokenCredential {
     return new DefaultAzureCredential({ ...(auth.tenantId ? { tenantId: auth.tenantId } : {}), ...(auth.clientId ? { managedIdentityClientId: auth.clientId } : {}) });
   };
   return new ExplainingCredential(() => (inner ??= make()), auth, facts);
+}
+
+/**
+ * A JWT from `fetch`, fetched when first asked for and handed out again until a minute before it
+ * expires; one that is still on its way is shared. A failed fetch is not kept: the next ask fetches.
+ */
+export function reusedUntilExpiry(fetch: () => Promise<string>, now: () => number = Date.now): () => Promise<string> {
+  let current: { value: Promise<string>; expiresAt?: number } | undefined;
+  return () => {
+    if (!current || (current.expiresAt !== undefined && current.expiresAt - 60_000 < now())) {
+      const next: { value: Promise<string>; expiresAt?: number } = { value: fetch() };
+      next.value.then(
+        (jwt) => (next.expiresAt = expiryOf(jwt)),
+        () => {
+          if (current === next) current = undefined;
+        },
+      );
+      current = next;
+    }
+    return current.value;
+  };
 }
 
 /**
