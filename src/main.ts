@@ -123,8 +123,9 @@ class Comments {
 
   /** The merged pull request the pushed commit came from, if any. */
   async mergedPull(): Promise<number | undefined> {
+    if (!this.ctx.sha) return undefined;
     const octokit = this.octokit();
-    if (!octokit || !this.ctx.sha) return undefined;
+    if (!octokit) return undefined;
     try {
       const pr = await pullRequestOfCommit(await octokit, this.repo, this.ctx.sha);
       if (!pr) core.info(`commit ${this.ctx.sha.slice(0, 12)} is not from a merged pull request: the apply result is in the job summary only.`);
