@@ -410,7 +410,7 @@ function roleAssignment(req: EmulatorRequest, state: EmulatorState, scope: strin
 }
 
 /** Role assignments per page of a list (small, so that paging is exercised). */
-export const ROLE_ASSIGNMENT_PAGE_SIZE = 20;
+const ROLE_ASSIGNMENT_PAGE_SIZE = 20;
 
 function listAssignments(req: EmulatorRequest, state: EmulatorState, scope: string): EmulatorResponse {
   if (req.method !== 'GET') return armError(405, 'MethodNotAllowed', `The method '${req.method}' is not supported.`);
