@@ -14,6 +14,7 @@ import type { IdentityManifest } from '../src/identity/manifest.js';
 import type { IdentityShape, IdentityState, IdentityWriter, LiveCopy, LiveWriter, Plan, PolicyResource, RoleAssignment } from '../src/model/index.js';
 import { applyPlan, ApplyRefusedError } from '../src/plan/apply.js';
 import { computePlan } from '../src/plan/compute.js';
+import { sealPlan } from '../src/plan/integrity.js';
 import { identityType, isManaged, planIdentity, roleAssignmentName, type Guardrails, type LiveIdentity } from '../src/plan/identity.js';
 import { checkReferences } from '../src/plan/references.js';
 import { makeTree, policy } from './helpers/tree.js';
@@ -226,7 +227,8 @@ describe('applyPlan with identity and role assignments', () => {
     const planned = planIdentity(manifest, liveOf(ids), guardrails);
     plan.changes = [...planned.first, ...plan.changes, ...planned.last];
     plan.problems.push(...planned.problems);
-    return plan;
+    // As the pipeline does after adding the identity plan: apply refuses a plan changed after its hashes were made.
+    return sealPlan(plan);
   };
   const strict: Guardrails = { allowPrivilegedRoles: false, allowedScopes: [`/subscriptions/${SUB}`] };
 

@@ -10,7 +10,9 @@ import { armProgressLog, armSummaryLine } from './github/progress.js';
 import { writeSarif } from './render/sarif.js';
 import { lintTree } from './lint/index.js';
 import type { Diagnostic, Plan } from './model/index.js';
-import { computePlan, hasChanges } from './plan/compute.js';
+import { blockingProblems, computePlan, hasChanges } from './plan/compute.js';
+import { DEFAULT_MAX_DELETES } from './plan/apply.js';
+import { guardEmptyTree } from './desired/root-guess.js';
 import type { Guardrails } from './plan/identity.js';
 import { readPlanFile, writePlanFile } from './plan/plan-file.js';
 import { applyLive, connect, defaultGuardrails, planLive, planScoped, type LiveConnection } from './pipeline/live.js';
@@ -58,6 +60,15 @@ function targetInputs(): TargetWords {
 }
 
 const booleanInput = (name: string) => /^true$/i.test(core.getInput(name).trim());
+
+/** Input max-deletes: a whole number, -1 for no limit; empty means the default. */
+function maxDeletesInput(): number {
+  const text = core.getInput('max-deletes').trim();
+  if (text === '') return DEFAULT_MAX_DELETES;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < -1) throw new Error(`input max-deletes must be a whole number of deletes, or -1 for no limit (got "${text}")`);
+  return n;
+}
 
 /** Names the target in comment titles and markers: the environment, else the instance, else the snapshot. */
 function targetKey(): string {
@@ -143,13 +154,13 @@ function setPlanOutputs(plan: Plan, planFile: string): void {
   core.setOutput('plan-file', planFile);
 }
 
-async function planFromSnapshot(desired: LoadedTree, liveSnapshot: string, commit: string | undefined): Promise<Plan> {
+async function planFromSnapshot(desired: LoadedTree, policiesPath: string, liveSnapshot: string, commit: string | undefined): Promise<Plan> {
   const live = await loadPolicyTree(liveSnapshot);
   const liveErrors = live.diagnostics.filter((d) => d.severity === 'error');
   if (liveErrors.length) {
     throw new Error(`live snapshot ${liveSnapshot}: ${liveErrors.length} error(s), first ${liveErrors[0]!.file}:${liveErrors[0]!.line} ${liveErrors[0]!.message}`);
   }
-  return computePlan(desired, live, { source: { kind: 'snapshot', path: liveSnapshot }, ...(commit ? { commit } : {}) });
+  return guardEmptyTree(computePlan(desired, live, { source: { kind: 'snapshot', path: liveSnapshot }, ...(commit ? { commit } : {}) }), desired.state.resources.size, policiesPath);
 }
 
 async function runWith(report: Report): Promise<void> {
@@ -201,12 +212,14 @@ async function runWith(report: Report): Promise<void> {
   let guardrails: Guardrails | undefined;
   let plan: Plan;
   const started = Date.now();
-  if (liveSnapshot && mode !== 'apply') plan = await planFromSnapshot(desired!, liveSnapshot, ctx.sha);
+  // Read before any Azure call: a wrong value stops the run before it starts.
+  const maxDeletes = mode === 'apply' ? maxDeletesInput() : undefined;
+  if (liveSnapshot && mode !== 'apply') plan = await planFromSnapshot(desired!, policiesPath, liveSnapshot, ctx.sha);
   else {
     conn = await connect(targetInputs(), armProgressLog((line) => core.info(line)));
     core.info(`${mode === 'apply' && planFileInput ? 'Applying the saved plan to' : 'Reading'} ${conn.target.serviceName} (resource group ${conn.target.resourceGroup}, subscription ${conn.target.subscriptionId})`);
     guardrails = defaultGuardrails(conn, { allowPrivilegedRoles: booleanInput('allow-privileged-roles'), allowedScopes: core.getMultilineInput('allowed-scopes') });
-    const options = { ...(ctx.sha ? { commit: ctx.sha } : {}), guardrails };
+    const options = { ...(ctx.sha ? { commit: ctx.sha } : {}), guardrails, policiesPath };
     const basePath = core.getInput('base-policies-path');
     if (planFileInput && mode === 'apply') plan = await readPlanFile(planFileInput);
     else if (basePath && mode !== 'apply') {
@@ -237,6 +250,14 @@ async function runWith(report: Report): Promise<void> {
         report.sections.push(`Plan posted on [pull request #${pr.number}](${url}).\n`);
       }
     }
+    // A plan apply would refuse fails the check now (so branch protection blocks the merge), with
+    // the comment and the summary above showing why.
+    const errors = blockingProblems(plan);
+    if (errors.length) {
+      const first = errors[0]!;
+      report.failure = `${errors.length} error(s) stop this plan: apply would refuse it. First: ${first.file}:${first.line}:${first.column} ${first.message}`;
+      return;
+    }
     if (mode === 'drift' && hasChanges(plan)) {
       if (booleanInput('fail-on-drift')) report.failure = `live APIM differs from ${policiesPath}: ${JSON.stringify(plan.summary)}`;
       else core.warning(`live APIM differs from ${policiesPath}: ${JSON.stringify(plan.summary)} (set fail-on-drift: true to fail the run)`);
@@ -247,6 +268,7 @@ async function runWith(report: Report): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const result = await applyLive(conn!, plan, {
     allowDeletes: booleanInput('allow-deletes'),
+    ...(maxDeletes !== undefined ? { maxDeletes } : {}),
     allowDestructiveIdentityChanges: booleanInput('allow-destructive-identity-changes'),
     ...(guardrails ? { guardrails } : {}),
     snapshotFile: join(tempDir, `apim-policy-snapshot-${stamp}.json`),

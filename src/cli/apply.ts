@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { TargetWords } from '../azure/target.js';
 import type { Plan } from '../model/index.js';
-import type { ApplyEvent } from '../plan/apply.js';
-import { hasChanges } from '../plan/compute.js';
+import { DEFAULT_MAX_DELETES, type ApplyEvent } from '../plan/apply.js';
+import { blockingProblems, hasChanges } from '../plan/compute.js';
 import { readPlanFile } from '../plan/plan-file.js';
 import { applyLive, defaultGuardrails, planLive } from '../pipeline/live.js';
 import { renderApplyText } from '../render/apply.js';
@@ -18,7 +18,15 @@ interface ApplyOptions extends TargetWords, IdentityFlags {
   plan?: string;
   policies?: string;
   allowDeletes?: boolean;
+  maxDeletes?: number;
   snapshotFile?: string;
+}
+
+/** `--max-deletes N`: a whole number, -1 for no limit. */
+export function parseMaxDeletes(value: string): number {
+  const n = Number(value.trim());
+  if (value.trim() === '' || !Number.isInteger(n) || n < -1) throw new CliError(`--max-deletes must be a whole number of deletes, or -1 for no limit (got "${value}")`, 1);
+  return n;
 }
 
 /** Default snapshot path: a new file per run, never inside the policies tree. */
@@ -40,6 +48,7 @@ export function registerApply(program: Command): void {
     .option('--plan <file>', 'the plan file written by plan --out; refused if live changed since')
     .option('--policies <dir>', 'plan this tree now and apply it')
     .option('--allow-deletes', 'also delete live policies that are not in the tree')
+    .option('--max-deletes <n>', `refuse a plan that deletes more than n resources, even with --allow-deletes (-1: no limit)`, parseMaxDeletes, DEFAULT_MAX_DELETES)
     .option('--snapshot-file <file>', 'where to keep the pre-apply snapshot (default: a new file in RUNNER_TEMP or the temp folder)');
   addIdentityOptions(addTargetOptions(command), { apply: true }).action(async (opts: ApplyOptions) => {
     if (!!opts.plan === !!opts.policies) throw new CliError('apply needs exactly one of --plan <file> or --policies <dir>', 1);
@@ -53,11 +62,12 @@ export function registerApply(program: Command): void {
       if (saved) plan = saved;
       else {
         const commit = currentCommit(opts.policies!);
-        plan = await planLive(conn, desired!, { ...(commit ? { commit } : {}), guardrails });
+        plan = await planLive(conn, desired!, { ...(commit ? { commit } : {}), guardrails, policiesPath: opts.policies! });
         progress.finish();
         process.stdout.write(renderText(plan, { color: process.stdout.isTTY === true }));
       }
-      if (!hasChanges(plan)) {
+      // A plan with errors goes on to apply, which refuses it (exit 1), even with nothing to change.
+      if (!hasChanges(plan) && blockingProblems(plan).length === 0) {
         process.stdout.write('Nothing to apply.\n');
         return;
       }
@@ -65,6 +75,7 @@ export function registerApply(program: Command): void {
       process.stdout.write(`Applying to ${conn.source.serviceId}\n`);
       const result = await applyLive(conn, plan, {
         allowDeletes: opts.allowDeletes === true,
+        ...(opts.maxDeletes !== undefined ? { maxDeletes: opts.maxDeletes } : {}),
         allowDestructiveIdentityChanges: opts.allowDestructiveIdentityChanges === true,
         guardrails,
         snapshotFile,

@@ -4,7 +4,8 @@ import type { TargetWords } from '../azure/target.js';
 import { loadDesiredTree } from '../desired/load-desired.js';
 import { loadPolicyTree, type LoadedTree } from '../desired/load-tree.js';
 import type { Plan } from '../model/index.js';
-import { computePlan, hasChanges } from '../plan/compute.js';
+import { blockingProblems, computePlan, hasChanges } from '../plan/compute.js';
+import { guardEmptyTree } from '../desired/root-guess.js';
 import { writePlanFile } from '../plan/plan-file.js';
 import { defaultGuardrails, planLive, planScoped } from '../pipeline/live.js';
 import { renderJson } from '../render/json.js';
@@ -34,7 +35,7 @@ export async function planAgainstSnapshot(policies: string, snapshot: string): P
   const desired = await loadDesired(policies);
   const live = await loadPolicyTree(snapshot);
   failOnErrors(live.diagnostics, `live snapshot ${snapshot}`);
-  return computePlan(desired, live, { source: { kind: 'snapshot', path: snapshot } });
+  return guardEmptyTree(computePlan(desired, live, { source: { kind: 'snapshot', path: snapshot } }), desired.state.resources.size, policies);
 }
 
 /** Plans a policies tree against the live instance the target flags name (only what differs from `base`, when given). */
@@ -44,7 +45,7 @@ export async function planAgainstInstance(policies: string, target: TargetWords 
   const { conn, progress } = await connectWithProgress(target, 'read');
   try {
     const commit = currentCommit(policies);
-    const options = { ...(commit ? { commit } : {}), guardrails: defaultGuardrails(conn, guardrailWords(target)) };
+    const options = { ...(commit ? { commit } : {}), guardrails: defaultGuardrails(conn, guardrailWords(target)), policiesPath: policies };
     return baseTree ? await planScoped(conn, desired, baseTree, { ...options, baseLabel: base! }) : await planLive(conn, desired, options);
   } finally {
     progress.finish();
@@ -69,7 +70,7 @@ export function registerPlan(program: Command): void {
     .option('--base <dir>', "PR-scoped plan: read and plan only what differs from this tree (the pull request's base checkout)")
     .addOption(new Option('--format <format>', 'output on stdout').choices(['text', 'markdown', 'json']).default('text'))
     .option('--out <file>', 'also write the plan file (JSON) for apply --plan')
-    .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error');
+    .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error (a plan with error problems exits 1 with or without it)');
   addIdentityOptions(addTargetOptions(command)).action(async (opts: PlanOptions) => {
     if (opts.liveSnapshot && hasTarget(opts)) throw new CliError('give either --live-snapshot or the Azure target flags, not both', 1);
     if (!opts.liveSnapshot && !hasTarget(opts)) {
@@ -82,6 +83,11 @@ export function registerPlan(program: Command): void {
       await writePlanFile(opts.out, plan);
       if (opts.format !== 'json') process.stderr.write(`Plan written to ${opts.out}; apply exactly it with: apim-policy apply --plan ${opts.out} <the same target flags>\n`);
     }
-    if (opts.detailedExitcode && hasChanges(plan)) process.exitCode = 2;
+    // A plan apply would refuse fails here already (Terraform's convention: 1 is an error).
+    const errors = blockingProblems(plan);
+    if (errors.length) {
+      if (opts.format !== 'text') process.stderr.write(`error: ${errors.length} error(s) stop this plan: apply would refuse it (first: ${errors[0]!.file}:${errors[0]!.line}:${errors[0]!.column} ${errors[0]!.message})\n`);
+      process.exitCode = 1;
+    } else if (opts.detailedExitcode && hasChanges(plan)) process.exitCode = 2;
   });
 }

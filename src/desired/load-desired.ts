@@ -6,9 +6,12 @@
 import { loadIdentityManifest } from '../identity/manifest.js';
 import { loadLintConfig } from '../lint/index.js';
 import { loadPolicyTree, type LoadedTree } from './load-tree.js';
+import { misplacedTreeProblem } from './root-guess.js';
 
 export async function loadDesiredTree(root: string, options: { environment?: string } = {}): Promise<LoadedTree> {
   const tree = await loadPolicyTree(root);
+  const misplaced = misplacedTreeProblem(root, tree.state.resources.size);
+  if (misplaced) tree.diagnostics.push(misplaced);
   const { manifest, diagnostics } = loadIdentityManifest(root, options.environment ? { environment: options.environment } : {});
   tree.diagnostics.push(...diagnostics);
   if (manifest) tree.identity = manifest;

@@ -103,7 +103,7 @@ interface Placement {
 }
 
 /** Where a `policy.xml` at this relative path (split on "/") belongs, if anywhere. */
-function placementOf(parts: string[]): Placement | undefined {
+export function placementOf(parts: string[]): Placement | undefined {
   let workspace: string | undefined;
   const names: Placement['names'] = [];
   if (parts[0] === 'workspaces' && parts.length >= 3) {

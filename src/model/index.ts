@@ -105,6 +105,12 @@ export interface Change {
   destructive?: string;
   /** Line of the desired entry in its file (identity.yaml). */
   line?: number;
+  /**
+   * What apply checks before it writes (plan/integrity.ts): `content`, the hash of everything apply
+   * acts on (address, action, the exact content it writes, the live ETag it writes against);
+   * `diff`, the hash of the diff a reviewer read.
+   */
+  hashes?: { content: string; diff: string };
 }
 
 export interface PlanSummary {
@@ -114,7 +120,8 @@ export interface PlanSummary {
   unchanged: number;
 }
 
-export const PLAN_FORMAT_VERSION = 1;
+/** 2: every change carries `hashes` and the plan its `integrity` hash; apply refuses a plan of format 1. */
+export const PLAN_FORMAT_VERSION = 2;
 
 /** The APIM instance a plan was made against; apply refuses a plan whose fingerprint is not its target's. */
 export interface AzureSource {
@@ -141,6 +148,8 @@ export interface Plan {
   problems: Diagnostic[];
   /** Set when only what a pull request changes was read (a PR-scoped plan): drift elsewhere is not in it. */
   scoped?: { base: string; read: number; identity: boolean };
+  /** Hash of the whole plan but this field (plan/integrity.ts): a change added, removed or edited is caught. */
+  integrity?: string;
 }
 
 /** A resource as it is live right now: what apply reads before it writes, and keeps in the snapshot. */

@@ -10,10 +10,12 @@ import { armTokenScope, resolveTarget, serviceResourceId, targetFingerprint, typ
 import type { LoadedTree } from '../desired/load-tree.js';
 import type { IdentityManifest } from '../identity/manifest.js';
 import { addressKey, parsePolicyAddress } from '../model/address.js';
-import type { Address, AzureSource, Change, Plan, PolicyResource, State } from '../model/index.js';
+import type { Address, AzureSource, Plan, PolicyResource, State } from '../model/index.js';
 import type { XmlElement } from '../policy-xml/index.js';
 import { applyPlan, type ApplyEvent, type ApplyResult } from '../plan/apply.js';
-import { computePlan } from '../plan/compute.js';
+import { computePlan, recount } from '../plan/compute.js';
+import { sealPlan } from '../plan/integrity.js';
+import { guardEmptyTree } from '../desired/root-guess.js';
 import { planIdentity, type Guardrails, type LiveIdentity, type UserAssignedInfo } from '../plan/identity.js';
 import { checkReferences } from '../plan/references.js';
 
@@ -50,14 +52,11 @@ export async function readLiveState(conn: LiveConnection): Promise<State> {
   return (await readLivePolicies(conn.session)).state;
 }
 
-function recount(plan: Plan): void {
-  const count = (action: Change['action']) => plan.changes.filter((c) => c.action === action).length;
-  plan.summary = { create: count('create'), update: count('update'), delete: count('delete'), unchanged: count('noop') };
-}
-
 export interface PlanLiveOptions {
   commit?: string;
   guardrails?: Guardrails;
+  /** The policies folder as the user named it, for the problem a tree with nothing to deploy gets. */
+  policiesPath?: string;
 }
 
 /**
@@ -66,7 +65,8 @@ export interface PlanLiveOptions {
  */
 export async function planLive(conn: LiveConnection, desired: LoadedTree, options: PlanLiveOptions = {}): Promise<Plan> {
   const live = await readLivePolicies(conn.session);
-  return finishPlan(conn, desired, live.state, live.workspaces, desired.identity, options);
+  const plan = await finishPlan(conn, desired, live.state, live.workspaces, desired.identity, options);
+  return guardEmptyTree(plan, desired.state.resources.size, options.policiesPath ?? 'the policies tree');
 }
 
 /** What a scoped plan reads: the resources whose content differs between two trees, and the fragments they include. */
@@ -125,7 +125,8 @@ export async function planScoped(conn: LiveConnection, desired: LoadedTree, base
   const identity = manifestKey(desired.identity) !== manifestKey(base.identity) ? desired.identity : undefined;
   const plan = await finishPlan(conn, scopedDesired, only({ resources }), workspaces, identity, options, resources);
   plan.scoped = { base: options.baseLabel ?? 'the base tree', read: read.length, identity: identity !== undefined };
-  return plan;
+  // The whole head tree, not the scoped part: a pull request may change one file of many.
+  return guardEmptyTree(sealPlan(plan), desired.state.resources.size, options.policiesPath ?? 'the policies tree');
 }
 
 /** Compares, checks references against what is live, and adds the identity plan. */
@@ -154,7 +155,7 @@ async function finishPlan(
     plan.problems.push(...planned.problems);
     recount(plan);
   }
-  return plan;
+  return sealPlan(plan);
 }
 
 /** The user-assigned identities the instance has once the plan is applied: the manifest's, else the attached ones. */
@@ -181,6 +182,8 @@ async function attachedAfterApply(conn: LiveConnection, desired: LoadedTree, ide
 
 export interface LiveApplyOptions {
   allowDeletes: boolean;
+  /** Most deletes one apply makes (default DEFAULT_MAX_DELETES); -1 for no limit. */
+  maxDeletes?: number;
   allowDestructiveIdentityChanges?: boolean;
   guardrails?: Guardrails;
   snapshotFile: string;

@@ -1,10 +1,12 @@
 /**
  * Applies exactly a plan: nothing that is not in it, nothing if live moved since it was made.
  *
- * 1. Refuse a plan for another instance, one with error problems, one the workflow's guardrails
- *    do not allow, or one with nothing to do.
+ * 1. Refuse a plan for another instance, one from another tool version or edited since plan wrote
+ *    it (integrity.ts), one with error problems, one the workflow's guardrails do not allow, one
+ *    that deletes more than max-deletes, or one with nothing to do.
  * 2. Read every resource it will touch; any that is not as the plan saw it (ETag, existence,
- *    content) stops the run before the first write, naming each.
+ *    content) stops the run before the first write, naming each; so does a diff in the plan that
+ *    is not the diff of what is live now and what the plan writes.
  * 3. Write the snapshot file: every touched resource as it is now.
  * 4. Write in order: identities added → role assignments created → policies (fragments → global →
  *    product → API → operation; deletes after, in reverse), each level concurrently, with
@@ -17,11 +19,15 @@ import { dirname } from 'node:path';
 import { parsePolicyAddress, SCOPE_ORDER } from '../model/address.js';
 import type { Address, Change, IdentityShape, IdentityWriter, LiveCopy, LiveWriter, Plan, PolicyScopeKind, RoleAssignment } from '../model/index.js';
 import { canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
-import { sha256 } from './compute.js';
+import { policyDiff, sha256 } from './compute.js';
+import { verifyPlan } from './integrity.js';
 import { GUARDRAIL_INPUTS, describeAssignment, identityHash, roleAssignmentName, scopeWithin, type Guardrails } from './identity.js';
 import { PRIVILEGED_ROLE_GUIDS } from '../identity/manifest.js';
 
 export const SNAPSHOT_FORMAT_VERSION = 1;
+
+/** Most deletes one apply makes unless the workflow says otherwise (input max-deletes, flag --max-deletes; -1: no limit). */
+export const DEFAULT_MAX_DELETES = 10;
 
 export interface Snapshot {
   formatVersion: typeof SNAPSHOT_FORMAT_VERSION;
@@ -44,6 +50,8 @@ export interface ApplyOptions {
   /** Fingerprint of the instance this run is logged in to; must equal the plan's. */
   targetFingerprint: string;
   allowDeletes: boolean;
+  /** Most deletes this apply may make (default DEFAULT_MAX_DELETES); -1 for no limit. */
+  maxDeletes?: number;
   /** Disabling or detaching identities and deleting role assignments (otherwise left out and reported). */
   allowDestructiveIdentityChanges?: boolean;
   /** The workflow's guardrails at apply time: a saved plan is checked again against them. */
@@ -117,6 +125,45 @@ function driftOf(change: Change, now: LiveCopy | undefined): string | undefined 
   return undefined;
 }
 
+/** Whether the plan's diff for a policy is the diff of `now` (live) and the content the plan writes. */
+function reviewedDiffHolds(change: Change, now: LiveCopy | undefined): boolean {
+  const canonical = (xml: string) => {
+    const kind = parsePolicyAddress(change.address)?.kind === 'fragment' ? 'fragment' : 'policies';
+    return canonicalize(parsePolicyDocument(xml, { file: change.address, expect: kind }));
+  };
+  try {
+    const want = change.action === 'delete' ? undefined : change.desired;
+    const descriptions = { both: !!want && !!now, ...(now?.description !== undefined ? { live: now.description } : {}), ...(want?.description !== undefined ? { desired: want.description } : {}) };
+    const d = policyDiff(change.address, now ? canonical(now.xml) : '', want ? canonical(want.xml) : '', descriptions);
+    return d.patch === (change.diff ?? '') && d.added === (change.added ?? 0) && d.removed === (change.removed ?? 0);
+  } catch {
+    return false;
+  }
+}
+
+/** The refusal when apply would delete more than `max` resources, or undefined. */
+function deleteCountRefusal(pending: Change[], allowDeletes: boolean, destructiveOk: boolean, narrowing: { from: IdentityShape; to: IdentityShape } | undefined, max: number): string | undefined {
+  if (max < 0) return undefined;
+  const policies = allowDeletes ? pending.filter((c) => isPolicy(c) && c.action === 'delete').length : 0;
+  const assignments = destructiveOk ? pending.filter((c) => c.resourceType === 'roleAssignment' && c.action === 'delete').length : 0;
+  let identities = 0;
+  if (narrowing) {
+    if (narrowing.from.systemAssigned && !narrowing.to.systemAssigned) identities++;
+    identities += narrowing.from.userAssigned.filter((id) => !narrowing.to.userAssigned.some((x) => lower(x) === lower(id))).length;
+  }
+  const total = policies + assignments + identities;
+  if (total <= max) return undefined;
+  const parts = [
+    policies ? `${policies} polic${policies === 1 ? 'y' : 'ies'}` : '',
+    assignments ? `${assignments} role assignment(s)` : '',
+    identities ? `${identities} identit${identities === 1 ? 'y' : 'ies'} taken away` : '',
+  ].filter(Boolean);
+  return (
+    `this plan deletes ${total} resources (${parts.join(', ')}), more than max-deletes allows (${max}); nothing was written. ` +
+    `If that many deletes are meant, raise the limit for this run: --max-deletes ${total} (action input max-deletes: ${total}), or -1 for no limit.`
+  );
+}
+
 /** Groups policy changes by apply level, keeping plan order (the plan lists them in apply order). */
 function levels(changes: Change[]): Change[][] {
   const out: Change[][] = [];
@@ -169,6 +216,10 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
   if (plan.source.fingerprint !== options.targetFingerprint) {
     throw new ApplyRefusedError(`this plan was made for ${plan.source.serviceId} at ${plan.source.armEndpoint}, not for the instance this run targets; plan again against the target`);
   }
+  const tampered = verifyPlan(plan);
+  if (tampered.reasons.length) {
+    throw new ApplyRefusedError(`the plan is not as plan wrote it, so it is not what was reviewed; nothing was written. ${tampered.reasons.join('; ')}. Plan again and review that plan.`, tampered.addresses);
+  }
   const blocking = plan.problems.filter((p) => p.severity === 'error');
   if (blocking.length) {
     throw new ApplyRefusedError(`the plan has ${blocking.length} problem(s) that stop it (first: ${blocking[0]!.file}:${blocking[0]!.line} ${blocking[0]!.message}); fix them and plan again`);
@@ -190,6 +241,8 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
   const widened = before && wanted ? union(before, wanted) : undefined;
   const addsIdentity = !!before && !!widened && identityHash(widened) !== identityHash(before);
   const narrowsIdentity = !!wanted && !!widened && destructiveOk && identityHash(widened) !== identityHash(wanted);
+  const tooMany = deleteCountRefusal(pending, options.allowDeletes, destructiveOk, narrowsIdentity ? { from: widened!, to: wanted! } : undefined, options.maxDeletes ?? DEFAULT_MAX_DELETES);
+  if (tooMany) throw new ApplyRefusedError(tooMany);
   const result: ApplyResult = { ok: true, applied: [], skippedDeletes, skippedDestructive, restored: [] };
   if (!policies.length && !creates.length && !deletes.length && !addsIdentity && !narrowsIdentity) return result;
   const ids = options.identityWriter;
@@ -219,6 +272,14 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
     throw new ApplyRefusedError(
       `live changed since the plan, so it no longer shows what apply would do; nothing was written. ${drift.map((d) => d.why).join('; ')}. Plan again and review.`,
       drift.map((d) => d.address),
+    );
+  }
+  // The diff reviewed is the diff of what is live now and what apply writes: derived again, not trusted.
+  const misdiffed = policies.filter((c, i) => !reviewedDiffHolds(c, current[i])).map((c) => c.address);
+  if (misdiffed.length) {
+    throw new ApplyRefusedError(
+      `the diff in the plan is not the change apply would make, so it is not what was reviewed; nothing was written. ${misdiffed.map((a) => `${a}: its diff does not match its content and what is live`).join('; ')}. Plan again and review that plan.`,
+      misdiffed,
     );
   }
 

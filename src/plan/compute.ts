@@ -4,6 +4,7 @@ import type { Change, Diagnostic, Plan, PolicyResource, State } from '../model/i
 import { PLAN_FORMAT_VERSION } from '../model/index.js';
 import { canonicalize, diffCanonical, parsePolicyDocument } from '../policy-xml/index.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+import { sealPlan } from './integrity.js';
 
 /** One side of a plan: a state and, when the loader already made them, its canonical forms by key. */
 export interface PlanSide {
@@ -33,6 +34,23 @@ function canonicalOf(side: PlanSide, key: string, resource: PolicyResource): str
   return canonicalize(doc);
 }
 
+/**
+ * The diff a reviewer reads for one policy: of the canonical forms, and a line for a changed
+ * fragment description. Apply derives it again from what is live and what the plan writes, and
+ * refuses a plan whose diff is not this one.
+ */
+export function policyDiff(
+  address: string,
+  before: string,
+  after: string,
+  descriptions: { live?: string; desired?: string; both: boolean },
+): { patch: string; added: number; removed: number; descriptionChanged: boolean } {
+  const descriptionChanged = descriptions.both && descriptions.desired !== undefined && descriptions.desired !== (descriptions.live ?? '');
+  let { patch, added, removed } = diffCanonical(before, after, `live/${address}`, `desired/${address}`);
+  if (descriptionChanged) patch += `description: ${JSON.stringify(descriptions.live ?? '')} → ${JSON.stringify(descriptions.desired)}\n`;
+  return { patch, added, removed, descriptionChanged };
+}
+
 function orderKey(change: Change, scopeKind: PolicyResource['scope']['kind']): [number, number, string] {
   const del = change.action === 'delete' ? 1 : 0;
   const rank = SCOPE_ORDER.indexOf(scopeKind);
@@ -53,7 +71,8 @@ export function computePlan(desired: PlanSide, live: PlanSide, options: PlanOpti
     const resource = (want ?? have)!;
     const after = want ? canonicalOf(desired, key, want) : '';
     const before = have ? canonicalOf(live, key, have) : '';
-    const descriptionChanged = !!want && !!have && want.description !== undefined && want.description !== (have.description ?? '');
+    const descriptions = { both: !!want && !!have, ...(have?.description !== undefined ? { live: have.description } : {}), ...(want?.description !== undefined ? { desired: want.description } : {}) };
+    const descriptionChanged = descriptions.both && want!.description !== undefined && want!.description !== (have!.description ?? '');
     let action: Change['action'];
     if (want && !have) action = 'create';
     else if (!want && have) action = 'delete';
@@ -62,10 +81,7 @@ export function computePlan(desired: PlanSide, live: PlanSide, options: PlanOpti
     const change: Change = { address: resource.address, action, resourceType: resource.scope.kind };
     if (want?.file) change.file = want.file;
     if (action !== 'noop') {
-      let { patch, added, removed } = diffCanonical(before, after, `live/${resource.address}`, `desired/${resource.address}`);
-      if (descriptionChanged) {
-        patch += `description: ${JSON.stringify(have!.description ?? '')} → ${JSON.stringify(want!.description)}\n`;
-      }
+      const { patch, added, removed } = policyDiff(resource.address, before, after, descriptions);
       change.diff = patch;
       change.added = added;
       change.removed = removed;
@@ -101,7 +117,18 @@ export function computePlan(desired: PlanSide, live: PlanSide, options: PlanOpti
     problems: options.problems ?? [],
   };
   if (options.commit) plan.commit = options.commit;
-  return plan;
+  return sealPlan(plan);
+}
+
+/** Counts the changes again after a plan was changed (identity changes added, deletes dropped). */
+export function recount(plan: Plan): void {
+  const count = (action: Change['action']) => plan.changes.filter((c) => c.action === action).length;
+  plan.summary = { create: count('create'), update: count('update'), delete: count('delete'), unchanged: count('noop') };
+}
+
+/** The error-severity problems: each stops the plan (exit 1, a failed check) and apply refuses it. */
+export function blockingProblems(plan: Plan): Diagnostic[] {
+  return plan.problems.filter((p) => p.severity === 'error');
 }
 
 export function hasChanges(plan: Plan): boolean {

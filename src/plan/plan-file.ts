@@ -2,13 +2,17 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Plan } from '../model/index.js';
 import { PLAN_FORMAT_VERSION } from '../model/index.js';
+import { toolMismatch } from './integrity.js';
 
 export async function writePlanFile(path: string, plan: Plan): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, JSON.stringify(plan, null, 2) + '\n');
 }
 
-/** Reads a plan file, refusing one written by an incompatible version of the tool. */
+/**
+ * Reads a plan file, refusing (before any Azure call) one of another format or another tool
+ * version; apply checks its hashes (integrity.ts) before it writes.
+ */
 export async function readPlanFile(path: string): Promise<Plan> {
   let data: unknown;
   try {
@@ -16,9 +20,15 @@ export async function readPlanFile(path: string): Promise<Plan> {
   } catch (e) {
     throw new Error(`cannot read plan file ${path}: ${(e as Error).message}`);
   }
-  const plan = data as Partial<Plan>;
-  if (plan.formatVersion !== PLAN_FORMAT_VERSION || !Array.isArray(plan.changes)) {
-    throw new Error(`${path} is not a plan file of format version ${PLAN_FORMAT_VERSION}; make a new one with plan --out`);
+  const plan = (data ?? {}) as Partial<Plan>;
+  if (typeof plan !== 'object' || !Array.isArray(plan.changes) || typeof plan.formatVersion !== 'number') {
+    throw new Error(`${path} is not a plan file; make one with plan --out`);
   }
+  if (plan.formatVersion !== PLAN_FORMAT_VERSION) {
+    const older = plan.formatVersion < PLAN_FORMAT_VERSION ? ', made by an earlier version without the hashes apply now checks' : '';
+    throw new Error(`${path} is a plan file of format version ${plan.formatVersion}${older}; this tool applies format ${PLAN_FORMAT_VERSION}: plan again with this version (plan --out) and apply that plan`);
+  }
+  const tool = toolMismatch(plan as Plan);
+  if (tool) throw new Error(`${path}: ${tool}`);
   return plan as Plan;
 }

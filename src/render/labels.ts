@@ -13,9 +13,12 @@ export function pendingChanges(plan: Plan): Change[] {
   return plan.changes.filter((c) => c.action !== 'noop');
 }
 
+/** The counts, and how many errors stop the plan (apply refuses a plan with any). */
 export function summaryLine(plan: Plan): string {
   const s = plan.summary;
-  return `${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.unchanged} unchanged`;
+  const errors = plan.problems.filter((p) => p.severity === 'error').length;
+  const stop = errors ? `; ${plural(errors, 'error')} stop${errors === 1 ? 's' : ''} it: apply would refuse it` : '';
+  return `${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.unchanged} unchanged${stop}`;
 }
 
 export function plural(n: number, word: string): string {

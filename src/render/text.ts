@@ -21,7 +21,8 @@ export function renderText(plan: Plan, options: TextOptions = {}): string {
   for (const p of plan.problems) out.push(paint(p.severity === 'error' ? 'red' : 'yellow', formatDiagnostic(p)));
   if (plan.problems.length) out.push('');
   const scoped = scopedNote(plan);
-  if (changes.length === 0) {
+  const errors = plan.problems.some((p) => p.severity === 'error');
+  if (changes.length === 0 && !errors) {
     out.push(paint('green', `No changes. Live APIM matches the policies tree (${plural(plan.summary.unchanged, 'resource')}).`));
     if (scoped) out.push(paint('dim', scoped));
     return out.join('\n') + '\n';
