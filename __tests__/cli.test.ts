@@ -25,7 +25,8 @@ describe('apim-policy plan (offline, against a live snapshot)', () => {
       'create apis/b/policies/policy',
       'delete apis/c/policies/policy',
     ]);
-    expect(file.formatVersion).toBe(1);
+    // Issue 13: format 2 carries the hashes apply checks.
+    expect(file.formatVersion).toBe(2);
   });
 
   it('follows terraform -detailed-exitcode: 0 no changes, 2 changes', () => {

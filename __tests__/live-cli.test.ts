@@ -209,7 +209,9 @@ test('references: a missing fragment, named value or backend is a plan problem a
   );
   const planFile = join(tree, '..', `${Date.now()}-refs.json`);
   const plan = await cli(emu, ['plan', '--policies', tree, '--out', planFile]);
-  expect(plan.code).toBe(0);
+  // Issue 13: a plan with errors exits 1 (it exited 0), and its closing line says so.
+  expect(plan.code).toBe(1);
+  expect(plan.stdout).toMatch(/^Plan: 0 to create, 1 to update, 0 to delete, \d+ unchanged; 3 errors stop it: apply would refuse it\.$/m);
   expect(plan.stdout).toMatch(/apis\/orders\/policy\.xml:\d+:\d+: error: include-fragment names fragment "no-such-fragment".*\[missing-fragment\]/);
   expect(plan.stdout).toMatch(/apis\/orders\/policy\.xml:\d+:\d+: error: named value "\{\{no-such-value\}\}" does not exist.*\[missing-named-value\]/);
   expect(plan.stdout).toMatch(/apis\/orders\/policy\.xml:\d+:\d+: error: backend-id "no-such-backend".*\[missing-backend\]/);
