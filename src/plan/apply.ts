@@ -20,7 +20,7 @@ import { parsePolicyAddress, SCOPE_ORDER } from '../model/address.js';
 import type { Address, Change, IdentityShape, IdentityWriter, LiveCopy, LiveWriter, Plan, PolicyScopeKind, RoleAssignment } from '../model/index.js';
 import { canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
 import { policyDiff, sha256 } from './compute.js';
-import { verifyPlan } from './integrity.js';
+import { integrityRefusal } from './integrity.js';
 import { GUARDRAIL_INPUTS, describeAssignment, identityHash, roleAssignmentName, scopeWithin, type Guardrails } from './identity.js';
 import { PRIVILEGED_ROLE_GUIDS } from '../identity/manifest.js';
 
@@ -216,10 +216,8 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
   if (plan.source.fingerprint !== options.targetFingerprint) {
     throw new ApplyRefusedError(`this plan was made for ${plan.source.serviceId} at ${plan.source.armEndpoint}, not for the instance this run targets; plan again against the target`);
   }
-  const tampered = verifyPlan(plan);
-  if (tampered.reasons.length) {
-    throw new ApplyRefusedError(`the plan is not as plan wrote it, so it is not what was reviewed; nothing was written. ${tampered.reasons.join('; ')}. Plan again and review that plan.`, tampered.addresses);
-  }
+  const tampered = integrityRefusal(plan);
+  if (tampered) throw new ApplyRefusedError(tampered.message, tampered.addresses);
   const blocking = plan.problems.filter((p) => p.severity === 'error');
   if (blocking.length) {
     throw new ApplyRefusedError(`the plan has ${blocking.length} problem(s) that stop it (first: ${blocking[0]!.file}:${blocking[0]!.line} ${blocking[0]!.message}); fix them and plan again`);

@@ -123,3 +123,10 @@ export function verifyPlan(plan: Plan): Tampered {
   }
   return out;
 }
+
+/** The refusal for a plan that is not as plan wrote it, or undefined. */
+export function integrityRefusal(plan: Plan): { message: string; addresses: Address[] } | undefined {
+  const { reasons, addresses } = verifyPlan(plan);
+  if (!reasons.length) return undefined;
+  return { message: `the plan is not as plan wrote it, so it is not what was reviewed; nothing was written. ${reasons.join('; ')}. Plan again and review that plan.`, addresses };
+}

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Plan } from '../model/index.js';
 import { PLAN_FORMAT_VERSION } from '../model/index.js';
-import { toolMismatch } from './integrity.js';
+import { integrityRefusal, toolMismatch } from './integrity.js';
 
 export async function writePlanFile(path: string, plan: Plan): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -11,7 +11,7 @@ export async function writePlanFile(path: string, plan: Plan): Promise<void> {
 
 /**
  * Reads a plan file, refusing (before any Azure call) one of another format or another tool
- * version; apply checks its hashes (integrity.ts) before it writes.
+ * version, or one edited since plan wrote it (integrity.ts); apply checks it again before it writes.
  */
 export async function readPlanFile(path: string): Promise<Plan> {
   let data: unknown;
@@ -30,5 +30,8 @@ export async function readPlanFile(path: string): Promise<Plan> {
   }
   const tool = toolMismatch(plan as Plan);
   if (tool) throw new Error(`${path}: ${tool}`);
+  // Checked here too, so an edited plan stops before any Azure call (apply checks again before it writes).
+  const tampered = integrityRefusal(plan as Plan);
+  if (tampered) throw new Error(`${path}: ${tampered.message}`);
   return plan as Plan;
 }
