@@ -181,6 +181,8 @@ describe('the wrong folder never deletes an instance', () => {
     for (let i = 0; i < 11; i++) await admin(emu, 'POST', 'edit', { address: `apis/old-${i}/policies/policy`, value: policy() });
     const before = await state();
     const n = (await log()).length;
+    const shown = await cli(emu, ['plan', '--policies', 'policies']);
+    expect(shown.stdout).toContain('That is more than max-deletes allows by default (10): apply refuses it unless --max-deletes (input max-deletes) is raised to 11.');
     const refused = await cli(emu, ['apply', '--policies', 'policies', '--allow-deletes']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('this plan deletes 11 resources (11 policies), more than max-deletes allows (10); nothing was written');

@@ -1,4 +1,5 @@
 import type { Diagnostic, Plan } from '../model/index.js';
+import { DEFAULT_MAX_DELETES } from '../plan/apply.js';
 import { ACTION_SYMBOL, ACTION_VERB, changeLabel, destructiveChanges, pendingChanges, plural, policyDeletes, scopedNote, summaryLine } from './labels.js';
 
 export interface TextOptions {
@@ -40,6 +41,9 @@ export function renderText(plan: Plan, options: TextOptions = {}): string {
   const deletes = policyDeletes(changes);
   if (deletes.length > 0) {
     out.push(paint('yellow', `${deletes.length} resource(s) exist live but not in the tree; apply deletes them only with --allow-deletes.`));
+    if (deletes.length > DEFAULT_MAX_DELETES) {
+      out.push(paint('yellow', `That is more than max-deletes allows by default (${DEFAULT_MAX_DELETES}): apply refuses it unless --max-deletes (input max-deletes) is raised to ${deletes.length}.`));
+    }
   }
   const destructive = destructiveChanges(changes);
   if (destructive.length > 0) {
