@@ -122,6 +122,8 @@ describe('plans with errors fail, everywhere', () => {
     expect(comments[0]!.body).toContain('include-fragment names fragment');
     expect(r.summary).toContain('1 error stops it: apply would refuse it');
     expect(r.summary).toContain('> [!CAUTION]');
+    const saved = JSON.parse(readFileSync(r.outputs['plan-file']!, 'utf8'));
+    expect(r.summary).toContain(`Plan file \`${saved.integrity.slice(0, 16)}\``);
     expect(r.outputs['comment-url']).toMatch(/#issuecomment-\d+$/);
   });
 });
@@ -251,9 +253,11 @@ describe('a saved plan is applied exactly as reviewed, or not at all', () => {
   const change = (plan: any, address: string) => plan.changes.find((c: any) => c.address === address);
 
   test('the untouched plan applies', async () => {
-    const { file } = await savedPlan();
+    const { file, plan } = await savedPlan();
     const r = await cli(emu, ['apply', '--plan', file]);
     expect(r.code).toBe(0);
+    // The line a reviewer compares with the plan job's: the plan's own hash, when and for what it was made.
+    expect(r.stdout).toContain(`Plan ${plan.integrity.slice(0, 16)}, made ${plan.createdAt} for commit dddddddddddd by apim-policy-deploy ${plan.tool.version}`);
     expect(r.stdout).toContain('Apply complete: 0 created, 2 updated, 0 deleted.');
   });
 

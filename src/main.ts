@@ -14,7 +14,7 @@ import { blockingProblems, computePlan, hasChanges } from './plan/compute.js';
 import { DEFAULT_MAX_DELETES } from './plan/apply.js';
 import { guardEmptyTree } from './desired/root-guess.js';
 import type { Guardrails } from './plan/identity.js';
-import { readPlanFile, writePlanFile } from './plan/plan-file.js';
+import { readPlanFile, savedPlanLine, writePlanFile } from './plan/plan-file.js';
 import { applyLive, connect, defaultGuardrails, planLive, planScoped, type LiveConnection } from './pipeline/live.js';
 import { renderApplyMarkdown } from './render/apply.js';
 import { changeLabel } from './render/labels.js';
@@ -232,6 +232,7 @@ async function runWith(report: Report): Promise<void> {
       core.info(`Planned: ${create} to create, ${update} to update, ${del} to delete, ${unchanged} unchanged; ${armSummaryLine(conn.session.scheduler.stats(), Date.now() - started)}`);
     }
   }
+  if (planFileInput && mode === 'apply') core.info(savedPlanLine(plan));
   const planFile = mode === 'apply' && planFileInput ? planFileInput : join(tempDir, 'apim-policy-plan.json');
   if (planFile !== planFileInput) await writePlanFile(planFile, plan);
   setPlanOutputs(plan, planFile);
@@ -242,6 +243,8 @@ async function runWith(report: Report): Promise<void> {
     // Lint warnings travel with the plan's own problems, so reviewers see them in one place.
     const shownPlan: Plan = { ...plan, problems: [...report.findings] };
     report.sections.push(renderMarkdown(shownPlan, { title, ...shown, maxLength: SUMMARY_PLAN_LIMIT }));
+    // An apply of the saved plan names the same hash: what an environment's reviewer compares.
+    report.sections.push(`Plan file \`${plan.integrity?.slice(0, 16)}\`: apply of this plan (input plan-file) refuses it if it changes.\n`);
     if (pr) {
       const body = renderMarkdown(shownPlan, { title, ...shown, ...(ctx.runUrl ? { fullPlanUrl: ctx.runUrl } : {}), maxLength: COMMENT_LIMIT - 200 });
       const url = await comments.upsert('plan', pr.number, body);
@@ -283,6 +286,7 @@ async function runWith(report: Report): Promise<void> {
   const applied = (maxListed?: number) =>
     `### ${titled('apply')}\n\n${meta ? meta + '\n\n' : ''}${renderApplyMarkdown(result, maxListed ? { maxListed } : {})}`;
   report.sections.push(applied());
+  if (planFileInput) report.sections.push(`${savedPlanLine(plan)}.\n`);
   const merged = await comments.mergedPull();
   if (merged !== undefined) {
     const url = await comments.upsert('apply', merged, applied(200));

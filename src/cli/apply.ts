@@ -5,7 +5,7 @@ import type { TargetWords } from '../azure/target.js';
 import type { Plan } from '../model/index.js';
 import { DEFAULT_MAX_DELETES, type ApplyEvent } from '../plan/apply.js';
 import { blockingProblems, hasChanges } from '../plan/compute.js';
-import { readPlanFile } from '../plan/plan-file.js';
+import { readPlanFile, savedPlanLine } from '../plan/plan-file.js';
 import { applyLive, defaultGuardrails, planLive } from '../pipeline/live.js';
 import { renderApplyText } from '../render/apply.js';
 import { renderText } from '../render/text.js';
@@ -72,6 +72,7 @@ export function registerApply(program: Command): void {
         return;
       }
       const snapshotFile = opts.snapshotFile ?? defaultSnapshotFile(conn.target.serviceName);
+      if (saved) process.stdout.write(`${savedPlanLine(saved)}\n`);
       process.stdout.write(`Applying to ${conn.source.serviceId}\n`);
       const result = await applyLive(conn, plan, {
         allowDeletes: opts.allowDeletes === true,

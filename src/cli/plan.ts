@@ -81,7 +81,7 @@ export function registerPlan(program: Command): void {
     process.stdout.write(renderPlan(plan, opts.format, process.stdout.isTTY === true));
     if (opts.out) {
       await writePlanFile(opts.out, plan);
-      if (opts.format !== 'json') process.stderr.write(`Plan written to ${opts.out}; apply exactly it with: apim-policy apply --plan ${opts.out} <the same target flags>\n`);
+      if (opts.format !== 'json') process.stderr.write(`Plan ${plan.integrity?.slice(0, 16)} written to ${opts.out}; apply exactly it with: apim-policy apply --plan ${opts.out} <the same target flags>\n`);
     }
     // A plan apply would refuse fails here already (Terraform's convention: 1 is an error).
     const errors = blockingProblems(plan);

@@ -35,3 +35,9 @@ export async function readPlanFile(path: string): Promise<Plan> {
   if (tampered) throw new Error(`${path}: ${tampered.message}`);
   return plan as Plan;
 }
+
+/** Which plan this is, in one line: a reviewer compares it with the plan job's summary. */
+export function savedPlanLine(plan: Plan): string {
+  const commit = plan.commit ? ` for commit ${plan.commit.slice(0, 12)}` : '';
+  return `Plan ${plan.integrity?.slice(0, 16) ?? '(unsealed)'}, made ${plan.createdAt}${commit} by ${plan.tool.name} ${plan.tool.version}`;
+}
