@@ -124,9 +124,17 @@ export function verifyPlan(plan: Plan): Tampered {
   return out;
 }
 
+/** Plans found intact, with their hash then: checked again (read, then apply) only if changed since. */
+const intact = new WeakMap<Plan, string>();
+
 /** The refusal for a plan that is not as plan wrote it, or undefined. */
 export function integrityRefusal(plan: Plan): { message: string; addresses: Address[] } | undefined {
+  const whole = `${planHash(plan)} ${plan.integrity}`;
+  if (intact.get(plan) === whole) return undefined;
   const { reasons, addresses } = verifyPlan(plan);
-  if (!reasons.length) return undefined;
+  if (!reasons.length) {
+    intact.set(plan, whole);
+    return undefined;
+  }
   return { message: `the plan is not as plan wrote it, so it is not what was reviewed; nothing was written. ${reasons.join('; ')}. Plan again and review that plan.`, addresses };
 }
