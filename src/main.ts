@@ -244,7 +244,7 @@ async function runWith(report: Report): Promise<void> {
     const shownPlan: Plan = { ...plan, problems: [...report.findings] };
     report.sections.push(renderMarkdown(shownPlan, { title, ...shown, maxLength: SUMMARY_PLAN_LIMIT }));
     // An apply of the saved plan names the same hash: what an environment's reviewer compares.
-    report.sections.push(`Plan file \`${plan.integrity?.slice(0, 16)}\`: apply of this plan (input plan-file) refuses it if it changes.\n`);
+    report.sections.push(`Plan file \`${plan.integrity?.slice(0, 16)}\`: an apply of this file (input plan-file) names the same hash, and refuses the file if it was changed.\n`);
     if (pr) {
       const body = renderMarkdown(shownPlan, { title, ...shown, ...(ctx.runUrl ? { fullPlanUrl: ctx.runUrl } : {}), maxLength: COMMENT_LIMIT - 200 });
       const url = await comments.upsert('plan', pr.number, body);
