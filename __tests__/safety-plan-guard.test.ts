@@ -121,7 +121,8 @@ describe('plans with errors fail, everywhere', () => {
     expect(comments[0]!.body).toMatch(/\*\*Plan:\*\* 0 to create, 1 to update, 0 to delete, \d+ unchanged; 1 error stops it: apply would refuse it/);
     expect(comments[0]!.body).toContain('include-fragment names fragment');
     expect(r.summary).toContain('1 error stops it: apply would refuse it');
-    expect(r.summary).toContain('> [!CAUTION]');
+    // The failure heads the summary, above the plan it is about.
+    expect(r.summary).toMatch(/^> \[!CAUTION\]\n> 1 error\(s\) stop this plan: apply would refuse it/);
     const saved = JSON.parse(readFileSync(r.outputs['plan-file']!, 'utf8'));
     expect(r.summary).toContain(`Plan file \`${saved.integrity.slice(0, 16)}\``);
     expect(r.outputs['comment-url']).toMatch(/#issuecomment-\d+$/);

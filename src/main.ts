@@ -84,7 +84,8 @@ class Report {
   /** Annotations (within GitHub's caps), the job summary and the failure, written once at the end. */
   async finish(): Promise<void> {
     annotate(this.findings, { error: this.failure ? 1 : 0 });
-    if (this.failure) this.sections.push(`> [!CAUTION]\n> ${this.failure.replace(/\n/g, '\n> ')}\n`);
+    // Why the step failed comes first: a reader of the summary sees it before the plan it is about.
+    if (this.failure) this.sections.unshift(`> [!CAUTION]\n> ${this.failure.replace(/\n/g, '\n> ')}\n`);
     if (process.env.GITHUB_STEP_SUMMARY) {
       try {
         await core.summary.addRaw(this.sections.join('\n')).write();
