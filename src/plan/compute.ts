@@ -62,13 +62,14 @@ export function computePlan(desired: PlanSide, live: PlanSide, options: PlanOpti
     const change: Change = { address: resource.address, action, resourceType: resource.scope.kind };
     if (want?.file) change.file = want.file;
     if (action !== 'noop') {
-      let { patch, added, removed } = diffCanonical(before, after, `live/${resource.address}`, `desired/${resource.address}`);
+      let { patch, added, removed, replaced } = diffCanonical(before, after, `live/${resource.address}`, `desired/${resource.address}`);
       if (descriptionChanged) {
         patch += `description: ${JSON.stringify(have!.description ?? '')} → ${JSON.stringify(want!.description)}\n`;
       }
       change.diff = patch;
       change.added = added;
       change.removed = removed;
+      if (replaced) change.replaced = replaced;
     }
     if (want && action !== 'noop') {
       change.desired = { xml: want.xml, sha256: sha256(after) };
