@@ -54,9 +54,12 @@ function htmlEscape(s: string): string {
   return oneLine(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** Text inside our own HTML (the `<summary>` of a diff): entities for `& < > "`, one line, no mentions. */
+/**
+ * Text inside our own HTML (the `<summary>` of a diff): entities for `& < > "`, one line, no
+ * mentions; `[` and `]` as entities too, so no renderer that reads markdown in HTML finds a link.
+ */
 export function htmlText(s: string): string {
-  return unmention(htmlEscape(s));
+  return unmention(htmlEscape(s).replace(/\[/g, '&#91;').replace(/\]/g, '&#93;'));
 }
 
 /** `<code>` inside our own HTML: the text as it is (GitHub does not look for mentions in code). */
