@@ -252,10 +252,22 @@ test('admin edit and the GitHub REST fake', async () => {
   expect((await raw(emu, 'GET', `${api}/commits/abc123/pulls`)).body).toEqual([{ number: 7 }]);
   const comments = (await raw(emu, 'GET', `${emu.ready.adminUrl}github/comments`)).body;
   expect(comments.comments).toEqual([
-    { id: expect.any(Number), issueNumber: 7, body: 'c0' },
-    { id: expect.any(Number), issueNumber: 7, body: 'c1' },
-    { id: expect.any(Number), issueNumber: 7, body: 'updated' },
+    { id: expect.any(Number), issueNumber: 7, author: 'github-actions[bot]', body: 'c0' },
+    { id: expect.any(Number), issueNumber: 7, author: 'github-actions[bot]', body: 'c1' },
+    { id: expect.any(Number), issueNumber: 7, author: 'github-actions[bot]', body: 'updated' },
   ]);
+
+  // Each token is an account: a user's comment is its own, others may not edit it.
+  const mallory = { Authorization: 'token ghp_mallory', 'Content-Type': 'application/json' };
+  const hers = await raw(emu, 'POST', `${api}/issues/7/comments`, { headers: mallory, body: JSON.stringify({ body: 'mine' }) });
+  expect(hers.body.user).toMatchObject({ login: 'mallory', type: 'User' });
+  expect((await raw(emu, 'PATCH', `${api}/issues/comments/${hers.body.id}`, { headers: h, body: JSON.stringify({ body: 'taken' }) })).status).toBe(403);
+  expect((await raw(emu, 'GET', `${emu.ready.env.GITHUB_API_URL}/user`, { headers: mallory })).body).toMatchObject({ login: 'mallory' });
+  const bot = await raw(emu, 'GET', `${emu.ready.env.GITHUB_API_URL}/user`, { headers: h });
+  expect([bot.status, bot.body.message]).toEqual([403, 'Resource not accessible by integration']);
+  const viewer = await raw(emu, 'POST', `${emu.ready.env.GITHUB_API_URL}/graphql`, { headers: h, body: JSON.stringify({ query: 'query { viewer { login } }' }) });
+  expect(viewer.body).toEqual({ data: { viewer: { login: 'github-actions[bot]' } } });
+  expect((await raw(emu, 'GET', `${api}/issues/7/comments`, { headers: { Authorization: 'token not-a-github-token' } })).status).toBe(401);
   const reqs = (await raw(emu, 'GET', `${emu.ready.adminUrl}requests`)).body;
   expect(reqs.total).toBe(reqs.log.length);
   expect(reqs.log.every((e: { auth: string }) => e.auth === 'bearer' || e.auth === 'none')).toBe(true);

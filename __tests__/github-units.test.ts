@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commentMarker } from '../src/github/comment.js';
+import { commentMarker, writtenBy } from '../src/github/comment.js';
 import { isPushToDefaultBranch, readRunContext } from '../src/github/context.js';
 import { armProgressLog, armSummaryLine } from '../src/github/progress.js';
 import { toSarif } from '../src/render/sarif.js';
@@ -65,6 +65,18 @@ const finding = (i: number, severity: Diagnostic['severity'] = 'error'): Diagnos
   line: i + 1,
   column: 0,
   message: `problem ${i}`,
+});
+
+describe('comment author', () => {
+  it('is the token\'s own account, spelled as REST or as GraphQL names it; never a look-alike', () => {
+    expect(writtenBy({ login: 'github-actions[bot]', type: 'Bot' }, 'github-actions[bot]')).toBe(true);
+    // GraphQL may name an app's bot without "[bot]"; REST shows it on the comment with it.
+    expect(writtenBy({ login: 'github-actions[bot]', type: 'Bot' }, 'github-actions')).toBe(true);
+    expect(writtenBy({ login: 'Deploybot', type: 'User' }, 'deploybot')).toBe(true);
+    expect(writtenBy({ login: 'mallory', type: 'User' }, 'github-actions[bot]')).toBe(false);
+    expect(writtenBy({ login: 'github-actions[bot]', type: 'User' }, 'github-actions')).toBe(false);
+    expect(writtenBy(null, 'github-actions[bot]')).toBe(false);
+  });
 });
 
 describe('SARIF', () => {

@@ -2,7 +2,7 @@
  * diffCanonical: the unified diff a reviewer reads in a plan — only changed lines marked, with
  * counts of added and removed lines.
  */
-import { canonicalize, diffCanonical, parsePolicyDocument } from '../src/policy-xml/index.js';
+import { MAX_EDIT_LINES, canonicalize, diffCanonical, parsePolicyDocument } from '../src/policy-xml/index.js';
 
 const LINES = [
   '<policies>',
@@ -162,5 +162,36 @@ describe('diffCanonical', () => {
     const d = diffCanonical(a, b, 'live', 'desired');
     expect(marked(d.patch, '-')).toEqual(['var x = 1;']);
     expect(marked(d.patch, '+')).toEqual(['var x = 2;']);
+  });
+});
+
+describe('diffCanonical of very different documents', () => {
+  const doc = (n: number, line: (i: number) => string) => Array.from({ length: n }, (_, i) => line(i)).join('\n') + '\n';
+
+  it('says "content replaced" with both canonical line counts when more than MAX_EDIT_LINES lines differ', () => {
+    const d = diffCanonical(doc(20000, (i) => `a${i}`), doc(19998, (i) => `b${i}`), 'live/apis/big', 'desired/apis/big');
+    expect(d.replaced).toEqual({ before: 20000, after: 19998 });
+    expect(d.patch).toBe(`--- live/apis/big\n+++ desired/apis/big\ncontent replaced: 20000 lines → 19998 lines (more than ${MAX_EDIT_LINES} lines differ; not diffed line by line)\n`);
+    expect([d.added, d.removed]).toEqual([19998, 20000]);
+  });
+
+  it('diffs line by line up to MAX_EDIT_LINES changed lines, and not one more', () => {
+    const before = doc(5000, (i) => `line ${i}`);
+    const changedUpTo = (k: number) => doc(5000, (i) => (i < k ? `changed ${i}` : `line ${i}`));
+    const atCap = diffCanonical(before, changedUpTo(MAX_EDIT_LINES / 2), 'live', 'desired');
+    expect(atCap.replaced).toBeUndefined();
+    expect([atCap.added, atCap.removed]).toEqual([MAX_EDIT_LINES / 2, MAX_EDIT_LINES / 2]);
+    const past = diffCanonical(before, changedUpTo(MAX_EDIT_LINES / 2 + 1), 'live', 'desired');
+    expect(past.replaced).toEqual({ before: 5000, after: 5000 });
+  });
+
+  it('shows a new or removed 20,000-line document in full: every line added or removed', () => {
+    const big = doc(20000, (i) => `n${i}`);
+    const created = diffCanonical('', big, 'live', 'desired');
+    expect(created.replaced).toBeUndefined();
+    expect(created.added).toBe(20000);
+    const removed = diffCanonical(big, '', 'live', 'desired');
+    expect(removed.replaced).toBeUndefined();
+    expect(removed.removed).toBe(20000);
   });
 });

@@ -19,14 +19,17 @@
  *    call with the same SDKs (scripts/bench/cold-floor.ts).
  * The live steps run as bundles built from src/ by this script (see `bundles`), under plain `node`.
  * 4. CPU of the canonical comparison over the shared corpus (../shared/corpus, read in place).
+ * 5. A big diff: one policy rewritten in full (20,000 lines, about 120 KB, nothing in common), planned
+ *    in-process and by the bundled CLI; the plan says "content replaced" instead of diffing
+ *    (src/policy-xml/diff.ts, MAX_EDIT_LINES), and must take well under 15 s.
  *
  * Prints tables and, last, one JSON line for the 1,000-policy full plan.
- * Environment: BENCH_SIZES="1000,5000" (live sizes), BENCH_SKIP="offline,apply400,cold,corpus"
+ * Environment: BENCH_SIZES="1000,5000" (live sizes), BENCH_SKIP="offline,apply400,cold,corpus,bigdiff"
  * (sections to leave out), BENCH_COLD_NODE_ARGS="--cpu-prof …" (node flags for the cold-start runs),
  * BENCH_WORKER=tsx (live steps from source), BENCH_DIST=<dir> (reuse bundles).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPolicyTree } from '../src/desired/load-tree.js';
@@ -72,7 +75,7 @@ function bundles(): { action: string; floor: string; cli: string; worker: string
   return {
     action: build('src/index.ts', '.', !skip.has('cold')),
     floor: build('scripts/bench/cold-floor.ts', 'floor', !skip.has('cold')),
-    cli: build('src/cli.ts', 'cli', !skip.has('offline')),
+    cli: build('src/cli.ts', 'cli', !skip.has('offline') || !skip.has('bigdiff')),
     worker: tsxWorker ? undefined : build('scripts/bench/live-worker.ts', 'worker', true),
     cleanup: () => {
       if (!process.env.BENCH_DIST) rmSync(dir, { recursive: true, force: true });
@@ -131,6 +134,37 @@ function timed(fn: () => unknown, runs = 3): number {
     times.push(performance.now() - t);
   }
   return times.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
+}
+
+// ───────────────────────────── 5. big diff ─────────────────────────────
+
+/** A policy of `total` lines: a set-body of numbered lines, `tag` making each side's lines its own. */
+function bigPolicy(total: number, tag: string): string {
+  const body = Array.from({ length: total - 14 }, (_, i) => `${tag}${i}`).join('\n');
+  return `<policies>\n    <inbound>\n        <base />\n        <set-body>${body}</set-body>\n    </inbound>\n    <backend>\n        <base />\n    </backend>\n    <outbound>\n        <base />\n    </outbound>\n    <on-error>\n        <base />\n    </on-error>\n</policies>\n`;
+}
+
+async function bigDiff(cliJs: string): Promise<Record<string, string | number>> {
+  const work = mkdtempSync(join(tmpdir(), 'apim-bench-bigdiff-'));
+  const text = { desired: bigPolicy(20000, 'n'), live: bigPolicy(20000, 'o') };
+  for (const side of ['desired', 'live'] as const) {
+    mkdirSync(join(work, side, 'apis', 'big'), { recursive: true });
+    writeFileSync(join(work, side, 'apis', 'big', 'policy.xml'), text[side]);
+  }
+  const t0 = performance.now();
+  const plan = computePlan(await loadPolicyTree(join(work, 'desired')), await loadPolicyTree(join(work, 'live')), { source: { kind: 'snapshot', path: join(work, 'live') } });
+  const wallMs = performance.now() - t0;
+  const cliArgs = [cliJs, 'plan', '--policies', join(work, 'desired'), '--live-snapshot', join(work, 'live'), '--format', 'markdown'];
+  const cli = timed(() => spawnSync(process.execPath, cliArgs, { stdio: 'ignore' }), 1);
+  rmSync(work, { recursive: true, force: true });
+  const change = plan.changes.find((c) => c.address === 'apis/big/policies/policy');
+  return {
+    'lines (desired / live)': '20,000 / 20,000',
+    KB: Math.round(Buffer.byteLength(text.desired) / 1024),
+    'plan wall ms (in-process)': Math.round(wallMs),
+    'CLI wall ms (markdown)': Math.round(cli),
+    shown: change?.replaced ? `content replaced: ${change.replaced.before} → ${change.replaced.after} lines` : `a diff of +${change?.added} −${change?.removed}`,
+  };
 }
 
 // ───────────────────────────── 2. live ─────────────────────────────
@@ -246,6 +280,12 @@ try {
     for (const n of [1000, 5000]) rows.push(await offlinePlan(n, dist.cli));
     console.log('\nOffline plan (tree vs snapshot folder)');
     console.table(rows);
+  }
+
+  if (!skip.has('bigdiff')) {
+    log('big diff: one policy of 20,000 lines rewritten in full');
+    console.log('\nA big diff: one policy rewritten in full (nothing in common), plan of the two trees');
+    console.table([await bigDiff(dist.cli)]);
   }
 
   const runs: SizeRun[] = [];

@@ -4,7 +4,7 @@ import type { TargetWords } from './azure/target.js';
 import { loadDesiredTree } from './desired/load-desired.js';
 import { loadPolicyTree, type LoadedTree } from './desired/load-tree.js';
 import { annotate } from './github/annotations.js';
-import { COMMENT_LIMIT, commentMarker, explainGitHubError, pullRequestOfCommit, upsertComment, type Octokit, type Repo } from './github/comment.js';
+import { COMMENT_LIMIT, commentMarker, explainGitHubError, pullRequestOfCommit, tokenLogin, upsertComment, type Octokit, type Repo } from './github/comment.js';
 import { isPushToDefaultBranch, readRunContext, type RunContext } from './github/context.js';
 import { armProgressLog, armSummaryLine } from './github/progress.js';
 import { writeSarif } from './render/sarif.js';
@@ -100,6 +100,7 @@ class Report {
 /** The GitHub side: the sticky comment for this target, when there is a token and a repository. */
 class Comments {
   private client: Promise<Octokit> | undefined;
+  private login: Promise<string | undefined> | undefined;
   constructor(
     private ctx: RunContext,
     private token: string,
@@ -124,13 +125,26 @@ class Comments {
       return undefined;
     }
     try {
-      const r = await upsertComment(await octokit, this.repo, issueNumber, commentMarker(kind, this.key), body);
+      const author = await this.author(await octokit);
+      const r = await upsertComment(await octokit, this.repo, issueNumber, commentMarker(kind, this.key), body, author);
+      if (r.ignored.length) {
+        core.warning(`pull request #${issueNumber} has ${r.ignored.length} comment(s) with this action's ${kind} marker written by someone other than ${author ?? 'this token'} (${[...new Set(r.ignored)].join(', ')}): left alone, not updated.`);
+      }
       core.info(`${r.created ? 'Posted' : 'Updated'} the ${kind} comment on pull request #${issueNumber}: ${r.url}`);
       return r.url;
     } catch (e) {
       core.warning(explainGitHubError(`could not post the ${kind} comment on pull request #${issueNumber}`, e));
       return undefined;
     }
+  }
+
+  /** Who the token is (asked once): only a comment it wrote is updated. */
+  private author(octokit: Octokit): Promise<string | undefined> {
+    return (this.login ??= tokenLogin(octokit).then(({ login, why }) => {
+      if (!login) core.warning(`could not tell which account github-token is (${why}): a new comment is posted instead of updating one, since only a comment this token wrote may be updated.`);
+      else core.info(`github-token acts as ${login}: only its own comments are updated.`);
+      return login;
+    }));
   }
 
   /** The merged pull request the pushed commit came from, if any. */

@@ -252,7 +252,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         return { status: 200, body: { ...faults, principalNotFound: state.faults.principalNotFound } };
       }
       case 'GET github/comments':
-        return { status: 200, body: { comments: github.comments().map((c) => ({ id: c.id, issueNumber: c.issueNumber, body: c.body })) } };
+        return { status: 200, body: { comments: github.comments().map((c) => ({ id: c.id, issueNumber: c.issueNumber, author: c.author.login, body: c.body })) } };
       case 'POST github/pulls': {
         const b = json();
         if (!b || !Array.isArray(b.pulls)) return { status: 400, body: { error: 'body must be {"sha","pulls":[…]}' } };

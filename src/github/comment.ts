@@ -1,7 +1,11 @@
 /**
  * The sticky pull-request comment: one per PR and per target, found again by a hidden marker on
- * its first line, updated in place on every run (never a comment per push). And the merged PR of
- * a commit, for the apply result.
+ * its first line and by its author, updated in place on every run (never a comment per push). And
+ * the merged PR of a commit, for the apply result.
+ *
+ * Anyone can post a comment that starts with our marker; only one written by the identity of our
+ * own token is ours to update (else a reviewer could plant a comment, let the bot fill it with the
+ * plan, and edit it afterwards, or keep the real plan from ever being posted).
  */
 import type { getOctokit } from '@actions/github';
 
@@ -26,26 +30,71 @@ export interface UpsertResult {
   id: number;
   url: string;
   created: boolean;
+  /** Logins of other people's comments that carry our marker: left alone. */
+  ignored: string[];
 }
 
 /**
- * Updates the comment whose body starts with `marker` (pages through every comment, 100 at a
- * time), else creates one. A comment that only quotes the marker is not ours.
+ * Who the token acts as, e.g. `github-actions[bot]` for the runner's GITHUB_TOKEN, `octocat` for
+ * a personal access token, `<app-slug>[bot]` for an app's installation token. GraphQL `viewer`
+ * names users and apps' bots alike; REST `GET /user` answers 403 to installation tokens, so it
+ * is only asked when GraphQL does not answer. `login` undefined when neither says (`why` does).
  */
-export async function upsertComment(octokit: Octokit, repo: Repo, issueNumber: number, marker: string, body: string): Promise<UpsertResult> {
+export async function tokenLogin(octokit: Octokit): Promise<{ login?: string; why?: string }> {
+  let why: string;
+  try {
+    const r = await octokit.graphql<{ viewer?: { login?: string } }>('query { viewer { login } }');
+    if (r?.viewer?.login) return { login: r.viewer.login };
+    why = 'GraphQL viewer gave no login';
+  } catch (e) {
+    why = `GraphQL viewer: ${(e as Error).message}`;
+  }
+  try {
+    const r = await octokit.rest.users.getAuthenticated();
+    if (r.data.login) return { login: r.data.login };
+  } catch (e) {
+    why += `; GET /user: ${(e as Error).message}`;
+  }
+  return { why };
+}
+
+/**
+ * Whether a comment was written by `login`. GraphQL may name an app's bot without the `[bot]`
+ * that REST shows on its comments, so `github-actions` also matches the Bot `github-actions[bot]`.
+ */
+export function writtenBy(user: { login?: string; type?: string } | null | undefined, login: string): boolean {
+  const author = (user?.login ?? '').toLowerCase();
+  const me = login.toLowerCase();
+  return author !== '' && (author === me || (user?.type === 'Bot' && author === `${me}[bot]`));
+}
+
+/**
+ * Updates the comment that `author` wrote and whose body starts with `marker` (pages through every
+ * comment, 100 at a time), else creates one. A comment that only quotes the marker is not ours, nor
+ * one by anyone else; with no `author` known, no comment is taken for ours.
+ */
+export async function upsertComment(octokit: Octokit, repo: Repo, issueNumber: number, marker: string, body: string, author: string | undefined): Promise<UpsertResult> {
   if (!body.startsWith(marker)) body = `${marker}\n${body}`;
   if (body.length > 65_536) throw new Error(`comment body is ${body.length} characters; GitHub accepts at most 65,536`);
   let existing: { id: number } | undefined;
+  const ignored: string[] = [];
   for await (const page of octokit.paginate.iterator(octokit.rest.issues.listComments, { ...repo, issue_number: issueNumber, per_page: 100 })) {
-    existing = page.data.find((c) => (c.body ?? '').startsWith(marker));
+    for (const c of page.data) {
+      if (!(c.body ?? '').startsWith(marker)) continue;
+      if (author !== undefined && writtenBy(c.user, author)) {
+        existing = c;
+        break;
+      }
+      ignored.push(c.user?.login ?? '(unknown)');
+    }
     if (existing) break;
   }
   if (existing) {
     const r = await octokit.rest.issues.updateComment({ ...repo, comment_id: existing.id, body });
-    return { id: r.data.id, url: r.data.html_url, created: false };
+    return { id: r.data.id, url: r.data.html_url, created: false, ignored };
   }
   const r = await octokit.rest.issues.createComment({ ...repo, issue_number: issueNumber, body });
-  return { id: r.data.id, url: r.data.html_url, created: true };
+  return { id: r.data.id, url: r.data.html_url, created: true, ignored };
 }
 
 export interface MergedPull {

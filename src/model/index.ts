@@ -93,6 +93,8 @@ export interface Change {
   /** Lines added / removed in `diff`. */
   added?: number;
   removed?: number;
+  /** Set when the two sides differ in too many lines to diff: `diff` then says "content replaced" with these canonical line counts. */
+  replaced?: { before: number; after: number };
   /** What apply will write (create / update): the desired document as written in the tree. */
   desired?: { xml: string; sha256: string; description?: string };
   /** What the plan saw live (update / delete / noop): its ETag and the hash of its canonical form. */

@@ -44,11 +44,11 @@ export function policyDiff(
   before: string,
   after: string,
   descriptions: { live?: string; desired?: string; both: boolean },
-): { patch: string; added: number; removed: number; descriptionChanged: boolean } {
+): { patch: string; added: number; removed: number; replaced?: { before: number; after: number }; descriptionChanged: boolean } {
   const descriptionChanged = descriptions.both && descriptions.desired !== undefined && descriptions.desired !== (descriptions.live ?? '');
-  let { patch, added, removed } = diffCanonical(before, after, `live/${address}`, `desired/${address}`);
+  let { patch, added, removed, replaced } = diffCanonical(before, after, `live/${address}`, `desired/${address}`);
   if (descriptionChanged) patch += `description: ${JSON.stringify(descriptions.live ?? '')} → ${JSON.stringify(descriptions.desired)}\n`;
-  return { patch, added, removed, descriptionChanged };
+  return { patch, added, removed, ...(replaced ? { replaced } : {}), descriptionChanged };
 }
 
 function orderKey(change: Change, scopeKind: PolicyResource['scope']['kind']): [number, number, string] {
@@ -81,10 +81,11 @@ export function computePlan(desired: PlanSide, live: PlanSide, options: PlanOpti
     const change: Change = { address: resource.address, action, resourceType: resource.scope.kind };
     if (want?.file) change.file = want.file;
     if (action !== 'noop') {
-      const { patch, added, removed } = policyDiff(resource.address, before, after, descriptions);
+      const { patch, added, removed, replaced } = policyDiff(resource.address, before, after, descriptions);
       change.diff = patch;
       change.added = added;
       change.removed = removed;
+      if (replaced) change.replaced = replaced;
     }
     if (want && action !== 'noop') {
       change.desired = { xml: want.xml, sha256: sha256(after) };

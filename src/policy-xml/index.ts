@@ -12,5 +12,5 @@ export {
   type XmlNode,
 } from './document.js';
 export { canonicalize, canonicalExpression, formatPolicy, segmentValue } from './print.js';
-export { diffCanonical, type TextDiff } from './diff.js';
+export { MAX_EDIT_LINES, diffCanonical, lineCount, replacedLine, type TextDiff } from './diff.js';
 export { decodeEntities } from './entities.js';

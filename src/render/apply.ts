@@ -1,5 +1,6 @@
 /** The result of an apply, for a terminal (text) and for a job summary or PR comment (markdown). */
 import type { ApplyResult } from '../plan/apply.js';
+import { mdCode, mdText } from './escape.js';
 
 
 function counts(result: ApplyResult): string {
@@ -27,24 +28,29 @@ export function renderApplyText(result: ApplyResult): string {
   return out.join('\n') + '\n';
 }
 
-/** `maxListed` bounds the list of written resources (a PR comment has a size limit; the summary has room). */
+/**
+ * `maxListed` bounds the list of written resources (a PR comment has a size limit; the summary has
+ * room). Addresses, names and messages (ARM's included) go through the escaping of ./escape.ts.
+ */
 export function renderApplyMarkdown(result: ApplyResult, options: { maxListed?: number } = {}): string {
   const out: string[] = [];
   const max = options.maxListed ?? Infinity;
   if (result.ok) {
     out.push(`**Applied:** ${counts(result)}.`);
-    if (result.applied.length) out.push('', ...result.applied.slice(0, max).map((c) => `- ${c.action} \`${c.address}\`${c.roleAssignment ? ` (${c.roleAssignment.roleName} for ${c.roleAssignment.identity} on ${c.roleAssignment.scope})` : ''}`));
+    const who = (c: ApplyResult['applied'][number]) =>
+      c.roleAssignment ? ` (${mdText(`${c.roleAssignment.roleName} for ${c.roleAssignment.identity} on ${c.roleAssignment.scope}`)})` : '';
+    if (result.applied.length) out.push('', ...result.applied.slice(0, max).map((c) => `- ${c.action} ${mdCode(c.address)}${who(c)}`));
     if (result.applied.length > max) out.push(`- …and ${result.applied.length - max} more (the job summary lists them all)`);
   } else {
-    out.push(`> [!CAUTION]\n> Apply failed: ${result.error}`);
+    out.push(`> [!CAUTION]\n> Apply failed: ${mdText(result.error ?? '')}`);
     out.push('', result.restored.length ? '**Restored** (newest first):' : 'Nothing had been written.');
-    for (const r of result.restored.slice(0, max)) out.push(`- ${r.ok ? '✅' : '❌'} \`${r.address}\`: ${r.message}`);
+    for (const r of result.restored.slice(0, max)) out.push(`- ${r.ok ? '✅' : '❌'} ${mdCode(r.address)}: ${mdText(r.message)}`);
     if (result.restored.length > max) out.push(`- …and ${result.restored.length - max} more (the job summary lists them all)`);
   }
-  if (result.skippedDeletes.length) out.push('', `Not deleted (set \`allow-deletes: true\`): ${result.skippedDeletes.map((c) => `\`${c.address}\``).join(', ')}`);
+  if (result.skippedDeletes.length) out.push('', `Not deleted (set \`allow-deletes: true\`): ${result.skippedDeletes.map((c) => mdCode(c.address)).join(', ')}`);
   if (result.skippedDestructive.length) {
-    out.push('', `Not taken away (set \`allow-destructive-identity-changes: true\`): ${result.skippedDestructive.map((c) => c.destructive).join('; ')}`);
+    out.push('', `Not taken away (set \`allow-destructive-identity-changes: true\`): ${result.skippedDestructive.map((c) => mdText(c.destructive ?? c.address)).join('; ')}`);
   }
-  if (result.snapshotFile) out.push('', `Snapshot of every resource touched, as it was before: \`${result.snapshotFile}\``);
+  if (result.snapshotFile) out.push('', `Snapshot of every resource touched, as it was before: ${mdCode(result.snapshotFile)}`);
   return out.join('\n') + '\n';
 }

@@ -1,4 +1,5 @@
 import type { Change, Diagnostic, Plan } from '../model/index.js';
+import { codeBlock, htmlCode, htmlText, mdCode, mdText } from './escape.js';
 import { ACTION_SYMBOL, ACTION_VERB, destructiveChanges, pendingChanges, plural, policyDeletes, scopedNote, summaryLine } from './labels.js';
 
 export interface MarkdownOptions {
@@ -22,29 +23,14 @@ export interface MarkdownOptions {
 
 const MINUS = '\u2212';
 
-function fence(content: string): string {
-  const longest = Math.max(2, ...(content.match(/`+/g) ?? []).map((m) => m.length));
-  return '`'.repeat(longest + 1);
-}
-
-function code(s: string): string {
-  return `\`${s.replace(/`/g, "'")}\``;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-function escapeCell(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-}
-
 function lines(c: Change): string {
+  if (c.replaced) return `${c.replaced.before} → ${c.replaced.after} lines, replaced`;
   return c.added !== undefined ? `+${c.added} ${MINUS}${c.removed ?? 0}` : '';
 }
 
+/** One finding as a list item: its place as code, its message as inert text. */
 export function diagnosticLine(d: Diagnostic): string {
-  return `- ${code(`${d.file}:${d.line}:${d.column}`)} ${escapeCell(d.message)} (${d.rule})`;
+  return `- ${mdCode(`${d.file}:${d.line}:${d.column}`)} ${mdText(d.message)} (${mdText(d.rule)})`;
 }
 
 function detailsBlock(c: Change, maxDiff: number): string {
@@ -55,10 +41,10 @@ function detailsBlock(c: Change, maxDiff: number): string {
     diff = diff.slice(0, cut > 0 ? cut : maxDiff);
     note = `\n\n_Diff trimmed to ${maxDiff.toLocaleString('en-US')} characters; the plan file has all of it._`;
   }
-  const f = fence(diff);
+  const who = c.roleAssignment ? ` ${htmlText(`${c.roleAssignment.roleName} for ${c.roleAssignment.identity}`)}` : '';
   return (
-    `<details><summary>${ACTION_SYMBOL[c.action]} ${ACTION_VERB[c.action]} <code>${c.address}</code>${c.roleAssignment ? ` ${escapeHtml(c.roleAssignment.roleName)} for ${escapeHtml(c.roleAssignment.identity)}` : ''} ${lines(c)}</summary>\n\n` +
-    `${f}diff\n${diff}\n${f}${note}\n\n</details>\n`
+    `<details><summary>${ACTION_SYMBOL[c.action]} ${ACTION_VERB[c.action]} ${htmlCode(c.address)}${who} ${lines(c)}</summary>\n\n` +
+    `${codeBlock(diff, 'diff')}${note}\n\n</details>\n`
   );
 }
 
@@ -73,10 +59,10 @@ export function renderMarkdown(plan: Plan, options: MarkdownOptions = {}): strin
   const maxRows = options.maxTableRows ?? 100;
   const head: string[] = [];
   if (options.marker) head.push(options.marker);
-  head.push(`### ${options.title ?? 'APIM policy plan'}`, '');
+  head.push(`### ${mdText(options.title ?? 'APIM policy plan')}`, '');
   const meta: string[] = [];
   const commit = options.commit ?? plan.commit;
-  if (commit) meta.push(`commit ${code(commit.slice(0, 12))}`);
+  if (commit) meta.push(`commit ${mdCode(commit.slice(0, 12))}`);
   if (options.runUrl) meta.push(`[workflow run](${options.runUrl})`);
   const changes = pendingChanges(plan);
   const errors = plan.problems.filter((p) => p.severity === 'error');
@@ -84,22 +70,22 @@ export function renderMarkdown(plan: Plan, options: MarkdownOptions = {}): strin
 
   const scoped = scopedNote(plan);
   if (changes.length === 0 && plan.problems.length === 0) {
-    return [...head, `**No changes.** Live APIM matches the policies tree (${plural(plan.summary.unchanged, 'resource')})${meta.length ? ' · ' + meta.join(' · ') : ''}.`, ...(scoped ? ['', `_${scoped}_`] : []), ''].join('\n');
+    return [...head, `**No changes.** Live APIM matches the policies tree (${plural(plan.summary.unchanged, 'resource')})${meta.length ? ' · ' + meta.join(' · ') : ''}.`, ...(scoped ? ['', `_${mdText(scoped)}_`] : []), ''].join('\n');
   }
   head.push(`**Plan:** ${summaryLine(plan)}${meta.length ? ' · ' + meta.join(' · ') : ''}`, '');
-  if (scoped) head.push(`_${scoped}_`, '');
+  if (scoped) head.push(`_${mdText(scoped)}_`, '');
 
   const deletes = policyDeletes(changes);
   if (deletes.length) {
     head.push('> [!WARNING]', `> ${deletes.length} resource(s) exist in APIM but not in the tree. Apply deletes them only when deletes are allowed (\`allow-deletes\`):`);
-    for (const d of deletes.slice(0, 20)) head.push(`> - ${code(d.address)}`);
+    for (const d of deletes.slice(0, 20)) head.push(`> - ${mdCode(d.address)}`);
     if (deletes.length > 20) head.push(`> - …and ${deletes.length - 20} more`);
     head.push('');
   }
   const destructive = destructiveChanges(changes);
   if (destructive.length) {
     head.push('> [!WARNING]', `> ${destructive.length} change(s) take away an identity or access. Apply makes them only when allowed (\`allow-destructive-identity-changes\`):`);
-    for (const d of destructive.slice(0, 20)) head.push(`> - ${escapeCell(d.destructive!)}`);
+    for (const d of destructive.slice(0, 20)) head.push(`> - ${mdText(d.destructive!)}`);
     if (destructive.length > 20) head.push(`> - …and ${destructive.length - 20} more`);
     head.push('');
   }
@@ -118,7 +104,10 @@ export function renderMarkdown(plan: Plan, options: MarkdownOptions = {}): strin
   if (changes.length) {
     head.push('| | Resource | File | Lines |', '|---|---|---|---|');
     for (const c of changes.slice(0, maxRows)) {
-      head.push(`| ${ACTION_SYMBOL[c.action]} ${ACTION_VERB[c.action]} | ${code(c.address)}${c.roleAssignment ? ` ${escapeCell(`${c.roleAssignment.roleName} for ${c.roleAssignment.identity}`)}` : ''} | ${c.file ? code(c.line ? `${c.file}:${c.line}` : c.file) : ''} | ${lines(c)} |`);
+      // Cells: `|` escaped in code spans too, so no name can add a cell.
+      const who = c.roleAssignment ? ` ${mdText(`${c.roleAssignment.roleName} for ${c.roleAssignment.identity}`)}` : '';
+      const file = c.file ? mdCode(c.line ? `${c.file}:${c.line}` : c.file, { table: true }) : '';
+      head.push(`| ${ACTION_SYMBOL[c.action]} ${ACTION_VERB[c.action]} | ${mdCode(c.address, { table: true })}${who} | ${file} | ${lines(c)} |`);
     }
     if (changes.length > maxRows) head.push(`| | …and ${changes.length - maxRows} more | | |`);
     head.push('');
@@ -149,9 +138,9 @@ export function renderLintMarkdown(findings: Diagnostic[], options: Pick<Markdow
   const others = findings.filter((d) => d.severity !== 'error');
   const out: string[] = [];
   if (options.marker) out.push(options.marker);
-  out.push(`### ${options.title ?? 'APIM policy lint'}`, '');
+  out.push(`### ${mdText(options.title ?? 'APIM policy lint')}`, '');
   const meta: string[] = [];
-  if (options.commit) meta.push(`commit ${code(options.commit.slice(0, 12))}`);
+  if (options.commit) meta.push(`commit ${mdCode(options.commit.slice(0, 12))}`);
   if (options.runUrl) meta.push(`[workflow run](${options.runUrl})`);
   const counts = `${plural(errors.length, 'error')}, ${plural(others.length, 'warning')}`;
   if (options.note) out.push(options.note, '');
