@@ -14,6 +14,7 @@ import type { AuthorizationManagementClient } from '@azure/arm-authorization';
 import type { ManagedServiceIdentityClient } from '@azure/arm-msi';
 import type { IdentityManifest } from '../identity/manifest.js';
 import { KNOWN_BUILT_IN_ROLES } from '../identity/manifest.js';
+import { armIdSegments } from '../model/arm-id.js';
 import type { IdentityShape, IdentityState, IdentityWriter, RoleAssignment } from '../model/index.js';
 import type { LiveIdentity, LiveRoleAssignment, UserAssignedInfo } from '../plan/identity.js';
 import { identityType } from '../plan/identity.js';
@@ -44,6 +45,8 @@ function stateOf(identity: { type?: string; principalId?: string; userAssignedId
 /** Role assignment names, principals and role GUIDs compare in lower case; scopes keep ARM's spelling. */
 function liveAssignment(a: { name?: string; scope?: string; roleDefinitionId?: string; principalId?: string }): LiveRoleAssignment | undefined {
   if (!a.name || !a.scope || !a.principalId) return undefined;
+  // A scope that is not a clean ARM id (".." and the like) would climb when a DELETE is sent to it: never used.
+  if (!armIdSegments(a.scope) || !armIdSegments(`/${a.name}`)) return undefined;
   return { name: a.name, scope: a.scope, roleDefinitionGuid: guidOf(a.roleDefinitionId), principalId: a.principalId };
 }
 
@@ -100,6 +103,8 @@ export class ArmIdentityStore implements IdentityWriter {
           out.set(lower(resourceId), { resourceId, principalId: known.principalId, clientId: known.clientId });
           return;
         }
+        // An ID read from live that is not a clean ARM id is never sent anywhere (it is reported as not readable).
+        if (!armIdSegments(resourceId)) return;
         const { subscriptionId, resourceGroup, name } = parseUserAssignedId(resourceId);
         const found = await armCall(this.session, 'read', `GET ${resourceId}`, async () => {
           try {

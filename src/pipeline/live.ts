@@ -66,7 +66,9 @@ export interface PlanLiveOptions {
  */
 export async function planLive(conn: LiveConnection, desired: LoadedTree, options: PlanLiveOptions = {}): Promise<Plan> {
   const live = await readLivePolicies(conn.session);
-  return finishPlan(conn, desired, live.state, live.workspaces, desired.identity, options);
+  const plan = await finishPlan(conn, desired, live.state, live.workspaces, desired.identity, options);
+  plan.problems.push(...live.problems);
+  return plan;
 }
 
 /** What a scoped plan reads: the resources whose content differs between two trees, and the fragments they include. */
