@@ -66,7 +66,7 @@ export function registerFmt(program: Command): void {
         let text: string;
         let formatted: string;
         try {
-          text = readTreeText(file, { root, maxBytes: FILE_LIMITS.policy, label: file, what: 'policy file (APIM accepts policy documents up to 256 KiB)' })!;
+          text = readTreeText(file, { root, maxBytes: FILE_LIMITS.policy, label: file, what: 'policy files (APIM accepts policy documents up to 256 KiB)' })!;
           formatted = formatPolicy(parsePolicyDocument(text, { file, expect: isFragmentPath(file) ? 'fragment' : 'any' }));
         } catch (e) {
           if (!(e instanceof PolicySyntaxError) && !(e instanceof FileRefusedError)) throw e;

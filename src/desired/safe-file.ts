@@ -34,7 +34,7 @@ export interface ReadTreeFileOptions {
   maxBytes: number;
   /** The file as messages show it (default: `path`). */
   label?: string;
-  /** What kind of file this is, for the size message ("policy file", "identity.yaml"). */
+  /** What kind of file this is, for the size message ("policy files", "identity.yaml"). */
   what?: string;
   /** Undefined instead of an error when the file does not exist. */
   missingOk?: boolean;
@@ -99,7 +99,7 @@ function realRootOf(root: string): string {
  */
 export function readTreeFile(path: string, options: ReadTreeFileOptions): Buffer | undefined {
   const label = options.label ?? path;
-  const what = options.what ?? 'file';
+  const what = options.what ?? 'this file';
   const refuse = (reason: string) => new FileRefusedError(label, reason);
   let link: Stats;
   try {
@@ -122,7 +122,7 @@ export function readTreeFile(path: string, options: ReadTreeFileOptions): Buffer
   }
   const check = (s: Stats) => {
     if (!s.isFile()) throw refuse(`is ${kindOf(s)}, not a regular file; only regular files are read — replace it with the file itself`);
-    if (s.size > options.maxBytes) throw refuse(`is ${sizeWords(s.size)}; the limit for a ${what} is ${sizeWords(options.maxBytes)}, so it was not read`);
+    if (s.size > options.maxBytes) throw refuse(`is ${sizeWords(s.size)}, over the ${sizeWords(options.maxBytes)} limit for ${what}; it was not read`);
   };
   check(link.isSymbolicLink() ? statSync(target) : link);
   let fd: number;
@@ -140,7 +140,7 @@ export function readTreeFile(path: string, options: ReadTreeFileOptions): Buffer
       if (n === 0) break;
       length += n;
       if (length === buffer.length) {
-        if (length > options.maxBytes) throw refuse(`grew over ${sizeWords(options.maxBytes)}, the limit for a ${what}, while it was read`);
+        if (length > options.maxBytes) throw refuse(`grew over the ${sizeWords(options.maxBytes)} limit for ${what} while it was read`);
         break;
       }
     }

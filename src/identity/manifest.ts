@@ -340,7 +340,7 @@ function loadVariables(root: string, shownRoot: string, name: string, manifestFi
   const shown = join(shownRoot, ENVIRONMENTS_DIR, file);
   let text: string | undefined;
   try {
-    text = readTreeText(join(root, ENVIRONMENTS_DIR, file), { root, maxBytes: FILE_LIMITS.config, label: shown, what: 'environment file', missingOk: true });
+    text = readTreeText(join(root, ENVIRONMENTS_DIR, file), { root, maxBytes: FILE_LIMITS.config, label: shown, what: 'environment files', missingOk: true });
   } catch (e) {
     if (!(e instanceof FileRefusedError)) throw e;
     diagnostics.push(error({ file: shown, line: 1, column: 1 }, e.reason, VARIABLES_RULE));
