@@ -118,3 +118,26 @@ test('3 GB (sparse) policy.xml, identity.yaml and environment file are refused f
   expect(env.code).toBe(1);
   expect(env.stdout).toContain(`${join(tree, 'environments/dev.yaml')}:1:1: error: is 3072.0 MiB, over the 1.0 MiB limit for environment files`);
 }, 60000);
+
+test('diff of two files refuses a FIFO and an oversized file by name', async () => {
+  const dir = makeTree({ 'a.xml': policy(), 'big.xml': '' });
+  execFileSync('mkfifo', [join(dir, 'pipe.xml')]);
+  truncateSync(join(dir, 'big.xml'), 3 * 1024 ** 3);
+  const [fifo, big] = await Promise.all([
+    runCliAsync(['diff', join(dir, 'pipe.xml'), join(dir, 'a.xml')]),
+    runCliAsync(['diff', join(dir, 'a.xml'), join(dir, 'big.xml')]),
+  ]);
+  expect(fifo.code).toBe(2);
+  expect(fifo.stderr).toContain(`${join(dir, 'pipe.xml')}: is a FIFO (named pipe), not a regular file`);
+  expect(big.code).toBe(2);
+  expect(big.stderr).toContain(`${join(dir, 'big.xml')}: is 3072.0 MiB, over the 1.0 MiB limit for policy files`);
+}, 60000);
+
+test('a folder name that would climb or split once in a URL (%2F, %2e%2e, a backslash) is an error naming the file', async () => {
+  const tree = makeTree({ 'policy.xml': policy(), 'apis/a%2F..%2Fb/policy.xml': policy(), 'apis/%2e%2e/policy.xml': policy(), 'products/p\\..\\q/policy.xml': policy() });
+  const lint = await runCliAsync(['lint', '--policies', tree]);
+  expect(lint.code).toBe(1);
+  expect(lint.stdout).toContain(`${join(tree, 'apis/a%2F..%2Fb/policy.xml')}:1:1: error: API id "a%2F..%2Fb" contains a percent-encoded character (%XX) (ARM would reject it; rename the folder)`);
+  expect(lint.stdout).toContain(`${join(tree, 'apis/%2e%2e/policy.xml')}:1:1: error: API id "%2e%2e" contains a percent-encoded character`);
+  expect(lint.stdout).toContain(`error: product id "p\\\\..\\\\q" contains a path separator`);
+}, 60000);
