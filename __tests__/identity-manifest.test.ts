@@ -368,6 +368,13 @@ describe('ids that climb', () => {
       expect.stringMatching(new RegExp(`^${at(10, 12).replace(/\./g, '\\.')} scope ".*/%2e%2e/%2e%2e" is not a clean ARM id`)),
     ]);
   });
+
+  it('a role given as a role definition ID must be one (no subscription segment but a GUID)', () => {
+    const role = `/subscriptions/../providers/Microsoft.Authorization/roleDefinitions/${SENDER}`;
+    expect(errorsOf({ 'identity.yaml': `roleAssignments:\n  - identity: system\n    role: ${role}\n    scope: ${SB}\n` })).toEqual([
+      `${at(3, 11)} role "${role}" is not a role definition ID; write /subscriptions/<subscription-id>/providers/Microsoft.Authorization/roleDefinitions/<role-guid>, the role's GUID or its name`,
+    ]);
+  });
 });
 
 describe('scopeWithin (allowed-scopes)', () => {

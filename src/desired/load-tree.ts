@@ -96,7 +96,7 @@ function nameProblem(kind: keyof typeof NAME_RULES, name: string): string | unde
  */
 function listFiles(root: string, shownRoot: string, diagnostics: Diagnostic[]): string[] {
   const out: string[] = [];
-  const realRoot = realpathSync(root);
+  const realRoot = realpathSync.native(root);
   const walk = (dir: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       if (e.name.startsWith('.')) continue;

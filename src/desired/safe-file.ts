@@ -64,7 +64,7 @@ export function isInside(realRoot: string, realPath: string): boolean {
 export function symlinkProblem(path: string, realRoot: string): { real?: string; problem?: string } {
   let real: string;
   try {
-    real = realpathSync(path);
+    real = realpathSync.native(path);
   } catch {
     return { problem: 'is a symbolic link that leads nowhere (its target does not exist); remove it or point it at a file inside the tree' };
   }
@@ -87,7 +87,7 @@ const realRoots = new Map<string, string>();
 function realRootOf(root: string): string {
   let real = realRoots.get(root);
   if (real === undefined) {
-    real = realpathSync(root);
+    real = realpathSync.native(root);
     realRoots.set(root, real);
   }
   return real;
@@ -116,7 +116,7 @@ export function readTreeFile(path: string, options: ReadTreeFileOptions): Buffer
       if (problem) throw refuse(problem);
       target = real!;
     }
-  } else if (options.root !== undefined && !isInside(realRootOf(options.root), realpathSync(path))) {
+  } else if (options.root !== undefined && !isInside(realRootOf(options.root), realpathSync.native(path))) {
     // A folder on the way is a symbolic link out of the tree.
     throw refuse(`leads outside the tree (${realRootOf(options.root)}) through a symbolically linked folder; only files inside the tree are read`);
   }

@@ -611,7 +611,10 @@ function buildManifest(f: YamlFile, unresolved: Set<Node>, diagnostics: Diagnost
     }
 
     const guid = role === undefined ? undefined : roleGuid(role);
-    if (role !== undefined && guid === undefined && /^[0-9a-f-]{30,}$/i.test(role)) {
+    if (role !== undefined && guid === undefined && role.trim().startsWith('/')) {
+      diagnostics.push(error(locationOf(f, roleNode), `role "${role}" is not a role definition ID; write /subscriptions/<subscription-id>/providers/Microsoft.Authorization/roleDefinitions/<role-guid>, the role's GUID or its name`));
+      complete = false;
+    } else if (role !== undefined && guid === undefined && /^[0-9a-f-]{30,}$/i.test(role)) {
       diagnostics.push(error(locationOf(f, roleNode), `role "${role}" is not a valid GUID (8-4-4-4-12 hexadecimal digits)`));
       complete = false;
     } else if (role !== undefined && guid === undefined) {
