@@ -242,7 +242,7 @@ export async function loadPolicyTree(root: string, options: { label?: string } =
     seen.set(key, shown);
     let bytes: Buffer;
     try {
-      bytes = readTreeFile(path, { root, maxBytes: FILE_LIMITS.policy, label: shown, what: 'policy files (APIM accepts policy documents up to 256 KiB)' })!;
+      bytes = readTreeFile(path, { root, walked: true, maxBytes: FILE_LIMITS.policy, label: shown, what: 'policy files (APIM accepts policy documents up to 256 KiB)' })!;
     } catch (e) {
       if (!(e instanceof FileRefusedError)) throw e;
       diagnostics.push(diagnostic(shown, e.reason, 1, 1, 'parse'));

@@ -38,6 +38,12 @@ export interface ReadTreeFileOptions {
   what?: string;
   /** Undefined instead of an error when the file does not exist. */
   missingOk?: boolean;
+  /**
+   * The path comes from a walk of `root` that does not enter symbolically linked folders, so no
+   * folder on its way leads out: only a link at the path itself is resolved (saves a realpath per
+   * file of a large tree).
+   */
+  walked?: boolean;
 }
 
 function kindOf(s: Stats): string {
@@ -116,7 +122,7 @@ export function readTreeFile(path: string, options: ReadTreeFileOptions): Buffer
       if (problem) throw refuse(problem);
       target = real!;
     }
-  } else if (options.root !== undefined && !isInside(realRootOf(options.root), realpathSync.native(path))) {
+  } else if (options.root !== undefined && !options.walked && !isInside(realRootOf(options.root), realpathSync.native(path))) {
     // A folder on the way is a symbolic link out of the tree.
     throw refuse(`leads outside the tree (${realRootOf(options.root)}) through a symbolically linked folder; only files inside the tree are read`);
   }
@@ -132,8 +138,9 @@ export function readTreeFile(path: string, options: ReadTreeFileOptions): Buffer
     throw refuse(`cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   try {
-    check(fstatSync(fd));
-    const buffer = Buffer.alloc(Math.min(options.maxBytes + 1, fstatSync(fd).size + 1));
+    const opened = fstatSync(fd);
+    check(opened);
+    const buffer = Buffer.alloc(Math.min(options.maxBytes + 1, opened.size + 1));
     let length = 0;
     for (;;) {
       const n = readSync(fd, buffer, length, buffer.length - length, null);
