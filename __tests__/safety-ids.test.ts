@@ -64,9 +64,10 @@ test('allowed-scopes compares whole segments: an entry that climbs allows nothin
   expect(ok.code).toBe(0);
 }, 60000);
 
-test('live ids that climb (apis/.., a fragment named ..) are warned about by their raw id and skipped: apply --allow-deletes does not delete the global policy', async () => {
+test('live ids that climb (apis/.., a workspace or fragment named ..) are warned about by their raw id and skipped: apply --allow-deletes does not delete the global policy', async () => {
   await admin(emu, 'POST', 'edit', { address: 'apis/../policies/policy', value: policy() });
   await admin(emu, 'POST', 'edit', { address: 'apis/%2e%2e/policies/policy', value: policy() });
+  await admin(emu, 'POST', 'edit', { address: 'workspaces/../policies/policy', value: policy() });
   await admin(emu, 'POST', 'edit', { address: 'policyFragments/..', value: '<fragment><set-header name="f" exists-action="override"><value>1</value></set-header></fragment>' });
   const tree = makeTree({ 'policy.xml': GLOBAL, 'apis/echo/policy.xml': ECHO });
 
@@ -75,6 +76,8 @@ test('live ids that climb (apis/.., a fragment named ..) are warned about by the
   expect(plan.stdout).toContain('warning: live policy "apis/../policies/policy" (from allPolicies) is not a clean ARM id (segment ".." is ".."');
   expect(plan.stdout).toContain('warning: live policy "apis/%2e%2e/policies/policy" (from allPolicies) is not a clean ARM id (segment "%2e%2e" contains a percent-encoded character');
   expect(plan.stdout).toContain('warning: live policy fragment id "policyFragments/.." is not a clean ARM id');
+  expect(plan.stdout).toContain('warning: live workspace id ".." is not a clean ARM id');
+  expect(plan.stdout).toContain('warning: live policy "workspaces/../policies/policy" (from allPolicies) is not a clean ARM id');
   expect(plan.stdout).toContain('No changes.');
 
   const apply = await cli(emu, ['apply', '--policies', tree, '--allow-deletes']);
