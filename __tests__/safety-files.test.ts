@@ -6,7 +6,7 @@
  * or quoted, and fmt never writes through a symbolic link.
  */
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCliAsync } from './helpers/run.js';
 import { makeTree, policy } from './helpers/tree.js';
@@ -117,6 +117,7 @@ test('3 GB (sparse) policy.xml, identity.yaml and environment file are refused f
   const env = await runCliAsync(['lint', '--policies', tree, '--environment', 'dev']);
   expect(env.code).toBe(1);
   expect(env.stdout).toContain(`${join(tree, 'environments/dev.yaml')}:1:1: error: is 3072.0 MiB, over the 1.0 MiB limit for environment files`);
+  rmSync(tree, { recursive: true }); // sparse, but no 3 GB file is left behind
 }, 60000);
 
 test('diff of two files refuses a FIFO and an oversized file by name', async () => {
@@ -131,6 +132,7 @@ test('diff of two files refuses a FIFO and an oversized file by name', async () 
   expect(fifo.stderr).toContain(`${join(dir, 'pipe.xml')}: is a FIFO (named pipe), not a regular file`);
   expect(big.code).toBe(2);
   expect(big.stderr).toContain(`${join(dir, 'big.xml')}: is 3072.0 MiB, over the 1.0 MiB limit for policy files`);
+  rmSync(dir, { recursive: true });
 }, 60000);
 
 test('a folder name that would climb or split once in a URL (%2F, %2e%2e, a backslash) is an error naming the file', async () => {
