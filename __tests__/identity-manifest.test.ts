@@ -16,6 +16,7 @@ import {
   type IdentityManifest,
   type LoadedManifest,
 } from '../src/identity/manifest.js';
+import { scopeWithin } from '../src/plan/identity.js';
 import { makeTree } from './helpers/tree.js';
 
 const SUB = '00000000-0000-0000-0000-000000000000';
@@ -60,7 +61,7 @@ describe('a valid identity.yaml', () => {
     '    description: send-message policy of the orders API',
     '  - identity: openai',
     '    role: cognitive services openai USER',
-    `    scope: subscriptions/${SUB}//resourceGroups/rg-ai/`,
+    `    scope: subscriptions/${SUB}/resourceGroups/rg-ai/`,
     '  - identity: search_2',
     `    role: ${SENDER.toUpperCase()}`,
     `    scope: /providers/Microsoft.Management/managementGroups/platform`,
@@ -286,8 +287,9 @@ describe('role assignments', () => {
 });
 
 describe('scopes', () => {
-  it('normalises the leading and trailing slashes and doubled ones, keeping case', () => {
-    expect(normaliseScope(`subscriptions/${SUB}//resourceGroups/RG/`)).toBe(`/subscriptions/${SUB}/resourceGroups/RG`);
+  it('normalises the leading and trailing slashes, keeping case; an empty segment inside is left for scopeProblem to refuse', () => {
+    expect(normaliseScope(`subscriptions/${SUB}/resourceGroups/RG/`)).toBe(`/subscriptions/${SUB}/resourceGroups/RG`);
+    expect(normaliseScope(`subscriptions/${SUB}//resourceGroups/RG/`)).toBe(`/subscriptions/${SUB}//resourceGroups/RG`);
     expect(normaliseScope(`//subscriptions/${SUB}`)).toBe(`/subscriptions/${SUB}`);
     expect(normaliseScope('/')).toBe('/');
   });
@@ -325,10 +327,71 @@ describe('scopes', () => {
     [`${SB}/queues`, 'must go on after /providers/Microsoft.ServiceBus with <type>/<name> pairs, and "namespaces/sb-orders/queues" is not'],
     [`/subscriptions/${SUB}/resourceGroups/my rg`, 'contains whitespace'],
     ['/providers/Microsoft.Management/managementGroups', 'is not a management group (/providers/Microsoft.Management/managementGroups/<id>)'],
+    // Ids that climb or split once they are in a URL: refused before any guardrail compares them.
+    [`${SB}/../../../../../..`, 'is not a clean ARM id (segment ".." is "..", which a URL or a path reads as a folder)'],
+    [`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st1/../../../../../..`, 'is not a clean ARM id (segment ".."'],
+    [`/subscriptions/${SUB}/resourceGroups/./providers/Microsoft.ServiceBus/namespaces/sb`, 'is not a clean ARM id (segment "." is "."'],
+    [`/subscriptions/${SUB}//resourceGroups/rg`, 'is not a clean ARM id (segment "" is empty)'],
+    [`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.ServiceBus/namespaces/sb%2F..%2F..`, 'is not a clean ARM id (segment "sb%2F..%2F.." contains a percent-encoded character (%XX))'],
+    [`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.ServiceBus/namespaces/%2e%2e`, 'is not a clean ARM id (segment "%2e%2e" contains a percent-encoded'],
+    [`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.ServiceBus/namespaces/sb\\..`, 'is not a clean ARM id (segment "sb\\\\.." contains a path separator'],
+    [`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.ServiceBus/namespaces/sb\u0000`, 'is not a clean ARM id (segment "sb\\u0000" contains a control character)'],
+    // A trailing provider with no resource of its own.
+    [`${SB}/providers/Microsoft.Insights`, 'ends with /providers/Microsoft.Insights: name the resource of that provider'],
+    [`${SB}/providers/x/diagnosticSettings/d`, 'has "x" after a nested /providers where a resource provider namespace belongs'],
   ])('rejects "%s"', (scope, problem) => {
     const message = scopeProblem(scope)!;
     expect(message.startsWith(`scope "${scope}" ${problem}`)).toBe(true);
     expect(message).toContain('; a resource scope looks like /subscriptions/');
+  });
+});
+
+describe('ids that climb', () => {
+  it('are errors at their identity.yaml line, also when a variable brings them, and for user-assigned identity IDs', () => {
+    const text = [
+      'identity:',
+      '  userAssigned:',
+      `    up: /subscriptions/${SUB}/resourceGroups/../providers/Microsoft.ManagedIdentity/userAssignedIdentities/x`,
+      'roleAssignments:',
+      '  - identity: system',
+      '    role: Reader',
+      `    scope: /subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st1/../../../../../..`,
+      '  - identity: system',
+      '    role: Reader',
+      '    scope: ${CLIMB}',
+      '',
+    ].join('\n');
+    const errors = errorsOf({ 'identity.yaml': text, 'environments/dev.yaml': `variables:\n  CLIMB: "${SB}/%2e%2e/%2e%2e"\n` }, 'dev');
+    expect(errors).toEqual([
+      expect.stringMatching(new RegExp(`^${at(3, 9).replace(/\./g, '\\.')} user-assigned identity up: .* is not a clean ARM id \\(segment "\\.\\." is`)),
+      expect.stringMatching(new RegExp(`^${at(7, 12).replace(/\./g, '\\.')} scope ".*st1/\\.\\./\\.\\./\\.\\./\\.\\./\\.\\./\\.\\." is not a clean ARM id`)),
+      expect.stringMatching(new RegExp(`^${at(10, 12).replace(/\./g, '\\.')} scope ".*/%2e%2e/%2e%2e" is not a clean ARM id`)),
+    ]);
+  });
+
+  it('a role given as a role definition ID must be one (no subscription segment but a GUID)', () => {
+    const role = `/subscriptions/../providers/Microsoft.Authorization/roleDefinitions/${SENDER}`;
+    expect(errorsOf({ 'identity.yaml': `roleAssignments:\n  - identity: system\n    role: ${role}\n    scope: ${SB}\n` })).toEqual([
+      `${at(3, 11)} role "${role}" is not a role definition ID; write /subscriptions/<subscription-id>/providers/Microsoft.Authorization/roleDefinitions/<role-guid>, the role's GUID or its name`,
+    ]);
+  });
+});
+
+describe('scopeWithin (allowed-scopes)', () => {
+  const RG = `/subscriptions/${SUB}/resourceGroups/rg`;
+  it('compares whole segments, case-insensitively', () => {
+    expect(scopeWithin(`${RG}/providers/Microsoft.Storage/storageAccounts/st1`, RG)).toBe(true);
+    expect(scopeWithin(RG.toUpperCase(), `${RG}/`)).toBe(true);
+    expect(scopeWithin(`${RG}-other/providers/Microsoft.Storage/storageAccounts/st1`, RG)).toBe(false);
+    expect(scopeWithin(`/subscriptions/${SUB}`, RG)).toBe(false);
+    expect(scopeWithin(`/subscriptions/${SUB}/resourceGroups/rg`, '/')).toBe(true);
+  });
+  it('never lets an id climb out of the allowed scope, whichever side it is on', () => {
+    expect(scopeWithin(`${RG}/providers/Microsoft.Storage/storageAccounts/st1/../../../../../..`, RG)).toBe(false);
+    expect(scopeWithin(`${RG}/providers/Microsoft.Storage/storageAccounts/%2e%2e`, RG)).toBe(false);
+    expect(scopeWithin(`${RG}//x`, RG)).toBe(false);
+    expect(scopeWithin(RG, `${RG}/..`)).toBe(false);
+    expect(scopeWithin(`/subscriptions/${SUB}`, `${RG}/../..`)).toBe(false);
   });
 });
 

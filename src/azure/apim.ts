@@ -9,6 +9,7 @@ import type { FullOperationResponse } from '@azure/core-client';
 import type { PagedAsyncIterableIterator } from '@azure/core-paging';
 import type { TokenCredential } from '@azure/identity';
 import { parsePolicyAddress } from '../model/address.js';
+import { idSegmentsProblem } from '../model/arm-id.js';
 import type { Address, LiveCopy, LiveWriter, PolicyScope } from '../model/index.js';
 import { explainArmError, statusOf } from './arm-errors.js';
 import { createArmScheduler, type ArmCallKind, type ArmScheduler, type ArmSchedulerOptions } from './scheduler.js';
@@ -88,6 +89,9 @@ function operationsFor(client: ApiManagementClient, scope: PolicyScope): { group
 function scopeOf(address: Address): PolicyScope {
   const scope = parsePolicyAddress(address);
   if (!scope) throw new Error(`${address} is not the address of a policy or a policy fragment`);
+  // The last guard before a URL is made of it: `apis/..` would be the global policy, `policyFragments/..` the service.
+  const problem = idSegmentsProblem(address.split('/'));
+  if (problem) throw new Error(`${JSON.stringify(address)} is not a clean ARM id (${problem}); it is never sent to ARM`);
   return scope;
 }
 

@@ -14,6 +14,7 @@ import type { AuthorizationManagementClient } from '@azure/arm-authorization';
 import type { ManagedServiceIdentityClient } from '@azure/arm-msi';
 import type { IdentityManifest } from '../identity/manifest.js';
 import { KNOWN_BUILT_IN_ROLES } from '../identity/manifest.js';
+import { armIdSegments, idSegmentProblem } from '../model/arm-id.js';
 import type { IdentityShape, IdentityState, IdentityWriter, RoleAssignment } from '../model/index.js';
 import type { LiveIdentity, LiveRoleAssignment, UserAssignedInfo } from '../plan/identity.js';
 import { identityType } from '../plan/identity.js';
@@ -22,8 +23,18 @@ import { statusOf } from './arm-errors.js';
 
 const lower = (s: string) => s.toLowerCase();
 const guidOf = (roleDefinitionId: string | undefined) => lower((roleDefinitionId ?? '').split('/').pop() ?? '');
-/** The SDK does not encode `scope` and would make `//subscriptions…` of a leading slash. */
-const sdkScope = (scope: string) => scope.replace(/^\/+/, '');
+/**
+ * The SDK does not encode `scope` and would make `//subscriptions…` of a leading slash. The last
+ * guard before a URL is made of a scope or an assignment name (from the manifest, from live or
+ * from a saved plan): one that is not a clean ARM id would climb (`…/st1/../../..`), so it is
+ * never sent.
+ */
+function sdkScope(scope: string, name?: string): string {
+  const bare = scope.replace(/^\/+/, '');
+  const problem = armIdSegments(`/${bare}`) ? (name === undefined ? undefined : idSegmentProblem(name)) : 'is not a clean ARM id';
+  if (problem) throw new Error(`role assignment scope ${JSON.stringify(scope)}${name === undefined ? '' : ` (name ${JSON.stringify(name)})`} ${problem}; it is never sent to ARM`);
+  return bare;
+}
 const subscriptionOf = (id: string) => /^\/subscriptions\/([^/]+)/i.exec(id)?.[1];
 
 function parseUserAssignedId(id: string): { subscriptionId: string; resourceGroup: string; name: string } {
@@ -44,6 +55,8 @@ function stateOf(identity: { type?: string; principalId?: string; userAssignedId
 /** Role assignment names, principals and role GUIDs compare in lower case; scopes keep ARM's spelling. */
 function liveAssignment(a: { name?: string; scope?: string; roleDefinitionId?: string; principalId?: string }): LiveRoleAssignment | undefined {
   if (!a.name || !a.scope || !a.principalId) return undefined;
+  // A scope that is not a clean ARM id (".." and the like) would climb when a DELETE is sent to it: never used.
+  if (!armIdSegments(a.scope) || !armIdSegments(`/${a.name}`)) return undefined;
   return { name: a.name, scope: a.scope, roleDefinitionGuid: guidOf(a.roleDefinitionId), principalId: a.principalId };
 }
 
@@ -100,6 +113,8 @@ export class ArmIdentityStore implements IdentityWriter {
           out.set(lower(resourceId), { resourceId, principalId: known.principalId, clientId: known.clientId });
           return;
         }
+        // An ID read from live that is not a clean ARM id is never sent anywhere (it is reported as not readable).
+        if (!armIdSegments(resourceId)) return;
         const { subscriptionId, resourceGroup, name } = parseUserAssignedId(resourceId);
         const found = await armCall(this.session, 'read', `GET ${resourceId}`, async () => {
           try {
@@ -134,7 +149,7 @@ export class ArmIdentityStore implements IdentityWriter {
     const { client } = await this.authorization();
     return armCall(this.session, 'read', `GET roleAssignments/${name}`, async () => {
       try {
-        const a = await client.roleAssignments.get(sdkScope(scope), name);
+        const a = await client.roleAssignments.get(sdkScope(scope, name), name);
         return a.principalId ? { principalId: a.principalId, roleDefinitionGuid: guidOf(a.roleDefinitionId) } : undefined;
       } catch (e) {
         if (statusOf(e) === 404) return undefined;
@@ -159,7 +174,7 @@ export class ArmIdentityStore implements IdentityWriter {
       try {
         await armCall(this.session, 'write', what, async () => {
           try {
-            await client.roleAssignments.create(sdkScope(a.scope), a.name, params);
+            await client.roleAssignments.create(sdkScope(a.scope, a.name), a.name, params);
           } catch (e) {
             if (statusOf(e) === 409 && (e as { code?: string }).code === 'RoleAssignmentExists') return; // the same grant under another name
             throw e;
@@ -177,7 +192,7 @@ export class ArmIdentityStore implements IdentityWriter {
 
   async deleteAssignment(scope: string, name: string): Promise<void> {
     const { client } = await this.authorization();
-    await armCall(this.session, 'write', `DELETE roleAssignments/${name}`, () => client.roleAssignments.delete(sdkScope(scope), name));
+    await armCall(this.session, 'write', `DELETE roleAssignments/${name}`, () => client.roleAssignments.delete(sdkScope(scope, name), name));
   }
 
   /** Every assignment of these principals in these subscriptions (at, above and below), once each. */

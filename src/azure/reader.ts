@@ -5,9 +5,11 @@
  */
 import type { PagedAsyncIterableIterator } from '@azure/core-paging';
 import { addressKey, parsePolicyAddress } from '../model/address.js';
-import type { Address, PolicyResource, State } from '../model/index.js';
+import { idSegmentProblem, idSegmentsProblem, showId } from '../model/arm-id.js';
+import type { Address, Diagnostic, PolicyResource, State } from '../model/index.js';
 import { ArmPolicyStore, addressOfId, listAll, type ArmSession } from './apim.js';
 import { statusOf } from './arm-errors.js';
+import { serviceResourceId } from './target.js';
 
 export interface LiveNames {
   /** Lower-cased `[workspaces/<w>/]<name>` of every named value. */
@@ -21,15 +23,40 @@ export interface LiveNames {
 export interface LiveRead {
   state: State;
   workspaces: string[];
+  /** Ids read from live that cannot be used (see liveIdProblem): warnings naming each raw id. */
+  problems: Diagnostic[];
+}
+
+/**
+ * An id read from live goes into URLs (and, in extract, file paths): `apis/..` would make a
+ * DELETE of that API's policy a DELETE of the global one, `policyFragments/..` one of the service.
+ * Such ids (see idSegmentProblem) are skipped with a warning naming the raw id, never used.
+ */
+function liveIdWarning(session: ArmSession, what: string, raw: string, problem: string): Diagnostic {
+  return {
+    severity: 'warning',
+    rule: 'live-id',
+    file: serviceResourceId(session.target),
+    line: 1,
+    column: 1,
+    message:
+      `live ${what} ${showId(raw)} ${problem}: skipped — it is never put into a URL or a file path, so this run neither plans, changes nor deletes it. ` +
+      'Look at it in the Azure portal and rename or remove it there.',
+  };
 }
 
 /** Workspaces of the instance; an instance (or emulator) without the workspace API has none. */
-async function listWorkspaces(session: ArmSession): Promise<string[]> {
+async function listWorkspaces(session: ArmSession, problems: Diagnostic[]): Promise<string[]> {
   const { client, target } = session;
   try {
     const items = await listAll(session, 'list workspaces', () => client.workspace.listByService(target.resourceGroup, target.serviceName),
     );
-    return items.map((w) => w.name!).filter(Boolean);
+    const names = items.map((w) => w.name!).filter(Boolean);
+    return names.filter((name) => {
+      const problem = idSegmentProblem(name);
+      if (problem) problems.push(liveIdWarning(session, 'workspace id', name, `is not a clean ARM id (it ${problem})`));
+      return !problem;
+    });
   } catch (e) {
     if (statusOf(e) === 404 || statusOf(e) === 400) return [];
     throw e;
@@ -37,21 +64,34 @@ async function listWorkspaces(session: ArmSession): Promise<string[]> {
 }
 
 /** Addresses of every policy and fragment live (no content yet). */
-async function policyAddresses(session: ArmSession): Promise<{ addresses: Address[]; workspaces: string[] }> {
+async function policyAddresses(session: ArmSession, problems: Diagnostic[]): Promise<{ addresses: Address[]; workspaces: string[] }> {
   const { client, target } = session;
   const rg = target.resourceGroup;
   const svc = target.serviceName;
   const [all, fragments, listedWorkspaces] = await Promise.all([
     listAll(session, 'list allPolicies', () => client.allPolicies.listByService(rg, svc),),
     listAll(session, 'list policyFragments', () => client.policyFragment.listByService(rg, svc),),
-    listWorkspaces(session),
+    listWorkspaces(session, problems),
   ]);
   const found = new Map<string, Address>();
   const add = (address: Address | undefined) => {
     if (address && parsePolicyAddress(address)) found.set(addressKey(address), address);
   };
-  for (const p of all) add(p.referencePolicyId ? addressOfId(target, p.referencePolicyId) : undefined);
-  for (const f of fragments) add(f.name ? `policyFragments/${f.name}` : undefined);
+  for (const p of all) {
+    const address = p.referencePolicyId ? addressOfId(target, p.referencePolicyId) : undefined;
+    const problem = address === undefined ? undefined : idSegmentsProblem(address.split('/'));
+    if (problem) problems.push(liveIdWarning(session, 'policy', address!, `(from allPolicies) is not a clean ARM id (${problem})`));
+    else add(address);
+  }
+  /** A fragment name from a list: one segment, or a warning. */
+  const fragment = (prefix: string, name: string | undefined): Address | undefined => {
+    if (!name) return undefined;
+    const problem = idSegmentProblem(name);
+    if (!problem) return `${prefix}policyFragments/${name}`;
+    problems.push(liveIdWarning(session, 'policy fragment id', `${prefix}policyFragments/${name}`, `is not a clean ARM id (its name ${problem})`));
+    return undefined;
+  };
+  for (const f of fragments) add(fragment('', f.name));
   const workspaces = new Map(listedWorkspaces.map((w) => [w.toLowerCase(), w]));
   for (const address of found.values()) {
     const ws = parsePolicyAddress(address)?.workspace;
@@ -60,7 +100,7 @@ async function policyAddresses(session: ArmSession): Promise<{ addresses: Addres
   const wsFragments = await Promise.all(
     [...workspaces.values()].map((ws) =>
       listAll(session, `list workspaces/${ws}/policyFragments`, () => client.workspacePolicyFragment.listByService(rg, svc, ws),
-      ).then((items) => items.map((f) => `workspaces/${ws}/policyFragments/${f.name}`)),
+      ).then((items) => items.map((f) => fragment(`workspaces/${ws}/`, f.name))),
     ),
   );
   for (const list of wsFragments) list.forEach(add);
@@ -69,7 +109,8 @@ async function policyAddresses(session: ArmSession): Promise<{ addresses: Addres
 
 /** The live policies and fragments as a State, each with the ETag it was read at. */
 export async function readLivePolicies(session: ArmSession): Promise<LiveRead> {
-  const { addresses, workspaces } = await policyAddresses(session);
+  const problems: Diagnostic[] = [];
+  const { addresses, workspaces } = await policyAddresses(session, problems);
   const store = new ArmPolicyStore(session);
   const copies = await Promise.all(addresses.map((a) => store.read(a)));
   const resources = new Map<string, PolicyResource>();
@@ -81,7 +122,7 @@ export async function readLivePolicies(session: ArmSession): Promise<LiveRead> {
     if (copy.description !== undefined) resource.description = copy.description;
     resources.set(addressKey(copy.address), resource);
   }
-  return { state: { resources }, workspaces };
+  return { state: { resources }, workspaces, problems };
 }
 
 /** Names of named values and backends, of the service and of the given workspaces. */
@@ -98,7 +139,11 @@ export async function readLiveNames(session: ArmSession, workspaces: string[]): 
         listAll(session, `list workspaces/${ws}/${collection}`, () => inWorkspace(ws)).then((items) => items.map((i) => ({ key: i.name && `workspaces/${ws}/${i.name}`, value: i.value }))),
       ),
     ]);
-    return lists.flat().filter((i): i is { key: string; value: string | undefined } => !!i.key).map((i) => ({ ...i, key: i.key.toLowerCase() }));
+    // A name that is not one clean segment is left out: a reference to it is then reported as missing.
+    return lists
+      .flat()
+      .filter((i): i is { key: string; value: string | undefined } => !!i.key && !idSegmentProblem(i.key.split('/').pop()!))
+      .map((i) => ({ ...i, key: i.key.toLowerCase() }));
   };
   const [namedValues, backends] = await Promise.all([
     namesOf('namedValues', () => client.namedValue.listByService(rg, svc), (ws) => client.workspaceNamedValue.listByService(rg, svc, ws)),

@@ -1,6 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { loadPolicyTree } from '../desired/load-tree.js';
+import { FILE_LIMITS, FileRefusedError, readLocalFile } from '../desired/safe-file.js';
 import { computePlan, hasChanges } from '../plan/compute.js';
 import { PolicySyntaxError, canonicalize, diffCanonical, parsePolicyDocument } from '../policy-xml/index.js';
 import { renderText } from '../render/text.js';
@@ -32,16 +33,15 @@ export function registerDiff(program: Command): void {
         process.exitCode = hasChanges(plan) ? 1 : 0;
         return;
       }
+      // Two files named on the command line: regular files under the size limit (not a FIFO, not /dev/zero).
+      const read = (file: string) => readLocalFile(file, { maxBytes: FILE_LIMITS.policy, what: 'policy files (APIM accepts policy documents up to 256 KiB)' })!.toString('utf8');
       try {
-        const [ca, cb] = [
-          canonicalize(parsePolicyDocument(await readFile(a, 'utf8'), { file: a })),
-          canonicalize(parsePolicyDocument(await readFile(b, 'utf8'), { file: b })),
-        ];
+        const [ca, cb] = [canonicalize(parsePolicyDocument(read(a), { file: a })), canonicalize(parsePolicyDocument(read(b), { file: b }))];
         if (ca === cb) return;
         process.stdout.write(diffCanonical(ca, cb, a, b).patch);
         process.exitCode = 1;
       } catch (e) {
-        if (e instanceof PolicySyntaxError) throw new CliError(e.message, 2);
+        if (e instanceof PolicySyntaxError || e instanceof FileRefusedError) throw new CliError(e.message, 2);
         throw e;
       }
     });

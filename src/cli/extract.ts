@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readLiveIdentity } from '../azure/identity.js';
@@ -6,7 +5,9 @@ import type { TargetWords } from '../azure/target.js';
 import { isEmptyOrMissing, writePolicyTree } from '../desired/write-tree.js';
 import { MANIFEST_FILE } from '../identity/manifest.js';
 import { renderManifest } from '../identity/write-manifest.js';
-import { readLiveState } from '../pipeline/live.js';
+import { readLivePolicies } from '../azure/reader.js';
+import { writeInsideTree } from '../desired/write-tree.js';
+import { formatDiagnostic } from '../render/text.js';
 import { CliError } from './errors.js';
 import { addTargetOptions, connectWithProgress } from './target.js';
 
@@ -26,12 +27,14 @@ export function registerExtract(program: Command): void {
       throw new CliError(`${opts.out} is not empty; extract into an empty folder, or pass --force to replace files in it`, 1);
     }
     const { conn, progress } = await connectWithProgress(opts, 'read');
-    const [state, identity] = await Promise.all([
-      readLiveState(conn),
+    const [{ state, problems }, identity] = await Promise.all([
+      readLivePolicies(conn.session),
       readLiveIdentity(conn.identities, conn.session, { file: MANIFEST_FILE, userAssigned: [], roleAssignments: [] }),
     ]).finally(() => progress.finish());
+    // Ids live that cannot be a path were skipped while reading: say which.
+    for (const p of problems) process.stderr.write(`${formatDiagnostic(p)}\n`);
     const files = await writePolicyTree(opts.out, state.resources.values());
-    await writeFile(join(opts.out, MANIFEST_FILE), renderManifest(identity));
+    await writeInsideTree(opts.out, join(opts.out, MANIFEST_FILE), renderManifest(identity));
     files.push(MANIFEST_FILE);
     process.stdout.write(`Extracted ${state.resources.size} polic${state.resources.size === 1 ? 'y' : 'ies'} from ${conn.source.serviceId} into ${resolve(opts.out)}:\n`);
     for (const f of files) process.stdout.write(`  ${f}\n`);

@@ -2,14 +2,16 @@
  * Loads a policies tree in the APIOps artifact layout (ARCHITECTURE.md) into a State.
  * The same loader reads the desired tree and a live snapshot written by `extract`.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { addressKey, policyAddress } from '../model/address.js';
+import { idSegmentProblem } from '../model/arm-id.js';
 import type { IdentityManifest } from '../identity/manifest.js';
 import type { LintConfig } from '../lint/index.js';
 import type { Diagnostic, PolicyResource, PolicyScope, State } from '../model/index.js';
 import type { PolicyDocument } from '../policy-xml/index.js';
-import { MAX_POLICY_BYTES, PolicySyntaxError, canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
+import { PolicySyntaxError, canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
+import { FILE_LIMITS, FileRefusedError, readTreeFile, readTreeText, statSyncOrUndefined, symlinkProblem } from './safe-file.js';
 
 export interface LoadedTree {
   state: State;
@@ -73,6 +75,8 @@ function nameProblem(kind: keyof typeof NAME_RULES, name: string): string | unde
     }
   }
   if (id.length === 0 || id.length > rule.max) return `${rule.what} "${name}" must be 1 to ${rule.max} characters long`;
+  const unsafe = idSegmentProblem(name);
+  if (unsafe) return `${rule.what} ${JSON.stringify(name)} ${unsafe}`;
   if (!rule.pattern.test(id)) {
     return kind === 'fragment'
       ? `${rule.what} "${name}" may contain only letters, digits, "_" and "-" (not at either end)`
@@ -83,14 +87,29 @@ function nameProblem(kind: keyof typeof NAME_RULES, name: string): string | unde
 
 // Synchronous reads on purpose: thousands of small local files load several times faster than
 // through the thread pool, and nothing else runs while a tree loads.
-function listFiles(root: string): string[] {
+/**
+ * Every entry of the tree that is not a folder (regular files, and FIFOs or devices, which the
+ * read then refuses by name rather than the walk skipping them: a skipped policy.xml would be
+ * planned as a delete). Symbolic links: to a file inside the tree, followed (listed at the link's
+ * path); out of the tree, nowhere, or to a folder, an error naming the link — folders are not
+ * followed (no cycles, and every policy is where its path says).
+ */
+function listFiles(root: string, shownRoot: string, diagnostics: Diagnostic[]): string[] {
   const out: string[] = [];
+  const realRoot = realpathSync.native(root);
   const walk = (dir: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       if (e.name.startsWith('.')) continue;
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.isFile()) out.push(p);
+      else if (e.isSymbolicLink()) {
+        const shown = join(shownRoot, relative(root, p));
+        const { real, problem } = symlinkProblem(p, realRoot);
+        if (problem) diagnostics.push(diagnostic(shown, problem));
+        else if (statSyncOrUndefined(real!)?.isDirectory()) {
+          diagnostics.push(diagnostic(shown, 'is a symbolic link to a folder, which is not followed; make it a folder of its own (or link the files in it one by one)'));
+        } else out.push(p);
+      } else out.push(p);
     }
   };
   walk(root);
@@ -148,13 +167,16 @@ function decodeUtf8(bytes: Buffer, file: string): string {
   }
 }
 
-function readDescription(infoFile: string, shown: string, diagnostics: Diagnostic[]): string | undefined {
-  let text: string;
+function readDescription(root: string, infoFile: string, shown: string, diagnostics: Diagnostic[]): string | undefined {
+  let text: string | undefined;
   try {
-    text = readFileSync(infoFile, 'utf8');
-  } catch {
+    text = readTreeText(infoFile, { root, maxBytes: FILE_LIMITS.config, label: shown, what: 'policyFragmentInformation.json', missingOk: true });
+  } catch (e) {
+    if (!(e instanceof FileRefusedError)) throw e;
+    diagnostics.push(diagnostic(shown, e.reason));
     return undefined;
   }
+  if (text === undefined) return undefined;
   try {
     const info = JSON.parse(text.replace(/^\uFEFF/, '')) as { description?: unknown; properties?: { description?: unknown } };
     const description = info.properties?.description ?? info.description;
@@ -189,7 +211,7 @@ export async function loadPolicyTree(root: string, options: { label?: string } =
   }
   if (!info.isDirectory()) throw new Error(`"${root}" is not a folder; point --policies at the root of a policies tree`);
 
-  for (const path of listFiles(root)) {
+  for (const path of listFiles(root, shownRoot, diagnostics)) {
     const rel = relative(root, path).split(sep).join('/');
     const shown = join(shownRoot, rel);
     if (!rel.endsWith('.xml')) continue;
@@ -218,9 +240,12 @@ export async function loadPolicyTree(root: string, options: { label?: string } =
       continue;
     }
     seen.set(key, shown);
-    const bytes = readFileSync(path);
-    if (bytes.length > MAX_POLICY_BYTES * 4) {
-      diagnostics.push(diagnostic(shown, `file is ${(bytes.length / 1048576).toFixed(1)} MiB; APIM accepts policy documents up to 256 KiB`, 1, 1, 'parse'));
+    let bytes: Buffer;
+    try {
+      bytes = readTreeFile(path, { root, walked: true, maxBytes: FILE_LIMITS.policy, label: shown, what: 'policy files (APIM accepts policy documents up to 256 KiB)' })!;
+    } catch (e) {
+      if (!(e instanceof FileRefusedError)) throw e;
+      diagnostics.push(diagnostic(shown, e.reason, 1, 1, 'parse'));
       continue;
     }
     const isFragment = placement.scope.kind === 'fragment';
@@ -229,7 +254,7 @@ export async function loadPolicyTree(root: string, options: { label?: string } =
       const doc = parsePolicyDocument(xml, { file: shown, expect: isFragment ? 'fragment' : 'policies' });
       const resource: PolicyResource = { type: 'policy', address, scope: placement.scope, xml, file: shown };
       if (isFragment) {
-        const description = readDescription(join(path, '..', 'policyFragmentInformation.json'), join(shown, '..', 'policyFragmentInformation.json'), diagnostics);
+        const description = readDescription(root, join(path, '..', 'policyFragmentInformation.json'), join(shown, '..', 'policyFragmentInformation.json'), diagnostics);
         if (description !== undefined) resource.description = description;
       }
       resources.set(key, resource);

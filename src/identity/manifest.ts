@@ -4,10 +4,12 @@
  * (`environments/<name>.yaml`). Offline: it reads files, never Azure. Bad content never throws:
  * every problem is a diagnostic with the file, line and column of the YAML node concerned.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Alias, type Document, type Node, type Scalar } from 'yaml';
+import { FILE_LIMITS, FileRefusedError, readTreeText } from '../desired/safe-file.js';
+import { idSegmentsProblem } from '../model/arm-id.js';
 import type { Diagnostic } from '../model/index.js';
 import { validate as validateIdentitySchema } from './identity-schema.validate.js';
 
@@ -37,7 +39,7 @@ export interface RoleAssignmentSpec {
   role: string;
   /** Lower-case GUID when `role` is a GUID, a role definition ID or a name in KNOWN_BUILT_IN_ROLES (any case). */
   roleDefinitionGuid?: string;
-  /** Normalised: leading '/', no trailing '/', '//' collapsed; case kept. */
+  /** Normalised (see normaliseScope) and valid: no empty, "." or ".." segment; case kept. */
   scope: string;
   description?: string;
   /** The list item (its first key). */
@@ -128,7 +130,7 @@ const ROLE_GUID_BY_NAME = new Map(Object.entries(KNOWN_BUILT_IN_ROLES).map(([nam
 const GUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 const IS_GUID = new RegExp(`^${GUID}$`);
 /** A role definition ID as the portal and ARM show it, with or without the subscription. */
-const ROLE_DEFINITION_ID = new RegExp(`^(?:/subscriptions/[^/]+)?/providers/Microsoft\\.Authorization/roleDefinitions/(${GUID})$`, 'i');
+const ROLE_DEFINITION_ID = new RegExp(`^(?:/subscriptions/${GUID})?/providers/Microsoft\\.Authorization/roleDefinitions/(${GUID})$`, 'i');
 const USER_ASSIGNED_ID = new RegExp(
   `^/subscriptions/${GUID}/resourceGroups/[^/\\s]+/providers/Microsoft\\.ManagedIdentity/userAssignedIdentities/[^/\\s]+$`,
   'i',
@@ -191,16 +193,23 @@ function roleGuid(role: string): string | undefined {
   return ROLE_GUID_BY_NAME.get(role.trim().toLowerCase());
 }
 
-/** Leading '/', '//' collapsed, no trailing '/'; case kept. */
+/**
+ * One leading '/' (however many were written, or none), no trailing '/'; case kept. Nothing
+ * else: an empty segment inside (`a//b`), `.` or `..` stays, for scopeProblem to refuse — a
+ * normaliser here and URL resolution later could read such an id differently.
+ */
 export function normaliseScope(scope: string): string {
-  const collapsed = `/${scope}`.replace(/\/{2,}/g, '/');
-  return collapsed.length > 1 ? collapsed.replace(/\/$/, '') : collapsed;
+  const led = `/${scope.replace(/^\/+/, '')}`;
+  return led.length > 1 ? led.replace(/\/$/, '') : led;
 }
 
 /** What is wrong with a normalised scope, or undefined. */
 function scopeShapeProblem(scope: string): string | undefined {
   if (/\s/.test(scope)) return 'contains whitespace';
   const parts = scope.split('/').slice(1);
+  // Before the shape: `…/st1/../../../../../..` has the shape of a resource and resolves to the subscription.
+  const unsafe = scope === '/' ? undefined : idSegmentsProblem(parts);
+  if (unsafe) return `is not a clean ARM id (${unsafe}); write the resource's ID as the portal shows it, without "." or ".." segments, empty segments, "\\" or %-escapes`;
   const lower = parts.map((p) => p.toLowerCase());
   if (lower[0] === 'providers') {
     if (lower[1] === 'microsoft.management' && lower[2] === 'managementgroups' && parts.length === 4) return undefined;
@@ -221,6 +230,12 @@ function scopeShapeProblem(scope: string): string | undefined {
   const rest = parts.slice(6);
   if (rest.length === 0 || rest.length % 2 !== 0) {
     return `must go on after /providers/${parts[5]} with <type>/<name> pairs, and "${rest.join('/')}" is not`;
+  }
+  // An extension resource (…/providers/Microsoft.Insights/diagnosticSettings/x) names its own namespace and at least one <type>/<name>.
+  for (let i = 0; i < rest.length; i += 2) {
+    if (rest[i]!.toLowerCase() !== 'providers') continue;
+    if (!PROVIDER_NAMESPACE.test(rest[i + 1]!)) return `has "${rest[i + 1]}" after a nested /providers where a resource provider namespace belongs`;
+    if (i + 2 >= rest.length) return `ends with /providers/${rest[i + 1]}: name the resource of that provider (<type>/<name>) or drop the provider`;
   }
   return undefined;
 }
@@ -323,10 +338,15 @@ function loadVariables(root: string, shownRoot: string, name: string, manifestFi
   }
   const file = `${name}.yaml`;
   const shown = join(shownRoot, ENVIRONMENTS_DIR, file);
-  let text: string;
+  let text: string | undefined;
   try {
-    text = readFileSync(join(root, ENVIRONMENTS_DIR, file), 'utf8');
-  } catch {
+    text = readTreeText(join(root, ENVIRONMENTS_DIR, file), { root, maxBytes: FILE_LIMITS.config, label: shown, what: 'environment files', missingOk: true });
+  } catch (e) {
+    if (!(e instanceof FileRefusedError)) throw e;
+    diagnostics.push(error({ file: shown, line: 1, column: 1 }, e.reason, VARIABLES_RULE));
+    return { kind: 'failed' };
+  }
+  if (text === undefined) {
     return { kind: 'missing', message: `environment "${name}" has no variables file: there is no ${shown}; ${listEnvironments(environmentNames(root))}` };
   }
   const f = parseYaml(shown, text, VARIABLES_RULE, diagnostics);
@@ -536,6 +556,11 @@ function buildManifest(f: YamlFile, unresolved: Set<Node>, diagnostics: Diagnost
     const id = text(deref(f, pair.value));
     if (id === undefined) continue;
     const resourceId = normaliseScope(id);
+    const unsafe = idSegmentsProblem(resourceId.split('/').slice(1));
+    if (unsafe) {
+      diagnostics.push(error(locationOf(f, pair.value), `user-assigned identity ${alias}: "${id}" is not a clean ARM id (${unsafe}); write ${USER_ASSIGNED_EXAMPLE}`));
+      continue;
+    }
     if (!USER_ASSIGNED_ID.test(resourceId)) {
       const message = `user-assigned identity ${alias}: "${id}" is not the resource ID of one; write ${USER_ASSIGNED_EXAMPLE}`;
       diagnostics.push(error(locationOf(f, pair.value), message));
@@ -586,7 +611,10 @@ function buildManifest(f: YamlFile, unresolved: Set<Node>, diagnostics: Diagnost
     }
 
     const guid = role === undefined ? undefined : roleGuid(role);
-    if (role !== undefined && guid === undefined && /^[0-9a-f-]{30,}$/i.test(role)) {
+    if (role !== undefined && guid === undefined && role.trim().startsWith('/')) {
+      diagnostics.push(error(locationOf(f, roleNode), `role "${role}" is not a role definition ID; write /subscriptions/<subscription-id>/providers/Microsoft.Authorization/roleDefinitions/<role-guid>, the role's GUID or its name`));
+      complete = false;
+    } else if (role !== undefined && guid === undefined && /^[0-9a-f-]{30,}$/i.test(role)) {
       diagnostics.push(error(locationOf(f, roleNode), `role "${role}" is not a valid GUID (8-4-4-4-12 hexadecimal digits)`));
       complete = false;
     } else if (role !== undefined && guid === undefined) {
@@ -630,13 +658,14 @@ const byPosition = (a: Diagnostic, b: Diagnostic): number => a.file.localeCompar
 export function loadIdentityManifest(root: string, options: { environment?: string; label?: string } = {}): LoadedManifest {
   const shownRoot = options.label ?? root;
   const shown = join(shownRoot, MANIFEST_FILE);
-  let text: string;
+  let text: string | undefined;
   try {
-    text = readFileSync(join(root, MANIFEST_FILE), 'utf8');
+    text = readTreeText(join(root, MANIFEST_FILE), { root, maxBytes: FILE_LIMITS.config, label: shown, what: MANIFEST_FILE, missingOk: true });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { diagnostics: [] };
-    return { diagnostics: [error({ file: shown, line: 1, column: 1 }, `cannot read ${MANIFEST_FILE}: ${(e as Error).message}`)] };
+    if (!(e instanceof FileRefusedError)) throw e;
+    return { diagnostics: [error({ file: shown, line: 1, column: 1 }, e.reason)] };
   }
+  if (text === undefined) return { diagnostics: [] };
   const diagnostics: Diagnostic[] = [];
   const environment = options.environment || undefined;
   const variables: Variables =

@@ -5,10 +5,10 @@
  * holds; `<!-- apim-policy-lint-disable-file rule-id -->` anywhere, for the file). Sorted by file
  * and line.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import type { LoadedTree } from '../desired/load-tree.js';
+import { FILE_LIMITS, FileRefusedError, readTreeText } from '../desired/safe-file.js';
 import type { Diagnostic, Severity } from '../model/index.js';
 import type { PolicyDocument, XmlElement, XmlNode } from '../policy-xml/index.js';
 import type { Rule } from './rule.js';
@@ -30,13 +30,16 @@ export interface LintConfig {
 /** Reads `apim-policy-lint.yaml` at the root of the tree; problems in it are diagnostics of that file. */
 export function loadLintConfig(root: string, shownRoot: string, diagnostics: Diagnostic[]): LintConfig {
   const config: LintConfig = { levels: new Map() };
-  let text: string;
+  const file = join(shownRoot, CONFIG_FILE);
+  let text: string | undefined;
   try {
-    text = readFileSync(join(root, CONFIG_FILE), 'utf8');
-  } catch {
+    text = readTreeText(join(root, CONFIG_FILE), { root, maxBytes: FILE_LIMITS.config, label: file, what: CONFIG_FILE, missingOk: true });
+  } catch (e) {
+    if (!(e instanceof FileRefusedError)) throw e;
+    diagnostics.push({ severity: 'error', rule: 'lint-config', file, line: 1, column: 1, message: e.reason });
     return config;
   }
-  const file = join(shownRoot, CONFIG_FILE);
+  if (text === undefined) return config;
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
   const report = (offset: number | undefined, message: string, severity: Severity = 'error') => {

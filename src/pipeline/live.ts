@@ -66,7 +66,9 @@ export interface PlanLiveOptions {
 export async function planLive(conn: LiveConnection, desired: LoadedTree, options: PlanLiveOptions = {}): Promise<Plan> {
   const live = await readLivePolicies(conn.session);
   const plan = await finishPlan(conn, desired, live.state, live.workspaces, desired.identity, options);
-  return guardEmptyTree(plan, desired.state.resources.size, options.policiesPath ?? 'the policies tree');
+  // Live ids that would climb out of their scope were skipped while reading: the plan says which.
+  plan.problems.push(...live.problems);
+  return guardEmptyTree(sealPlan(plan), desired.state.resources.size, options.policiesPath ?? 'the policies tree');
 }
 
 /** What a scoped plan reads: the resources whose content differs between two trees, and the fragments they include. */

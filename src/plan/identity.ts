@@ -14,7 +14,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { IdentityManifest } from '../identity/manifest.js';
-import { PRIVILEGED_ROLE_GUIDS, suggestRole } from '../identity/manifest.js';
+import { PRIVILEGED_ROLE_GUIDS, normaliseScope, scopeProblem, suggestRole } from '../identity/manifest.js';
+import { armIdWithin } from '../model/arm-id.js';
 import type { Change, Diagnostic, IdentityShape, RoleAssignment } from '../model/index.js';
 import { diffCanonical } from '../policy-xml/diff.js';
 import { sha256 } from './compute.js';
@@ -86,11 +87,12 @@ export function isManaged(a: LiveRoleAssignment): boolean {
 
 const lower = (s: string) => s.toLowerCase();
 const sameScope = (a: string, b: string) => lower(a) === lower(b);
-/** `scope` is `outer` or below it. */
+/**
+ * `scope` is `outer` or below it: whole segments compared case-insensitively, never a string
+ * prefix; false when either is not a valid ARM id (`…/st1/../../..` is below nothing).
+ */
 export function scopeWithin(scope: string, outer: string): boolean {
-  const s = lower(scope).replace(/\/+$/, '');
-  const o = lower(outer).replace(/\/+$/, '');
-  return o === '' || s === o || s.startsWith(`${o}/`);
+  return armIdWithin(normaliseScope(scope), normaliseScope(outer));
 }
 
 export function identityType(shape: IdentityShape): string {
@@ -149,6 +151,12 @@ export function planIdentity(manifest: IdentityManifest, live: LiveIdentity, gua
   const file = manifest.file;
   const problem = (line: number, column: number, message: string, rule = 'identity', severity: Diagnostic['severity'] = 'error') =>
     problems.push({ severity, rule, file, line, column, message });
+
+  // An allowed scope that is not a valid ARM id allows nothing (scopeWithin); say so rather than refuse every assignment without a reason.
+  for (const allowed of guardrails.allowedScopes) {
+    const invalid = allowed === '/' ? undefined : scopeProblem(allowed);
+    if (invalid) problem(1, 1, `allowed scope ${invalid.replace(/^scope /, '')}; it allows nothing. Fix ${GUARDRAIL_INPUTS.scopes}`, 'guardrail');
+  }
 
   // --- identity ---
   const aliases = new Map(manifest.userAssigned.map((u) => [lower(u.resourceId), u.alias]));
