@@ -65,7 +65,7 @@ function launch(args: string[], env: NodeJS.ProcessEnv) {
     async waitFor(re: RegExp, times = 1): Promise<void> {
       const global = new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g');
       for (;;) {
-        if ((stdout.match(global)?.length ?? 0) >= times) return;
+        if ((stdout.match(global)?.length ?? 0) + (stderr.match(global)?.length ?? 0) >= times) return;
         if (exited) throw new Error(`the process ended before printing ${re} ×${times}:\n${stdout}\n${stderr}`);
         await new Promise<void>((r) => waiters.push(r));
       }
@@ -113,6 +113,10 @@ test('SIGTERM during apply: no write after it, what the run wrote is put back, t
   await apply.waitFor(DONE);
   const signalled = Date.now();
   apply.child.kill('SIGTERM');
+  // A second signal (a runner's SIGTERM after its SIGINT) does not cut the restore short.
+  await apply.waitFor(/^SIGTERM: stopping the apply/m);
+  apply.child.kill('SIGTERM');
+  await apply.waitFor(/^SIGTERM again: still restoring what this run wrote; wait for it to finish\. If the process is killed, `apim-policy restore --snapshot .+` with the same target flags puts back what is left\.$/m);
   const r = await apply.closed;
   const out = r.stdout + r.stderr;
 
@@ -187,6 +191,11 @@ test('after a SIGKILL, restore puts back what the run wrote, keeps a later edit 
 }, 120_000);
 
 test('restore refuses a snapshot of another instance, and a file that is not a snapshot, before writing anything', async () => {
+  const help = runCli(['restore', '--help']);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toMatch(/^Usage: apim-policy restore \[options\]/);
+  expect(help.stdout).toContain('--snapshot <file>');
+  expect(help.stdout).toContain('--force');
   const dir = mkdtempSync(join(tmpdir(), 'apim-policy-snap-'));
   const other = join(dir, 'other.json');
   writeFileSync(other, JSON.stringify({ formatVersion: 2, createdAt: 'x', serviceId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ApiManagement/service/other', fingerprint: '0'.repeat(32), resources: [{ address: ORDERS, existed: false }] }));
