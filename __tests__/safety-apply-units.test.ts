@@ -201,7 +201,7 @@ describe('applyPlan: what it restores and what it records', () => {
     expect(result.error).toMatch(/^interrupted \(SIGINT\) before the apply finished; no write was started after that/);
     expect(live.writes).toEqual([`PUT ${FRAGMENT}`, `PUT ${FRAGMENT}`]);
     expect(result.restored).toEqual([{ address: FRAGMENT, ok: true, message: 'put back as it was' }]);
-    expect(events).toEqual(['snapshot', 'write', 'written', 'restore']);
+    expect(events).toEqual(['snapshot', 'write', 'written', 'restoring', 'restore']);
     expect(live.items.get(FRAGMENT)!.xml).toBe(fragment('1'));
   });
 

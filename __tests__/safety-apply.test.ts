@@ -146,6 +146,29 @@ test('SIGTERM during apply: no write after it, what the run wrote is put back, t
   expect(snapshot.resources.find((x: { address: string }) => x.address === SEND_ORDER).after).toBeUndefined();
 }, 120_000);
 
+test('a SIGTERM while a failed apply restores does not stop the restore: live still ends as it was', async () => {
+  const tree = sampleCopy();
+  edit(tree, 'policy fragments/correlation/policy.xml', '</fragment>', '    <set-variable name="run" value="late-signal" />\n</fragment>');
+  edit(tree, 'apis/orders/policy.xml', '<base />', header('X-Late'));
+  edit(tree, 'apis/chat/policy.xml', '<base />', header('X-Late'));
+  edit(tree, 'apis/orders/operations/send-order/policy.xml', '<base />', header('X-Late'));
+  const planFile = join(mkdtempSync(join(tmpdir(), 'apim-policy-plan-')), 'plan.json');
+  expect((await cliAgainst(emu, ['plan', '--policies', tree, '--out', planFile])).code).toBe(0);
+  const before = await state(emu);
+  // The operation fails for good; the three restores then take 300 ms each.
+  await admin(emu, 'POST', 'faults', { latencyMs: 300, failWrites: { address: SEND_ORDER, status: 400, times: -1 } });
+  const apply = cliProcess(emu, ['apply', '--plan', planFile]);
+  await apply.waitFor(/^ {2}restore \S+ … done$/m);
+  apply.child.kill('SIGTERM');
+  const r = await apply.closed;
+  expect(r.signal).toBeNull();
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toContain('SIGTERM: stopping the apply');
+  expect(r.stdout).toContain(`Apply FAILED: PUT ${SEND_ORDER}`);
+  for (const address of [ORDERS, CHAT, FRAGMENT]) expect(r.stdout).toContain(`restored ${address}: put back as it was`);
+  expect(values(await state(emu))).toEqual(values(before));
+}, 120_000);
+
 test('after a SIGKILL, restore puts back what the run wrote, keeps a later edit by someone else (unless --force), and is idempotent', async () => {
   const tree = sampleCopy();
   edit(tree, 'apis/orders/policy.xml', '<base />', header('X-Killed'));

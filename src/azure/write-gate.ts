@@ -7,12 +7,20 @@
 import type { IdentityWriter, LiveWriter } from '../model/index.js';
 import type { ArmSession } from './apim.js';
 
-export function stoppableWriters(session: ArmSession, writer: LiveWriter, identities: IdentityWriter, signal: AbortSignal): { writer: LiveWriter; identities: IdentityWriter } {
+export function stoppableWriters(
+  session: ArmSession,
+  writer: LiveWriter,
+  identities: IdentityWriter,
+  signal: AbortSignal,
+): { writer: LiveWriter; identities: IdentityWriter; release: () => void } {
   const { scheduler } = session;
-  if (signal.aborted) scheduler.haltWrites();
-  else signal.addEventListener('abort', () => scheduler.haltWrites(), { once: true });
+  const halt = () => scheduler.haltWrites();
+  if (signal.aborted) halt();
+  else signal.addEventListener('abort', halt, { once: true });
   const gated = <T>(fn: () => Promise<T>) => scheduler.gateWrites(fn);
   return {
+    /** The apply is restoring: a signal from now on must not stop the restore's writes. */
+    release: () => signal.removeEventListener('abort', halt),
     writer: {
       read: (address) => writer.read(address),
       put: (address, xml, options) => gated(() => writer.put(address, xml, options)),

@@ -191,9 +191,13 @@ export interface LiveApplyOptions {
 }
 
 export function applyLive(conn: LiveConnection, plan: Plan, options: LiveApplyOptions): Promise<ApplyResult> {
-  const { writer, identities } = options.signal ? stoppableWriters(conn.session, conn.store, conn.identities, options.signal) : { writer: conn.store, identities: conn.identities };
+  const { writer, identities, release } = options.signal ? stoppableWriters(conn.session, conn.store, conn.identities, options.signal) : { writer: conn.store, identities: conn.identities, release: () => {} };
   return applyPlan(plan, writer, {
     ...options,
+    onEvent: (e) => {
+      if (e.type === 'restoring') release();
+      options.onEvent?.(e);
+    },
     guardrails: options.guardrails ?? defaultGuardrails(conn),
     identityWriter: identities,
     targetFingerprint: conn.source.fingerprint,

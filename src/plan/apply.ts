@@ -30,6 +30,8 @@ export type ApplyEvent =
   /** The snapshot is written: sent before the first write, so its path is known even if the run is killed. */
   | { type: 'snapshot'; file: string }
   | { type: 'write'; change: Change }
+  /** The apply stops writing and starts restoring (from here on `signal` no longer matters). */
+  | { type: 'restoring' }
   | { type: 'written'; change: Change }
   | { type: 'restore'; address: Address; ok: boolean; message: string };
 
@@ -267,6 +269,7 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
       result.interrupted = reasonOf(signal);
       result.error = `interrupted (${result.interrupted}) before the apply finished; no write was started after that${error ? ` (${error})` : ''}`;
     } else result.error = error;
+    options.onEvent?.({ type: 'restoring' });
     result.restored = [...(await restore(done, options)), ...(await unsureLeft(unsure, snapshot, writer, options))];
     result.applied = done.map((d) => d.change);
     return false;
@@ -308,6 +311,8 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
     const a = c.roleAssignment!;
     if (alreadyThere.has(c)) return undefined;
     const principalId = a.principalId ?? (lower(a.identity) === 'system' ? (systemPrincipalId ?? (await ids!.readIdentity()).systemPrincipalId) : undefined);
+    // The read above took a while: no write starts once the apply is interrupted.
+    if (signal?.aborted) throw new NotStarted();
     if (!principalId) throw new Error(`${c.address}: the principal of ${a.identity} is still unknown after the identity was set`);
     const name = a.name ?? roleAssignmentName(a.scope, principalId, a.roleDefinitionGuid);
     const resolved: RoleAssignment & { name: string; principalId: string } = { ...a, name, principalId };
