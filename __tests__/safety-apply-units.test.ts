@@ -7,7 +7,9 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHttpHeaders, createPipelineRequest, type PipelineResponse } from '@azure/core-rest-pipeline';
+import type { ArmSession } from '../src/azure/apim.js';
 import { createArmScheduler, WritesHaltedError } from '../src/azure/scheduler.js';
+import { stoppableWriters } from '../src/azure/write-gate.js';
 import { addressKey, parsePolicyAddress } from '../src/model/address.js';
 import type { IdentityShape, IdentityState, IdentityWriter, LiveCopy, LiveWriter, Plan, PolicyResource, RoleAssignment } from '../src/model/index.js';
 import { applyPlan, type ApplyEvent } from '../src/plan/apply.js';
@@ -78,6 +80,47 @@ describe('the scheduler stops the writes of an interrupted apply', () => {
     await expect(first).resolves.toMatchObject({ status: 200 });
     await expect(second).rejects.toBeInstanceOf(WritesHaltedError);
     expect(sentUrls).toEqual(['https://arm.example/first']);
+  });
+});
+
+describe('stoppableWriters: the writes of one apply, stopped by its signal', () => {
+  /** A writer whose PUT goes through the scheduler and fails once with 503 (then waits for its retry). */
+  function setup() {
+    const retry = deferred();
+    const scheduler = createArmScheduler({ sleep: () => retry.promise });
+    let attempts = 0;
+    const store: LiveWriter = {
+      read: async () => undefined,
+      put: () =>
+        scheduler.run('write', async () => {
+          if (++attempts === 1) throw Object.assign(new Error('HTTP 503'), { statusCode: 503 });
+          return { etag: '"e2"' };
+        }),
+      remove: async () => undefined,
+    };
+    const controller = new AbortController();
+    const w = stoppableWriters({ scheduler } as unknown as ArmSession, store, new MemoryIdentity(), controller.signal);
+    return { w, controller, retry, attempts: () => attempts };
+  }
+
+  test('a write of the apply waiting for its retry is stopped by the signal', async () => {
+    const { w, controller, attempts } = setup();
+    const put = w.writer.put(A, 'x', {});
+    await until(() => attempts() === 1);
+    controller.abort('SIGTERM');
+    await expect(put).rejects.toBeInstanceOf(WritesHaltedError);
+    expect(attempts()).toBe(1);
+  });
+
+  test('once released (the apply is restoring), the signal no longer stops a write', async () => {
+    const { w, controller, retry, attempts } = setup();
+    w.release();
+    const put = w.writer.put(A, 'x', {});
+    await until(() => attempts() === 1);
+    controller.abort('SIGTERM');
+    retry.resolve();
+    await expect(put).resolves.toEqual({ etag: '"e2"' });
+    expect(attempts()).toBe(2);
   });
 });
 
