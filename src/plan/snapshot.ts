@@ -55,9 +55,15 @@ export interface Snapshot {
 
 const json = (s: Snapshot) => JSON.stringify(s, null, 2) + '\n';
 
-/** The snapshot file of a running apply: created once (0600, exclusively), then replaced whole at each update. */
+/**
+ * The snapshot file of a running apply: created once (0600, exclusively), then replaced whole at
+ * each update. Updates made while a write of the file is waiting to start share that write (a
+ * level of many concurrent writes does not rewrite the file once per resource).
+ */
 export class SnapshotFile {
   private chain: Promise<void> = Promise.resolve();
+  /** The next write of the file, not started yet: it will hold every change made until it starts. */
+  private next: Promise<void> | undefined;
   private constructor(
     readonly path: string,
     readonly data: Snapshot,
@@ -69,13 +75,18 @@ export class SnapshotFile {
     return new SnapshotFile(path, data);
   }
 
-  /** Applies `change` and writes the file; updates land in the order they were made. */
+  /** Applies `change`; resolves once the file on disk holds it. */
   update(change: (s: Snapshot) => void): Promise<void> {
     change(this.data);
-    const text = json(this.data);
-    const next = this.chain.then(() => replacePrivateFile(this.path, text, 'snapshot'));
-    this.chain = next.catch(() => undefined);
-    return next;
+    if (!this.next) {
+      const next = this.chain.then(() => {
+        this.next = undefined;
+        return replacePrivateFile(this.path, json(this.data), 'snapshot');
+      });
+      this.next = next;
+      this.chain = next.catch(() => undefined);
+    }
+    return this.next;
   }
 }
 
