@@ -9,6 +9,7 @@ import { CliError, printDiagnostics } from './cli/errors.js';
 import { registerFmt } from './cli/fmt.js';
 import { registerLint } from './cli/lint.js';
 import { registerPlan } from './cli/plan.js';
+import { registerRestore } from './cli/restore.js';
 import { TOOL_VERSION } from './version.js';
 
 const program = new Command()
@@ -20,6 +21,7 @@ const program = new Command()
 
 registerPlan(program);
 registerApply(program);
+registerRestore(program);
 registerExtract(program);
 registerLint(program);
 registerFmt(program);

@@ -16,6 +16,8 @@ import { guardEmptyTree } from './desired/root-guess.js';
 import type { Guardrails } from './plan/identity.js';
 import { readPlanFile, savedPlanLine, writePlanFile } from './plan/plan-file.js';
 import { applyLive, connect, defaultGuardrails, planLive, planScoped, type LiveConnection } from './pipeline/live.js';
+import { whileInterruptible } from './pipeline/interrupt.js';
+import { privateTempDir } from './plan/private-file.js';
 import { renderApplyMarkdown } from './render/apply.js';
 import { changeLabel } from './render/labels.js';
 import { renderLintMarkdown, renderMarkdown } from './render/markdown.js';
@@ -184,7 +186,8 @@ async function runWith(report: Report): Promise<void> {
   const liveSnapshot = core.getInput('live-snapshot');
   const planFileInput = core.getInput('plan-file');
   const sarifFile = core.getInput('sarif-file');
-  const tempDir = process.env.RUNNER_TEMP ?? '.';
+  // Plan and snapshot files hold live content: the job's own temp folder, else a private one.
+  const tempDir = process.env.RUNNER_TEMP || undefined;
   const key = targetKey();
   const comments = new Comments(ctx, core.getInput('github-token'), key);
   const pr = ctx.pullRequest;
@@ -248,7 +251,7 @@ async function runWith(report: Report): Promise<void> {
     }
   }
   if (planFileInput && mode === 'apply') core.info(savedPlanLine(plan));
-  const planFile = mode === 'apply' && planFileInput ? planFileInput : join(tempDir, 'apim-policy-plan.json');
+  const planFile = mode === 'apply' && planFileInput ? planFileInput : join(tempDir ?? (await privateTempDir()), 'apim-policy-plan.json');
   if (planFile !== planFileInput) await writePlanFile(planFile, plan);
   setPlanOutputs(plan, planFile);
   report.findings.push(...plan.problems);
@@ -284,18 +287,29 @@ async function runWith(report: Report): Promise<void> {
   }
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const result = await applyLive(conn!, plan, {
-    allowDeletes: booleanInput('allow-deletes'),
-    ...(maxDeletes !== undefined ? { maxDeletes } : {}),
-    allowDestructiveIdentityChanges: booleanInput('allow-destructive-identity-changes'),
-    ...(guardrails ? { guardrails } : {}),
-    snapshotFile: join(tempDir, `apim-policy-snapshot-${stamp}.json`),
-    onEvent: (e) => {
-      if (e.type === 'written') core.info(`${e.change.action} ${changeLabel(e.change)}: done`);
-      if (e.type === 'restore') core.info(`restore ${e.address}: ${e.ok ? 'done' : e.message}`);
-    },
-  });
-  if (result.snapshotFile) core.setOutput('snapshot-file', result.snapshotFile);
+  // A cancelled run gets SIGINT, then SIGTERM, then SIGKILL: the first stops the writes and restores.
+  let snapshotFile: string | undefined;
+  const snapshotDir = tempDir ?? (await privateTempDir());
+  const result = await whileInterruptible({ say: (line) => core.warning(line), snapshotFile: () => snapshotFile }, (signal) =>
+    applyLive(conn!, plan, {
+      allowDeletes: booleanInput('allow-deletes'),
+      ...(maxDeletes !== undefined ? { maxDeletes } : {}),
+      allowDestructiveIdentityChanges: booleanInput('allow-destructive-identity-changes'),
+      ...(guardrails ? { guardrails } : {}),
+      snapshotFile: join(snapshotDir, `apim-policy-snapshot-${stamp}.json`),
+      signal,
+      onEvent: (e) => {
+        if (e.type === 'snapshot') {
+          // Before the first write: a run killed half-way still says where the snapshot is.
+          snapshotFile = e.file;
+          core.setOutput('snapshot-file', e.file);
+          core.info(`Snapshot of what this apply changes, as it was before: ${e.file}`);
+        }
+        if (e.type === 'written') core.info(`${e.change.action} ${changeLabel(e.change)}: done`);
+        if (e.type === 'restore') core.info(`restore ${e.address}: ${e.ok ? 'done' : e.message}`);
+      },
+    }),
+  );
   core.info(`${result.ok ? 'Applied' : 'Apply failed after'} ${result.applied.length} change(s); ${armSummaryLine(conn!.session.scheduler.stats(), Date.now() - started)}`);
   const meta = [shown.commit ? `commit \`${shown.commit.slice(0, 12)}\`` : '', shown.runUrl ? `[workflow run](${shown.runUrl})` : ''].filter(Boolean).join(' · ');
   const applied = (maxListed?: number) =>

@@ -17,6 +17,7 @@
  * position: 'perRetry' }]` (or `client.pipeline.addPolicy(policy, { phase: 'Retry' })`).
  * See AZURE-CONTRACT.md §6.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PipelinePolicy, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';
 import pLimit from 'p-limit';
 
@@ -57,6 +58,22 @@ export interface ArmScheduler {
   run<T>(kind: ArmCallKind, fn: () => Promise<T>, label?: string): Promise<T>;
   pipelinePolicy: PipelinePolicy;
   stats(): ArmSchedulerStats;
+  /**
+   * Runs `fn` as one gated piece of work: every write it makes (its calls of `run`, each retry,
+   * each HTTP request) is refused with `WritesHaltedError` once `haltWrites` was called after `fn`
+   * started, even when it waits in a queue or a backoff then. What was sent before settles as usual.
+   */
+  gateWrites<T>(fn: () => Promise<T>): Promise<T>;
+  /** Stops the writes of every gated piece of work started so far (an interrupted apply); later ones go out. */
+  haltWrites(): void;
+}
+
+/** A write of an interrupted apply that was not sent: it did not reach ARM. */
+export class WritesHaltedError extends Error {
+  override readonly name = 'WritesHaltedError';
+  constructor(readonly label: string) {
+    super(`${label}: not sent, the apply was interrupted before it went out`);
+  }
 }
 
 /** Thrown when a call is still failing after `maxAttempts`. */
@@ -260,6 +277,18 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
 
   const limit = pLimit(maxConcurrency);
 
+  // Gated work carries the halt generation it started in; a halt starts a new one. The generation
+  // travels with the async context, so it reaches the pipeline policy through the SDK's calls.
+  const gate = new AsyncLocalStorage<{ generation: number }>();
+  let generation = 0;
+  const deferred = () => {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    return { promise, resolve };
+  };
+  let onHalt = deferred();
+  const halted = (g: { generation: number } | undefined) => g !== undefined && g.generation !== generation;
+
   const pause = (kind: ArmCallKind, ms: number) => {
     const until = now() + ms;
     if (until > kinds[kind].pausedUntil) kinds[kind].pausedUntil = until;
@@ -391,6 +420,13 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
     async sendRequest(request, next) {
       const kind: ArmCallKind = request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write';
       await acquireBudget(kind);
+      if (kind === 'write' && halted(gate.getStore())) {
+        // Waited for budget while the apply was interrupted: give the slot back, send nothing.
+        kinds[kind].inflight--;
+        kinds[kind].sent--;
+        pump(kind);
+        throw new WritesHaltedError(`${request.method} ${new URL(request.url).pathname}`);
+      }
       const answersAtSend = { read: kinds.read.answers, write: kinds.write.answers };
       let response: PipelineResponse;
       try {
@@ -431,8 +467,14 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
   };
 
   async function withRetries<T>(kind: ArmCallKind, fn: () => Promise<T>, label: string): Promise<T> {
+    const gated = kind === 'write' ? gate.getStore() : undefined;
     for (let attempt = 1; ; attempt++) {
       await waitWhilePaused(kind);
+      if (halted(gated)) {
+        counters.failed++;
+        progress();
+        throw new WritesHaltedError(label);
+      }
       try {
         const result = await fn();
         progress();
@@ -456,7 +498,9 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
         counters.retries++;
         // A 429 with Retry-After waits for the kind-wide pause (taken at the top of the loop).
         if (c.status === 429 && c.retryAfterMs !== undefined) continue;
-        await sleep(Math.max(backoff(attempt), c.retryAfterMs ?? 0));
+        const wait = sleep(Math.max(backoff(attempt), c.retryAfterMs ?? 0));
+        // A gated write stops waiting for its retry when the apply is interrupted.
+        await (gated ? Promise.race([wait, onHalt.promise]) : wait);
       }
     }
   }
@@ -464,8 +508,19 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
   function run<T>(kind: ArmCallKind, fn: () => Promise<T>, label = 'ARM call'): Promise<T> {
     counters.calls++;
     total++;
-    return limit(() => withRetries(kind, fn, label));
+    // p-limit starts queued calls from whichever call finished: carry the caller's gate along.
+    const gated = gate.getStore();
+    return limit(() => (gated ? gate.run(gated, () => withRetries(kind, fn, label)) : withRetries(kind, fn, label)));
   }
 
-  return { run, pipelinePolicy, stats: () => ({ ...counters }) };
+  const gateWrites = <T>(fn: () => Promise<T>): Promise<T> => gate.run({ generation }, fn);
+
+  const haltWrites = () => {
+    generation++;
+    const woken = onHalt;
+    onHalt = deferred();
+    woken.resolve();
+  };
+
+  return { run, pipelinePolicy, stats: () => ({ ...counters }), gateWrites, haltWrites };
 }

@@ -1,4 +1,3 @@
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { TargetWords } from '../azure/target.js';
@@ -7,6 +6,8 @@ import { DEFAULT_MAX_DELETES, type ApplyEvent } from '../plan/apply.js';
 import { blockingProblems, hasChanges } from '../plan/compute.js';
 import { readPlanFile, savedPlanLine } from '../plan/plan-file.js';
 import { applyLive, defaultGuardrails, planLive } from '../pipeline/live.js';
+import { signalExitCode, whileInterruptible } from '../pipeline/interrupt.js';
+import { privateTempDir } from '../plan/private-file.js';
 import { renderApplyText } from '../render/apply.js';
 import { renderText } from '../render/text.js';
 import { changeLabel } from '../render/labels.js';
@@ -29,13 +30,17 @@ export function parseMaxDeletes(value: string): number {
   return n;
 }
 
-/** Default snapshot path: a new file per run, never inside the policies tree. */
-export function defaultSnapshotFile(serviceName: string, now = new Date()): string {
+/**
+ * Default snapshot path: a new file per run, never inside the policies tree — in RUNNER_TEMP in
+ * Actions (the job's own folder), else in a new folder only this user can enter.
+ */
+export async function defaultSnapshotFile(serviceName: string, now = new Date()): Promise<string> {
   const stamp = now.toISOString().replace(/[:.]/g, '-');
-  return join(process.env.RUNNER_TEMP || tmpdir(), `apim-policy-snapshot-${serviceName}-${stamp}.json`);
+  return join(process.env.RUNNER_TEMP || (await privateTempDir()), `apim-policy-snapshot-${serviceName}-${stamp}.json`);
 }
 
 function eventLine(e: ApplyEvent): string | undefined {
+  if (e.type === 'snapshot') return `Snapshot of what this apply changes, as it was before: ${e.file}`;
   if (e.type === 'written') return `  ${e.change.action.padEnd(6)} ${changeLabel(e.change)} … done`;
   if (e.type === 'restore') return `  restore ${e.address} … ${e.ok ? 'done' : 'FAILED'}`;
   return undefined;
@@ -49,7 +54,7 @@ export function registerApply(program: Command): void {
     .option('--policies <dir>', 'plan this tree now and apply it')
     .option('--allow-deletes', 'also delete live policies that are not in the tree')
     .option('--max-deletes <n>', `refuse a plan that deletes more than n resources, even with --allow-deletes (-1: no limit)`, parseMaxDeletes, DEFAULT_MAX_DELETES)
-    .option('--snapshot-file <file>', 'where to keep the pre-apply snapshot (default: a new file in RUNNER_TEMP or the temp folder)');
+    .option('--snapshot-file <file>', 'where to keep the pre-apply snapshot, a new file (default: in RUNNER_TEMP, or in a new private folder in the temp folder); restore --snapshot puts it back');
   addIdentityOptions(addTargetOptions(command), { apply: true }).action(async (opts: ApplyOptions) => {
     if (!!opts.plan === !!opts.policies) throw new CliError('apply needs exactly one of --plan <file> or --policies <dir>', 1);
     // Read and check every input before connecting: nothing is written when input is invalid.
@@ -71,23 +76,29 @@ export function registerApply(program: Command): void {
         process.stdout.write('Nothing to apply.\n');
         return;
       }
-      const snapshotFile = opts.snapshotFile ?? defaultSnapshotFile(conn.target.serviceName);
+      const snapshotFile = opts.snapshotFile ?? (await defaultSnapshotFile(conn.target.serviceName));
       if (saved) process.stdout.write(`${savedPlanLine(saved)}\n`);
       process.stdout.write(`Applying to ${conn.source.serviceId}\n`);
-      const result = await applyLive(conn, plan, {
-        allowDeletes: opts.allowDeletes === true,
-        ...(opts.maxDeletes !== undefined ? { maxDeletes: opts.maxDeletes } : {}),
-        allowDestructiveIdentityChanges: opts.allowDestructiveIdentityChanges === true,
-        guardrails,
-        snapshotFile,
-        onEvent: (e) => {
-          const line = eventLine(e);
-          if (line) process.stdout.write(line + '\n');
-        },
-      });
+      let written: string | undefined;
+      const result = await whileInterruptible({ say: (line) => process.stderr.write(`\n${line}\n`), snapshotFile: () => written }, (signal) =>
+        applyLive(conn, plan, {
+          allowDeletes: opts.allowDeletes === true,
+          ...(opts.maxDeletes !== undefined ? { maxDeletes: opts.maxDeletes } : {}),
+          allowDestructiveIdentityChanges: opts.allowDestructiveIdentityChanges === true,
+          guardrails,
+          snapshotFile,
+          signal,
+          onEvent: (e) => {
+            if (e.type === 'snapshot') written = e.file;
+            const line = eventLine(e);
+            if (line) process.stdout.write(line + '\n');
+          },
+        }),
+      );
       progress.finish();
       process.stdout.write(renderApplyText(result));
-      if (!result.ok) process.exitCode = 1;
+      if (result.interrupted) process.exitCode = signalExitCode(result.interrupted);
+      else if (!result.ok) process.exitCode = 1;
     } finally {
       progress.finish();
     }

@@ -56,7 +56,8 @@ export function registerDemo(program: Command): void {
       const shell = (args: string[]) => say(`   $ apim-policy ${args.join(' ')} <target flags>`);
       await mkdir(opts.outDir, { recursive: true });
       const planFile = join(opts.outDir, 'plan.json');
-      const snapshotFile = join(opts.outDir, 'snapshot.json');
+      // A new snapshot per run: apply never overwrites one (the out dir is kept between demos).
+      const snapshotFile = join(opts.outDir, `snapshot-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 
       step('apim-policy-deploy demo');
       say(`1. Starting a local APIM emulator (HTTPS) whose live state is ${snapshot}:`);

@@ -5,6 +5,7 @@
 import { checkOidcAvailable, createCredential, prefetchToken } from '../azure/credential.js';
 import { ArmPolicyStore, createArmSession, type ArmSession } from '../azure/apim.js';
 import { ArmIdentityStore, readLiveIdentity } from '../azure/identity.js';
+import { stoppableWriters } from '../azure/write-gate.js';
 import { readLiveNames, readLivePolicies } from '../azure/reader.js';
 import { armTokenScope, resolveTarget, serviceResourceId, targetFingerprint, type AzureTarget, type TargetWords } from '../azure/target.js';
 import type { LoadedTree } from '../desired/load-tree.js';
@@ -190,13 +191,20 @@ export interface LiveApplyOptions {
   guardrails?: Guardrails;
   snapshotFile: string;
   onEvent?: (event: ApplyEvent) => void;
+  /** SIGINT/SIGTERM: no write of this apply goes out after it fires (not even one queued in the scheduler). */
+  signal?: AbortSignal;
 }
 
 export function applyLive(conn: LiveConnection, plan: Plan, options: LiveApplyOptions): Promise<ApplyResult> {
-  return applyPlan(plan, conn.store, {
+  const { writer, identities, release } = options.signal ? stoppableWriters(conn.session, conn.store, conn.identities, options.signal) : { writer: conn.store, identities: conn.identities, release: () => {} };
+  return applyPlan(plan, writer, {
     ...options,
+    onEvent: (e) => {
+      if (e.type === 'restoring') release();
+      options.onEvent?.(e);
+    },
     guardrails: options.guardrails ?? defaultGuardrails(conn),
-    identityWriter: conn.identities,
+    identityWriter: identities,
     targetFingerprint: conn.source.fingerprint,
   });
 }

@@ -7,15 +7,17 @@
  * 2. Read every resource it will touch; any that is not as the plan saw it (ETag, existence,
  *    content) stops the run before the first write, naming each; so does a diff in the plan that
  *    is not the diff of what is live now and what the plan writes.
- * 3. Write the snapshot file: every touched resource as it is now.
+ * 3. Write the snapshot file (0600, created exclusively): every touched resource as it is now;
+ *    say where it is (`snapshot` event) before the first write.
  * 4. Write in order: identities added → role assignments created → policies (fragments → global →
  *    product → API → operation; deletes after, in reverse), each level concurrently, with
  *    `If-Match` = the ETag the plan recorded → role assignments deleted → identities taken away.
  *    Taking away (identities, role assignments) needs its own opt-in, deletes of policies theirs.
- * 5. On any failure: undo what this run wrote, newest first, and report each undo.
+ *    Each write ARM confirms goes into the snapshot with the ETag it returned, before it is reported.
+ * 5. On any failure, or when `signal` fires (SIGINT/SIGTERM): start no more writes, let those sent
+ *    settle, then undo what this run can prove it wrote (live's ETag is the one its own write
+ *    returned), newest first, and report each undo.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { parsePolicyAddress, SCOPE_ORDER } from '../model/address.js';
 import type { Address, Change, IdentityShape, IdentityWriter, LiveCopy, LiveWriter, Plan, PolicyScopeKind, RoleAssignment } from '../model/index.js';
 import { canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
@@ -23,26 +25,19 @@ import { policyDiff, sha256 } from './compute.js';
 import { integrityRefusal } from './integrity.js';
 import { GUARDRAIL_INPUTS, describeAssignment, identityHash, roleAssignmentName, scopeWithin, type Guardrails } from './identity.js';
 import { PRIVILEGED_ROLE_GUIDS } from '../identity/manifest.js';
+import { SNAPSHOT_FORMAT_VERSION, SnapshotFile, type Snapshot, type SnapshotResource } from './snapshot.js';
 
-export const SNAPSHOT_FORMAT_VERSION = 1;
+export { SNAPSHOT_FORMAT_VERSION, type Snapshot } from './snapshot.js';
 
 /** Most deletes one apply makes unless the workflow says otherwise (input max-deletes, flag --max-deletes; -1: no limit). */
 export const DEFAULT_MAX_DELETES = 10;
 
-export interface Snapshot {
-  formatVersion: typeof SNAPSHOT_FORMAT_VERSION;
-  createdAt: string;
-  serviceId: string;
-  /** Every resource apply was about to touch, as it was before the first write; `xml` absent = did not exist. */
-  resources: Array<{ address: Address; existed: boolean; xml?: string; etag?: string; description?: string }>;
-  /** The instance's identity before, when the plan changes it. */
-  identity?: IdentityShape;
-  /** Role assignments the plan deletes, as they were (to re-create them by hand if needed). */
-  roleAssignments?: RoleAssignment[];
-}
-
 export type ApplyEvent =
+  /** The snapshot is written: sent before the first write, so its path is known even if the run is killed. */
+  | { type: 'snapshot'; file: string }
   | { type: 'write'; change: Change }
+  /** The apply stops writing and starts restoring (from here on `signal` no longer matters). */
+  | { type: 'restoring' }
   | { type: 'written'; change: Change }
   | { type: 'restore'; address: Address; ok: boolean; message: string };
 
@@ -58,10 +53,15 @@ export interface ApplyOptions {
   guardrails?: Guardrails;
   /** Identity and RBAC writes; needed when the plan changes them. */
   identityWriter?: IdentityWriter;
-  /** Where the pre-apply snapshot goes. */
+  /** Where the pre-apply snapshot goes: a new file (an existing file or link there is refused). */
   snapshotFile: string;
   onEvent?: (event: ApplyEvent) => void;
   now?: () => Date;
+  /**
+   * Interrupts the apply (SIGINT/SIGTERM): no write starts after it fires, and what this run
+   * wrote is restored. Its `reason` (e.g. "SIGTERM") names the interruption in the result.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RestoreReport {
@@ -82,6 +82,8 @@ export interface ApplyResult {
   snapshotFile?: string;
   /** What went wrong, when `ok` is false. */
   error?: string;
+  /** Set when `signal` stopped the apply: the interruption's reason (e.g. "SIGTERM"). */
+  interrupted?: string;
 }
 
 /** A refusal before anything was written. */
@@ -110,6 +112,8 @@ function canonicalHash(address: Address, xml: string): string | undefined {
 }
 
 const statusOf = (e: unknown) => (e as { statusCode?: number })?.statusCode;
+/** A write the interruption kept from going out (see azure/write-gate.ts). */
+const isHalted = (e: unknown) => (e as Error)?.name === 'WritesHaltedError';
 
 /** Why `now` is not what the plan saw, or undefined when it is. */
 function driftOf(change: Change, now: LiveCopy | undefined): string | undefined {
@@ -207,7 +211,17 @@ function guardrailRefusals(changes: Change[], guardrails: Guardrails | undefined
 interface Done {
   change: Change;
   undo: () => Promise<string>;
+  /** What ARM confirmed, for the snapshot file (written before the write is reported). */
+  record?: (s: Snapshot) => void;
 }
+
+/** Thrown for a change not started because the apply was interrupted. */
+class NotStarted extends Error {}
+
+const reasonOf = (signal: AbortSignal) => {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r.message : typeof r === 'string' ? r : 'interrupted';
+};
 
 export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOptions): Promise<ApplyResult> {
   if (plan.source.kind !== 'azure') {
@@ -282,42 +296,65 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
   }
 
   // 3. Snapshot before the first write.
-  const snapshot: Snapshot = {
+  const signal = options.signal;
+  if (signal?.aborted) throw new ApplyRefusedError(`interrupted (${reasonOf(signal)}) before the first write; nothing was written`);
+  const file = await SnapshotFile.create(options.snapshotFile, {
     formatVersion: SNAPSHOT_FORMAT_VERSION,
     createdAt: (options.now?.() ?? new Date()).toISOString(),
     serviceId: plan.source.serviceId,
-    resources: policies.map((c, i) => {
+    armEndpoint: plan.source.armEndpoint,
+    fingerprint: plan.source.fingerprint,
+    resources: policies.map((c, i): SnapshotResource => {
       const now = current[i];
-      if (!now) return { address: c.address, existed: false };
-      return { address: c.address, existed: true, xml: now.xml, ...(now.etag ? { etag: now.etag } : {}), ...(now.description !== undefined ? { description: now.description } : {}) };
+      const action = c.action as SnapshotResource['action'];
+      const writes = c.desired ? { writes: c.desired.sha256 } : {};
+      if (!now) return { address: c.address, action, existed: false, ...writes };
+      return { address: c.address, action, existed: true, xml: now.xml, ...(now.etag ? { etag: now.etag } : {}), ...(now.description !== undefined ? { description: now.description } : {}), ...writes };
     }),
     ...(before ? { identity: before } : {}),
     ...(deletes.length ? { roleAssignments: deletes.map((c) => c.roleAssignment!) } : {}),
-  };
-  await mkdir(dirname(options.snapshotFile), { recursive: true });
-  await writeFile(options.snapshotFile, JSON.stringify(snapshot, null, 2) + '\n');
+  });
+  const snapshot = file.data;
   result.snapshotFile = options.snapshotFile;
+  options.onEvent?.({ type: 'snapshot', file: options.snapshotFile });
 
   // 4. Write, step by step; each write records how to take it back.
   const done: Done[] = [];
+  /** Policy writes that did not end in a confirmed write: whether they landed is not known. */
+  const unsure: Change[] = [];
+  const stop = async (error: string): Promise<false> => {
+    result.ok = false;
+    if (signal?.aborted) {
+      result.interrupted = reasonOf(signal);
+      result.error = `interrupted (${result.interrupted}) before the apply finished; no write was started after that${error ? ` (${error})` : ''}`;
+    } else result.error = error;
+    options.onEvent?.({ type: 'restoring' });
+    result.restored = [...(await restore(done, options)), ...(await unsureLeft(unsure, snapshot, writer, options))];
+    result.applied = done.map((d) => d.change);
+    return false;
+  };
   const step = async (changes: Change[], one: (c: Change) => Promise<Done | undefined>): Promise<boolean> => {
     const outcomes = await Promise.allSettled(
       changes.map(async (c) => {
+        if (signal?.aborted) throw new NotStarted();
         options.onEvent?.({ type: 'write', change: c });
-        const d = await one(c);
+        let d: Done | undefined;
+        try {
+          d = await one(c);
+        } catch (e) {
+          if (isPolicy(c) && statusOf(e) !== 412) unsure.push(c);
+          throw e;
+        }
         if (d) {
           done.push(d);
+          if (d.record) await file.update(d.record);
           options.onEvent?.({ type: 'written', change: d.change });
         }
       }),
     );
-    const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    if (!failure) return true;
-    result.ok = false;
-    result.error = (failure.reason as Error)?.message ?? String(failure.reason);
-    result.restored = await restore(done, options);
-    result.applied = done.map((d) => d.change);
-    return false;
+    const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected' && !(o.reason instanceof NotStarted) && !(signal?.aborted && isHalted(o.reason)));
+    if (!failure && !signal?.aborted) return true;
+    return stop(failure ? ((failure.reason as Error)?.message ?? String(failure.reason)) : '');
   };
 
   let systemPrincipalId: string | undefined;
@@ -325,7 +362,7 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
     const ok = await step([identityChange!], async (c) => {
       const after = await ids!.setIdentity(widened!, before!);
       systemPrincipalId = after.systemPrincipalId;
-      return { change: c, undo: async () => (await ids!.setIdentity(before!, widened!), 'identity set back as it was') };
+      return { change: c, undo: async () => (await ids!.setIdentity(before!, widened!), 'identity set back as it was'), record: (s) => (s.identityAfter = widened!) };
     });
     if (!ok) return result;
   }
@@ -333,6 +370,8 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
     const a = c.roleAssignment!;
     if (alreadyThere.has(c)) return undefined;
     const principalId = a.principalId ?? (lower(a.identity) === 'system' ? (systemPrincipalId ?? (await ids!.readIdentity()).systemPrincipalId) : undefined);
+    // The read above took a while: no write starts once the apply is interrupted.
+    if (signal?.aborted) throw new NotStarted();
     if (!principalId) throw new Error(`${c.address}: the principal of ${a.identity} is still unknown after the identity was set`);
     const name = a.name ?? roleAssignmentName(a.scope, principalId, a.roleDefinitionGuid);
     const resolved: RoleAssignment & { name: string; principalId: string } = { ...a, name, principalId };
@@ -340,74 +379,126 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
     return {
       change: { ...c, address: `roleAssignments/${name}`, roleAssignment: resolved },
       undo: async () => (await ids!.deleteAssignment(a.scope, name), 'deleted again (it did not exist before)'),
+      record: (s) => (s.roleAssignmentsCreated ??= []).push(resolved),
     };
   });
   if (!createsOk) return result;
 
-  const written: Array<{ change: Change; etag?: string }> = [];
   for (const level of levels(policies)) {
     const ok = await step(level, async (change) => {
       const w = await writePolicy(change, writer);
-      written.push(w);
-      return { change, undo: () => restorePolicy(w, snapshot, writer, options) };
+      const entry = snapshot.resources.find((r) => r.address === change.address)!;
+      return {
+        change,
+        undo: () => restorePolicy(w, entry, writer, options),
+        ...(w.proven ? { record: () => (entry.after = change.action === 'delete' ? { existed: false } : { existed: true, ...(w.etag ? { etag: w.etag } : {}) }) } : {}),
+      };
     });
     if (!ok) return result;
   }
   const deletesOk = await step(deletes, async (c) => {
     const a = c.roleAssignment!;
     await ids!.deleteAssignment(a.scope, a.name!);
-    return { change: c, undo: async () => (await ids!.createAssignment(a as RoleAssignment & { name: string; principalId: string }), 're-created as it was') };
+    return {
+      change: c,
+      undo: async () => (await ids!.createAssignment(a as RoleAssignment & { name: string; principalId: string }), 're-created as it was'),
+      record: (s) => (s.roleAssignmentsDeleted ??= []).push(a.name!),
+    };
   });
   if (!deletesOk) return result;
   if (narrowsIdentity) {
     const ok = await step([identityChange!], async (c) => {
       await ids!.setIdentity(wanted!, widened!);
-      return { change: c, undo: async () => (await ids!.setIdentity(widened!, wanted!), 'identity set back as it was') };
+      return { change: c, undo: async () => (await ids!.setIdentity(widened!, wanted!), 'identity set back as it was'), record: (s) => (s.identityAfter = wanted!) };
     });
     if (!ok) return result;
+  }
+  // Interrupted after the last write was sent but before the apply was done: that too is put back.
+  if (signal?.aborted) {
+    await stop('');
+    return result;
   }
   // One identity change may have been written in two steps: report it once.
   result.applied = done.map((d) => d.change).filter((c, i, all) => c.resourceType !== 'identity' || all.findIndex((x) => x.resourceType === 'identity') === i);
   return result;
 }
 
-/** Writes one policy change with If-Match; a retried write whose first attempt landed is recognised. */
-async function writePolicy(change: Change, writer: LiveWriter): Promise<{ change: Change; etag?: string }> {
+/**
+ * Writes one policy change with If-Match. `proven`: ARM answered this write itself, so `etag` is
+ * the ETag of what this run wrote. A write answered 412 (a retry whose first attempt landed, or
+ * another run that wrote first) whose content is live counts as done, but not as proven: live
+ * having this run's content does not show that this run put it there.
+ */
+async function writePolicy(change: Change, writer: LiveWriter): Promise<{ change: Change; etag?: string; proven: boolean }> {
   try {
     if (change.action === 'delete') {
       await writer.remove(change.address, change.live?.etag ?? '*');
-      return { change };
+      return { change, proven: true };
     }
     const ifMatch = change.action === 'update' ? change.live?.etag : undefined;
     const { etag } = await writer.put(change.address, change.desired!.xml, { ...(ifMatch ? { ifMatch } : {}), ...(change.desired!.description !== undefined ? { description: change.desired!.description } : {}) });
-    return { change, ...(etag ? { etag } : {}) };
+    return { change, ...(etag ? { etag } : {}), proven: true };
   } catch (e) {
-    // A retried write whose first attempt did land gets 412 from its own ETag: check what is there.
     if (statusOf(e) === 412) {
       const now = await writer.read(change.address);
       const landed = change.action === 'delete' ? !now : !!now && canonicalHash(change.address, now.xml) === change.desired!.sha256;
-      if (landed) return { change, ...(now?.etag ? { etag: now.etag } : {}) };
+      if (landed) return { change, proven: false };
       throw new Error(`${change.address} was changed live while this run applied the plan (412 Precondition Failed); the change made there is kept`, { cause: e });
     }
     throw e;
   }
 }
 
-/** Puts one policy back as the snapshot has it, guarded by the ETag this run's write left. */
-async function restorePolicy(w: { change: Change; etag?: string }, snapshot: Snapshot, writer: LiveWriter, options: ApplyOptions): Promise<string> {
+/** Puts one policy back as the snapshot has it, only when live is still provably this run's write. */
+async function restorePolicy(w: { change: Change; etag?: string; proven: boolean }, before: SnapshotResource, writer: LiveWriter, options: ApplyOptions): Promise<string> {
   const { change, etag } = w;
-  const before = snapshot.resources.find((r) => r.address === change.address)!;
+  const kept = `it is left as it is; its earlier content is in ${options.snapshotFile}`;
+  if (!w.proven) {
+    throw new Error(`live has this run's content, but ARM never confirmed a write of this run to it (its write met 412: another run may have written the same content), so ${kept}`);
+  }
   try {
-    if (before.existed) {
-      await writer.put(change.address, before.xml!, { ...(etag || change.action !== 'delete' ? { ifMatch: etag ?? '*' } : {}), ...(before.description !== undefined ? { description: before.description } : {}) });
-      return change.action === 'delete' ? 're-created as it was' : 'put back as it was';
+    if (change.action === 'delete') {
+      // Nothing to guard a re-create with: it goes back only while nobody has created it again.
+      if (await writer.read(change.address)) throw new Error(`it was created again by someone else after this run deleted it; ${kept}`);
+      await writer.put(change.address, before.xml!, { ...(before.description !== undefined ? { description: before.description } : {}) });
+      return 're-created as it was';
     }
-    await writer.remove(change.address, etag ?? '*');
+    if (!etag) throw new Error(`ARM returned no ETag for this run's write, so nothing shows live is still that write; ${kept}`);
+    if (before.existed) {
+      await writer.put(change.address, before.xml!, { ifMatch: etag, ...(before.description !== undefined ? { description: before.description } : {}) });
+      return 'put back as it was';
+    }
+    await writer.remove(change.address, etag);
     return 'deleted again (it did not exist before)';
   } catch (e) {
     if (statusOf(e) === 412) throw new Error(`it was changed by someone else after this run wrote it; its earlier content is in ${options.snapshotFile}`, { cause: e });
-    throw new Error(`${(e as Error)?.message ?? String(e)}; its earlier content is in ${options.snapshotFile}`, { cause: e });
+    const message = (e as Error)?.message ?? String(e);
+    throw new Error(message.includes(options.snapshotFile) ? message : `${message}; its earlier content is in ${options.snapshotFile}`, { cause: e });
   }
+}
+
+/**
+ * Writes that ended without ARM's answer (a reset, a retry stopped by the interruption): whether
+ * they landed is unknown. Those whose resource is no longer as the snapshot has it are reported,
+ * not restored: this run cannot prove the change there is its own.
+ */
+async function unsureLeft(unsure: Change[], snapshot: Snapshot, writer: LiveWriter, options: ApplyOptions): Promise<RestoreReport[]> {
+  const reports: RestoreReport[] = [];
+  for (const change of unsure) {
+    const before = snapshot.resources.find((r) => r.address === change.address);
+    if (!before) continue;
+    const now = await writer.read(change.address).catch(() => undefined);
+    const same = before.existed ? !!now && bareEtag(now.etag) === bareEtag(before.etag) : !now;
+    if (same) continue;
+    const report: RestoreReport = {
+      address: change.address,
+      ok: false,
+      message: `NOT restored: it changed live, but its write got no answer from ARM, so this run cannot prove the change is its own; its earlier content is in ${options.snapshotFile} (apim-policy restore --snapshot … --force puts it back)`,
+    };
+    reports.push(report);
+    options.onEvent?.({ type: 'restore', ...report });
+  }
+  return reports;
 }
 
 /** Undoes what this run wrote, newest first, and reports each. */

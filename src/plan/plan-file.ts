@@ -1,12 +1,17 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Plan } from '../model/index.js';
 import { PLAN_FORMAT_VERSION } from '../model/index.js';
 import { integrityRefusal, toolMismatch } from './integrity.js';
+import { replacePrivateFile } from './private-file.js';
 
+/**
+ * Writes the plan readable by its owner only (0600): a new file renamed into place, so a plan file
+ * already there is replaced whole, and a symbolic link there is refused, never written through.
+ */
 export async function writePlanFile(path: string, plan: Plan): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, JSON.stringify(plan, null, 2) + '\n');
+  await replacePrivateFile(path, JSON.stringify(plan, null, 2) + '\n', 'plan file');
 }
 
 /**

@@ -25,6 +25,9 @@ export function renderApplyText(result: ApplyResult): string {
     out.push(`${result.skippedDestructive.length} identity/RBAC removal(s) were not applied (pass --allow-destructive-identity-changes): ${result.skippedDestructive.map((c) => c.destructive).join('; ')}`);
   }
   if (result.snapshotFile) out.push(`Snapshot of every resource this run touched, as it was before: ${result.snapshotFile}`);
+  if (result.snapshotFile && result.restored.some((r) => !r.ok)) {
+    out.push(`Once checked, \`apim-policy restore --snapshot ${result.snapshotFile}\` with the same target flags puts back what is still as this run left it (--force: also over changes made since).`);
+  }
   return out.join('\n') + '\n';
 }
 
@@ -52,5 +55,8 @@ export function renderApplyMarkdown(result: ApplyResult, options: { maxListed?: 
     out.push('', `Not taken away (set \`allow-destructive-identity-changes: true\`): ${result.skippedDestructive.map((c) => mdText(c.destructive ?? c.address)).join('; ')}`);
   }
   if (result.snapshotFile) out.push('', `Snapshot of every resource touched, as it was before: ${mdCode(result.snapshotFile)}`);
+  if (result.snapshotFile && result.restored.some((r) => !r.ok)) {
+    out.push('', 'Once checked, `apim-policy restore --snapshot <that file>` with the same target puts back what is still as this run left it (`--force`: also over changes made since).');
+  }
   return out.join('\n') + '\n';
 }
