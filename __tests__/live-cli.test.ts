@@ -3,13 +3,14 @@
  * process, logging in with GitHub OIDC → Entra → ARM over HTTPS with the real SDKs, against the
  * emulator (in this process, so the tests can read its request log and play the portal).
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { cliAgainst, targetFlags } from './helpers/emulator.js';
 import { ROOT, runCliAsync } from './helpers/run.js';
+import { edit, sampleCopy } from './helpers/tree.js';
 
 type LogEntry = { method: string; path: string; status: number; auth: string };
 type State = { resources: Record<string, { value: unknown; etag: string }> };
@@ -29,19 +30,7 @@ function admin<T>(emu: RunningEmulator, path: string, body?: unknown): Promise<T
 
 const cli = cliAgainst;
 
-/** A copy of the sample tree to change. */
-function sampleCopy(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'apim-policy-live-'));
-  cpSync(join(ROOT, 'policies'), dir, { recursive: true });
-  return dir;
-}
 
-function edit(dir: string, rel: string, from: string, to: string): void {
-  const path = join(dir, rel);
-  const text = readFileSync(path, 'utf8');
-  if (!text.includes(from)) throw new Error(`fixture: ${rel} has no ${from}`);
-  writeFileSync(path, text.replace(from, to));
-}
 
 const values = (s: State) => Object.fromEntries(Object.entries(s.resources).map(([k, v]) => [k, v.value]));
 const writesIn = (log: LogEntry[]) => log.filter((e) => e.method !== 'GET' && e.method !== 'HEAD' && /^\/subscriptions\//i.test(e.path));

@@ -12,7 +12,7 @@ import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
 import { admin, cliAgainst, targetFlags, targetInputs } from './helpers/emulator.js';
 import { ACTION } from './helpers/runner.js';
 import { CLI, ROOT, runCli } from './helpers/run.js';
-import { makeTree, policy } from './helpers/tree.js';
+import { edit, makeTree, policy, sampleCopy } from './helpers/tree.js';
 
 type State = { resources: Record<string, { value: unknown; etag: string }> };
 type LogEntry = { method: string; path: string; status: number };
@@ -25,18 +25,7 @@ const FRAGMENT = 'policyFragments/correlation';
 const values = (s: State) => Object.fromEntries(Object.entries(s.resources).map(([k, v]) => [k, v.value]));
 const state = async (emu: RunningEmulator) => (await admin(emu, 'GET', 'state')) as State;
 
-function sampleCopy(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'apim-policy-safety-'));
-  cpSync(join(ROOT, 'policies'), dir, { recursive: true });
-  return dir;
-}
 
-function edit(dir: string, rel: string, from: string, to: string): void {
-  const path = join(dir, rel);
-  const text = readFileSync(path, 'utf8');
-  if (!text.includes(from)) throw new Error(`fixture: ${rel} has no ${from}`);
-  writeFileSync(path, text.replace(from, to));
-}
 
 const header = (name: string) => `<base />\n        <set-header name="${name}" exists-action="override"><value>1</value></set-header>`;
 

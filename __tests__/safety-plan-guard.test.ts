@@ -9,6 +9,7 @@
  * - A saved plan is applied exactly as reviewed, or not at all (content, diff, ETag, tool version,
  *   a removed change, hashes rewritten but not the diff).
  */
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { sealPlan } from '../src/plan/integrity.js';
 import { admin, cliAgainst as cli, targetInputs } from './helpers/emulator.js';
 import { ROOT } from './helpers/run.js';
 import { runActionAsync } from './helpers/runner.js';
-import { makeTree, policy } from './helpers/tree.js';
+import { edit, makeTree, policy, sampleCopy } from './helpers/tree.js';
 
 type LogEntry = { method: string; path: string; status: number };
 type State = { resources: Record<string, { value: unknown; etag: string }> };
@@ -40,19 +41,7 @@ const values = (s: State) => Object.fromEntries(Object.entries(s.resources).map(
 const log = async () => (await admin(emu, 'GET', 'requests')).log as LogEntry[];
 const writesSince = async (n: number) => (await log()).slice(n).filter((e) => e.method !== 'GET' && e.method !== 'HEAD' && /^\/subscriptions\//i.test(e.path));
 
-/** A copy of the sample tree (the emulator's seed) to change. */
-function sampleCopy(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'apim-policy-guard-'));
-  cpSync(join(ROOT, 'policies'), dir, { recursive: true });
-  return dir;
-}
 
-function edit(dir: string, rel: string, from: string, to: string): void {
-  const path = join(dir, rel);
-  const text = readFileSync(path, 'utf8');
-  if (!text.includes(from)) throw new Error(`fixture: ${rel} has no ${from}`);
-  writeFileSync(path, text.replace(from, to));
-}
 
 const header = (name: string) => `<base />\n        <set-header name="${name}" exists-action="override"><value>1</value></set-header>`;
 
@@ -339,5 +328,25 @@ describe('a saved plan is applied exactly as reviewed, or not at all', () => {
     const r = await applyEdited(file, plan);
     expect(r.stderr).toContain(`${ORDERS}: its diff does not match its content and what is live`);
     expect(r.stderr).toContain('nothing was written');
+  });
+
+  test('an address that would climb in a URL (apis/..), every hash rewritten, is refused before any Azure call', async () => {
+    const { file, plan } = await savedPlan();
+    change(plan, ORDERS).address = 'apis/../policies/policy';
+    sealPlan(plan);
+    const n = (await log()).length;
+    const r = await applyEdited(file, plan);
+    expect(r.stderr).toContain('a change\'s address "apis/../policies/policy" segment ".." is ".."');
+    expect((await log()).slice(n).filter((e) => /^\/subscriptions\//i.test(e.path))).toEqual([]);
+  });
+
+  test('a --plan that is not a regular file (a FIFO) is refused at once, naming it', async () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), 'apim-policy-fifo-')), 'plan.json');
+    execFileSync('mkfifo', [fifo]);
+    const n = (await log()).length;
+    const r = await cli(emu, ['apply', '--plan', fifo]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${fifo}: is a FIFO (named pipe), not a regular file`);
+    expect((await log()).length).toBe(n);
   });
 });

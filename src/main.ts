@@ -21,6 +21,7 @@ import { privateTempDir } from './plan/private-file.js';
 import { renderApplyMarkdown } from './render/apply.js';
 import { changeLabel } from './render/labels.js';
 import { renderLintMarkdown, renderMarkdown } from './render/markdown.js';
+import { mdText } from './render/escape.js';
 
 type Mode = 'plan' | 'apply' | 'lint' | 'drift';
 
@@ -87,7 +88,8 @@ class Report {
   async finish(): Promise<void> {
     annotate(this.findings, { error: this.failure ? 1 : 0 });
     // Why the step failed comes first: a reader of the summary sees it before the plan it is about.
-    if (this.failure) this.sections.unshift(`> [!CAUTION]\n> ${this.failure.replace(/\n/g, '\n> ')}\n`);
+    // It quotes file names and messages from the tree and from live: escaped like every other text in markdown.
+    if (this.failure) this.sections.unshift(`> [!CAUTION]\n> ${this.failure.split('\n').map(mdText).join('\n> ')}\n`);
     if (process.env.GITHUB_STEP_SUMMARY) {
       try {
         await core.summary.addRaw(this.sections.join('\n')).write();

@@ -173,4 +173,6 @@ export const FILE_LIMITS = {
   policy: 1024 * 1024,
   /** identity.yaml, environments/*.yaml, apim-policy-lint.yaml, *Information.json. */
   config: 1024 * 1024,
+  /** Plan and snapshot files: thousands of policies with their diffs, far below what a JSON parse can hold. */
+  plan: 256 * 1024 * 1024,
 } as const;

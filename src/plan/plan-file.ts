@@ -1,7 +1,9 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Plan } from '../model/index.js';
+import { idSegmentsProblem, showId } from '../model/arm-id.js';
+import type { Change, Plan } from '../model/index.js';
 import { PLAN_FORMAT_VERSION } from '../model/index.js';
+import { FILE_LIMITS, readLocalFile } from '../desired/safe-file.js';
 import { integrityRefusal, toolMismatch } from './integrity.js';
 import { replacePrivateFile } from './private-file.js';
 
@@ -21,7 +23,8 @@ export async function writePlanFile(path: string, plan: Plan): Promise<void> {
 export async function readPlanFile(path: string): Promise<Plan> {
   let data: unknown;
   try {
-    data = JSON.parse(await readFile(path, 'utf8'));
+    // A regular file of sane size only: a FIFO or /dev/zero given as --plan must not hang or fill memory.
+    data = JSON.parse(readLocalFile(path, { maxBytes: FILE_LIMITS.plan, what: 'plan files' })!.toString('utf8'));
   } catch (e) {
     throw new Error(`cannot read plan file ${path}: ${(e as Error).message}`);
   }
@@ -32,6 +35,11 @@ export async function readPlanFile(path: string): Promise<Plan> {
   if (plan.formatVersion !== PLAN_FORMAT_VERSION) {
     const older = plan.formatVersion < PLAN_FORMAT_VERSION ? ', made by an earlier version without the hashes apply now checks' : '';
     throw new Error(`${path} is a plan file of format version ${plan.formatVersion}${older}; this tool applies format ${PLAN_FORMAT_VERSION}: plan again with this version (plan --out) and apply that plan`);
+  }
+  for (const c of plan.changes as Array<Partial<Change>>) {
+    // Addresses become ARM URLs: one that could climb (`apis/..`) is refused however the hashes read.
+    const problem = typeof c?.address === 'string' ? idSegmentsProblem(c.address.split('/')) : 'is missing';
+    if (problem) throw new Error(`${path}: a change's address ${typeof c?.address === 'string' ? showId(c.address) + ' ' : ''}${problem}; this is not a plan apim-policy wrote`);
   }
   const tool = toolMismatch(plan as Plan);
   if (tool) throw new Error(`${path}: ${tool}`);

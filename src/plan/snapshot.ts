@@ -5,9 +5,11 @@
  * with SIGKILL, which live resources are still exactly what the run wrote — and `restore` puts
  * those back, guarded by that ETag, without undoing anyone else's change made since.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parsePolicyAddress, SCOPE_ORDER } from '../model/address.js';
+import { idSegmentsProblem } from '../model/arm-id.js';
+import { FILE_LIMITS, FileRefusedError, readLocalFile } from '../desired/safe-file.js';
 import type { Address, IdentityShape, IdentityWriter, LiveCopy, LiveWriter, PolicyScopeKind, RoleAssignment } from '../model/index.js';
 import { canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
 import { sha256 } from './compute.js';
@@ -90,30 +92,19 @@ export class SnapshotFile {
   }
 }
 
-/** Snapshots are read whole; past this size the file is not one the tool wrote. */
-const MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
-
 /** An address a snapshot may name: a policy scope of the instance, with no segment that could climb or smuggle a separator. */
 function safeAddress(a: unknown): a is Address {
-  if (typeof a !== 'string' || !parsePolicyAddress(a)) return false;
-  return a.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..' && !/[%\\\u0000-\u001f\u007f]/.test(seg));
+  return typeof a === 'string' && !!parsePolicyAddress(a) && idSegmentsProblem(a.split('/')) === undefined;
 }
 
 /** Reads a snapshot file written by apply, checking its shape before anything is done with it. */
 export async function readSnapshot(path: string): Promise<Snapshot> {
   const bad = (why: string) => new Error(`${path} is not a snapshot written by apim-policy apply: ${why}`);
-  let st;
-  try {
-    st = await stat(path);
-  } catch (e) {
-    throw new Error(`cannot read snapshot file ${path}: ${(e as Error).message}`);
-  }
-  if (!st.isFile()) throw bad('it is not a regular file');
-  if (st.size > MAX_SNAPSHOT_BYTES) throw bad(`it is ${st.size} bytes, more than ${MAX_SNAPSHOT_BYTES}`);
   let data: Partial<Snapshot>;
   try {
-    data = JSON.parse(await readFile(path, 'utf8')) as Partial<Snapshot>;
+    data = JSON.parse(readLocalFile(path, { maxBytes: FILE_LIMITS.plan, what: 'snapshot files' })!.toString('utf8')) as Partial<Snapshot>;
   } catch (e) {
+    if (e instanceof FileRefusedError) throw new Error(`cannot read snapshot file ${e.message}`);
     throw bad((e as Error).message);
   }
   if (!data || (data.formatVersion !== 1 && data.formatVersion !== SNAPSHOT_FORMAT_VERSION)) throw bad(`format version ${String(data?.formatVersion)} is not 1 or ${SNAPSHOT_FORMAT_VERSION}`);
