@@ -160,7 +160,7 @@ test('names and contents from the tree reach the comment inert: no mention, HTML
   expect(planBody).toContain('<code>apis/x`y @octocat [click](evil.example) a|b/policies/policy</code>');
   expect(planBody).toMatch(/^````diff$/m); // longer than the ``` line in the content
   expect(planBody).toContain('+    // @octocat please look\n     // </details><img src=x>\n     // [click](https://evil) a|b\n ```\n-    return "old";');
-  expect(lintBody).toContain('API id "x @\u200Doctocat &lt;img src=x&gt; \\[click\\]\\(https:evil\\) a\\|b" may not contain');
+  expect(lintBody).toContain('API id "x @\u200Doctocat &lt;img src=x&gt; \\[click\\](https:evil) a\\|b" may not contain');
   expect(lintBody).toContain('closing tag &lt;/details&gt; does not match the open &lt;inbound&gt;');
   // ...and none of it acts.
   expectInert(planBody!);

@@ -24,10 +24,15 @@ function unmention(s: string): string {
   return s.replace(/@(?=[A-Za-z0-9_-])/g, `@${JOINER}`).replace(/#(?=\d)/g, `#${JOINER}`);
 }
 
-/** Markdown prose (a list item, a blockquote line, a table cell): every character that starts markup escaped. */
+/**
+ * Markdown prose (a list item, a blockquote line, a table cell): every character that starts
+ * inline markup escaped (emphasis, code, links, strikethrough, cells). Text is one line and never
+ * starts one (it follows `- ` or `> `), so block markers (`#`, `+`, `1.`) cannot act, and without
+ * `[` no link or image can form: `(…)` stays as written, readable in the markdown source too.
+ */
 export function mdText(s: string): string {
   const escaped = oneLine(s)
-    .replace(/[\\`*_{}[\]()#+!|~]/g, (c) => `\\${c}`)
+    .replace(/[\\`*_[\]|~]/g, (c) => `\\${c}`)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;');
