@@ -5,17 +5,10 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  KNOWN_BUILT_IN_ROLES,
-  MANIFEST_FILE,
-  PRIVILEGED_ROLE_GUIDS,
-  loadIdentityManifest,
-  normaliseScope,
-  scopeProblem,
-  suggestRole,
-  type IdentityManifest,
-  type LoadedManifest,
-} from '../src/identity/manifest.js';
+import { MANIFEST_FILE, loadIdentityManifest, type LoadedManifest } from '../src/desired/identity-manifest.js';
+import type { IdentityManifest } from '../src/model/identity.js';
+import { KNOWN_BUILT_IN_ROLES, PRIVILEGED_ROLE_GUIDS, suggestRole } from '../src/model/roles.js';
+import { normaliseScope, scopeProblem } from '../src/model/scope.js';
 import { scopeWithin } from '../src/plan/identity.js';
 import { makeTree } from './helpers/tree.js';
 

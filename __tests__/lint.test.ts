@@ -9,6 +9,7 @@ import { loadDesiredTree } from '../src/desired/load-desired.js';
 import { lintTree } from '../src/lint/index.js';
 import { at, visit, type Rule } from '../src/lint/rule.js';
 import { RULES } from '../src/lint/rules/index.js';
+import { LINT_RULE_IDS } from '../src/model/lint.js';
 import { runCli } from './helpers/run.js';
 import { makeTree, policy } from './helpers/tree.js';
 
@@ -41,6 +42,10 @@ describe('inline suppression', () => {
 });
 
 describe('apim-policy-lint.yaml', () => {
+  it('knows every rule of the tool, in the order of the registry (the loader checks ids without importing the rules)', () => {
+    expect(LINT_RULE_IDS).toEqual(RULES.map((r) => r.id));
+  });
+
   it('turns a rule off or changes its severity; bad entries are findings in the config file at their line', async () => {
     const tree = makeTree({
       'apim-policy-lint.yaml': 'rules:\n  missing-base: off\n  no-such-rule: warning\n  duplicate-section: off\n  unknown-element: loud\n',

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { armTokenScope, resolveTarget, targetFingerprint } from '../src/azure/target.js';
 import { loadPolicyTree } from '../src/desired/load-tree.js';
 import { addressKey, parsePolicyAddress } from '../src/model/address.js';
-import type { IdentityManifest } from '../src/identity/manifest.js';
+import type { IdentityManifest } from '../src/model/identity.js';
 import type { IdentityShape, IdentityState, IdentityWriter, LiveCopy, LiveWriter, Plan, PolicyResource, RoleAssignment } from '../src/model/index.js';
 import { applyPlan, ApplyRefusedError } from '../src/plan/apply.js';
 import { computePlan } from '../src/plan/compute.js';

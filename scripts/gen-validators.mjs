@@ -1,5 +1,5 @@
 // Compiles schema/identity.schema.json into a standalone validator (ajv's "standalone code"),
-// src/identity/identity-schema.validate.ts, so the action neither bundles ajv's compiler nor
+// src/desired/identity-schema.validate.ts, so the action neither bundles ajv's compiler nor
 // compiles the schema on every run (about 70 ms). `node scripts/gen-validators.mjs --check` fails
 // when the committed file is not what the schema gives (`__tests__/identity-schema-validate.test.ts`).
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 
 const SCHEMA = 'schema/identity.schema.json';
-const OUT = 'src/identity/identity-schema.validate.ts';
+const OUT = 'src/desired/identity-schema.validate.ts';
 
 export function generate(root = '.') {
   const schema = JSON.parse(readFileSync(`${root}/${SCHEMA}`, 'utf8'));

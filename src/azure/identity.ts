@@ -12,8 +12,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuthorizationManagementClient } from '@azure/arm-authorization';
 import type { ManagedServiceIdentityClient } from '@azure/arm-msi';
-import type { IdentityManifest } from '../identity/manifest.js';
-import { KNOWN_BUILT_IN_ROLES } from '../identity/manifest.js';
+import type { IdentityManifest } from '../model/identity.js';
+import { KNOWN_BUILT_IN_ROLES } from '../model/roles.js';
 import { armIdSegments, idSegmentProblem } from '../model/arm-id.js';
 import type { IdentityShape, IdentityState, IdentityWriter, RoleAssignment } from '../model/index.js';
 import type { LiveIdentity, LiveRoleAssignment, UserAssignedInfo } from '../plan/identity.js';

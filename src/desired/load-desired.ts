@@ -3,8 +3,8 @@
  * chosen environment's variables and its lint configuration. Problems of all are diagnostics of
  * the one tree.
  */
-import { loadIdentityManifest } from '../identity/manifest.js';
-import { loadLintConfig } from '../lint/index.js';
+import { loadIdentityManifest } from './identity-manifest.js';
+import { loadLintConfig } from './lint-config.js';
 import { loadPolicyTree, type LoadedTree } from './load-tree.js';
 import { misplacedTreeProblem } from './root-guess.js';
 

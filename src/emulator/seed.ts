@@ -10,7 +10,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPolicyTree } from '../desired/load-tree.js';
-import { loadIdentityManifest } from '../identity/manifest.js';
+import { loadIdentityManifest } from '../desired/identity-manifest.js';
 import { addressKey } from '../model/address.js';
 import type { Diagnostic, PolicyScope } from '../model/index.js';
 import { roleAssignmentName } from '../plan/identity.js';

@@ -4,16 +4,27 @@
  * them into diagnostics with the rule's id, the configured severity and the file, and drops the
  * ones an inline comment suppresses.
  */
-import type { LoadedTree } from '../desired/load-tree.js';
-import type { IdentityManifest } from '../identity/manifest.js';
-import type { PolicyResource, Severity } from '../model/index.js';
+import type { IdentityManifest } from '../model/identity.js';
+import type { Diagnostic, PolicyResource, Severity, State } from '../model/index.js';
+import type { LintConfig } from '../model/lint.js';
 import { literalValue, walkElements, type ElementVisit, type PolicyDocument, type Segment, type XmlElement } from '../policy-xml/index.js';
+
+/** What lint reads of a loaded tree (desired/load-tree.ts's LoadedTree is one). */
+export interface LintTree {
+  state: State;
+  /** Load and parse problems, reported first. */
+  diagnostics: Diagnostic[];
+  /** Parsed documents by address key. */
+  documents: Iterable<[string, PolicyDocument]>;
+  identity?: IdentityManifest;
+  lintConfig?: LintConfig;
+}
 
 export interface LintContext {
   doc: PolicyDocument;
   resource: PolicyResource;
   /** The whole desired tree (other documents, fragments). */
-  tree: LoadedTree;
+  tree: LintTree;
   /** identity.yaml, when the tree has one that loaded without errors. */
   identity?: IdentityManifest;
 }
@@ -39,7 +50,7 @@ export interface Rule {
   /** Per policy document. */
   check?(ctx: LintContext): Finding[];
   /** Once per tree, for findings in identity.yaml or across documents. */
-  checkTree?(ctx: { tree: LoadedTree; identity?: IdentityManifest }): FileFinding[];
+  checkTree?(ctx: { tree: LintTree; identity?: IdentityManifest }): FileFinding[];
 }
 
 export type Section = 'inbound' | 'backend' | 'outbound' | 'on-error';

@@ -9,7 +9,7 @@ import { stoppableWriters } from '../azure/write-gate.js';
 import { readLiveNames, readLivePolicies } from '../azure/reader.js';
 import { armTokenScope, resolveTarget, serviceResourceId, targetFingerprint, type AzureTarget, type TargetWords } from '../azure/target.js';
 import type { LoadedTree } from '../desired/load-tree.js';
-import type { IdentityManifest } from '../identity/manifest.js';
+import type { IdentityManifest } from '../model/identity.js';
 import { addressKey, parsePolicyAddress } from '../model/address.js';
 import type { Address, AzureSource, Plan, PolicyResource, State } from '../model/index.js';
 import type { XmlElement } from '../policy-xml/index.js';

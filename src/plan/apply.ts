@@ -24,7 +24,7 @@ import { canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
 import { policyDiff, sha256 } from './compute.js';
 import { integrityRefusal } from './integrity.js';
 import { GUARDRAIL_INPUTS, describeAssignment, identityHash, roleAssignmentName, scopeWithin, type Guardrails } from './identity.js';
-import { PRIVILEGED_ROLE_GUIDS } from '../identity/manifest.js';
+import { PRIVILEGED_ROLE_GUIDS } from '../model/roles.js';
 import { SNAPSHOT_FORMAT_VERSION, SnapshotFile, type Snapshot, type SnapshotResource } from './snapshot.js';
 
 export { SNAPSHOT_FORMAT_VERSION, type Snapshot } from './snapshot.js';

@@ -13,8 +13,9 @@
  *   allowed ones are errors naming the input that would allow them.
  */
 import { createHash } from 'node:crypto';
-import type { IdentityManifest } from '../identity/manifest.js';
-import { PRIVILEGED_ROLE_GUIDS, normaliseScope, scopeProblem, suggestRole } from '../identity/manifest.js';
+import type { IdentityManifest } from '../model/identity.js';
+import { PRIVILEGED_ROLE_GUIDS, suggestRole } from '../model/roles.js';
+import { normaliseScope, scopeProblem } from '../model/scope.js';
 import { armIdWithin } from '../model/arm-id.js';
 import type { Change, Diagnostic, IdentityShape, RoleAssignment } from '../model/index.js';
 import { diffCanonical } from '../policy-xml/diff.js';

@@ -4,6 +4,7 @@
  * text, CORS that cannot work, fragments the tree does not have.
  */
 import { addressKey, policyAddress } from '../../model/address.js';
+import { closestName } from '../../model/closest-name.js';
 import type { PolicyScopeKind } from '../../model/index.js';
 import { includedFragments, literalAttribute, type PolicyDocument, type XmlElement } from '../../policy-xml/index.js';
 import type { Finding, Rule, Section, Visit } from '../rule.js';
@@ -14,8 +15,8 @@ const INBOUND: readonly Section[] = ['inbound'];
 const ANY: readonly Section[] = SECTIONS;
 
 /**
- * Where the docs place each policy (POLICY-XML.md, "Where each policy may stand"). A policy that
- * is not here is not checked for its section.
+ * Where Microsoft's policy reference places each policy (its "Policy sections" line). A policy
+ * that is not here is not checked for its section.
  */
 const PLACEMENT: Readonly<Record<string, readonly Section[]>> = {
   // inbound only
@@ -170,40 +171,8 @@ function inPolicyPosition(doc: PolicyDocument, { ancestors }: Visit): boolean {
   return ancestors.slice(depth).every((a) => CONTAINERS.has(a.name));
 }
 
-/**
- * Optimal string alignment distance: an edit, insertion, deletion or swap of two neighbours costs
- * one, since a swapped pair (`darp` for `dapr`) is the commonest slip in a policy name.
- */
-function typoDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = best;
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
-/** The policy a misspelt name most likely means: one slip per five characters, at most three. */
-function closestPolicy(name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  const limit = Math.min(3, Math.max(1, Math.floor(wanted.length / 5)));
-  let best: string | undefined;
-  let bestDistance = limit + 1;
-  for (const candidate of POLICY_NAMES) {
-    if (Math.abs(candidate.length - wanted.length) >= bestDistance) continue;
-    const distance = typoDistance(wanted, candidate);
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return best;
-}
+/** The policy a misspelt name most likely means: one slip (a swap of neighbours included) per five characters, at most three. */
+const closestPolicy = (name: string): string | undefined => closestName(name, POLICY_NAMES, { charactersPerSlip: 5, swaps: true });
 
 /** What is lost without `<base />`, per scope that inherits. */
 const PARENT_SCOPES: Partial<Record<PolicyScopeKind, string>> = {

@@ -1,0 +1,64 @@
+/**
+ * YAML with positions, for identity.yaml and the environment files: parse, find a node, and say
+ * where it is, so that every problem is a diagnostic at the line and column to change.
+ */
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Alias, type Document, type Node, type Scalar } from 'yaml';
+import type { Diagnostic } from '../model/index.js';
+import type { ManifestLocation } from '../model/identity.js';
+
+/** The rule of problems in identity.yaml, and of those in the environment files' variables. */
+export const MANIFEST_RULE = 'identity-manifest';
+export const VARIABLES_RULE = 'identity-variables';
+
+export interface YamlFile {
+  shown: string;
+  text: string;
+  doc: Document.Parsed;
+  lines: LineCounter;
+}
+
+export function locationAt(f: YamlFile, offset: number): ManifestLocation {
+  const { line, col } = f.lines.linePos(offset);
+  return { file: f.shown, line, column: col };
+}
+
+export function locationOf(f: YamlFile, node: unknown): ManifestLocation {
+  return locationAt(f, (node as Node | undefined)?.range?.[0] ?? 0);
+}
+
+export function error(at: ManifestLocation, message: string, rule = MANIFEST_RULE): Diagnostic {
+  return { severity: 'error', rule, file: at.file, line: at.line, column: at.column, message };
+}
+
+/** Parses one YAML file; syntax errors are reported and give undefined. */
+export function parseYaml(shown: string, text: string, rule: string, diagnostics: Diagnostic[]): YamlFile | undefined {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const f: YamlFile = { shown, text, doc, lines };
+  for (const w of doc.warnings) diagnostics.push({ ...error(locationAt(f, w.pos[0]), w.message, rule), severity: 'warning' });
+  for (const e of doc.errors) {
+    const message = e.code === 'MULTIPLE_DOCS' ? 'the file holds more than one YAML document (---); keep one' : e.message;
+    diagnostics.push(error(locationAt(f, e.pos[0]), `not valid YAML: ${message}`, rule));
+  }
+  return doc.errors.length ? undefined : f;
+}
+
+export const keyText = (key: unknown): string => String(isScalar(key) ? key.value : key);
+
+/** The node itself, or the one an alias (`*name`) stands for. */
+export function deref(f: YamlFile, node: unknown): Node | undefined {
+  return (isAlias(node) ? node.resolve(f.doc) : node) as Node | undefined;
+}
+
+/** The key and value nodes of `key` in a YAML map (undefined when `node` is not a map or has no such key). */
+export function entry(f: YamlFile, node: unknown, key: string): { key?: Node; value?: Node } {
+  const pair = isMap(node) ? node.items.find((p) => keyText(p.key) === key) : undefined;
+  return { key: pair?.key as Node | undefined, value: deref(f, pair?.value) };
+}
+
+/** Every value node under `node`. Map keys are not values: no variables there. */
+export function* valueNodes(node: unknown): Generator<Scalar | Alias> {
+  if (isScalar(node) || isAlias(node)) yield node;
+  else if (isMap(node)) for (const pair of node.items) yield* valueNodes(pair.value);
+  else if (isSeq(node)) for (const item of node.items) yield* valueNodes(item);
+}

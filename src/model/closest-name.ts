@@ -1,0 +1,52 @@
+/**
+ * "Did you mean …?": the one edit distance and the one nearest-name search behind every
+ * suggestion (policy names in lint, role names, aliases, variables and keys of identity.yaml).
+ */
+
+export interface EditDistanceOptions {
+  /**
+   * Count a swap of two neighbours as one edit (optimal string alignment) instead of two
+   * (Levenshtein): a swapped pair (`darp` for `dapr`) is the commonest slip in a policy name.
+   */
+  swaps?: boolean;
+}
+
+export function editDistance(a: string, b: string, options: EditDistanceOptions = {}): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (options.swaps && i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+export interface ClosestNameOptions extends EditDistanceOptions {
+  /** One slip allowed per this many characters of the (normalised) name, at least one and at most three. */
+  charactersPerSlip: number;
+  /** What is compared of each name (default: lower case). */
+  normalise?: (name: string) => string;
+}
+
+/** The candidate `name` most likely means, or undefined when none is within the allowed slips. */
+export function closestName(name: string, candidates: Iterable<string>, options: ClosestNameOptions): string | undefined {
+  const normalise = options.normalise ?? ((s: string) => s.toLowerCase());
+  const wanted = normalise(name);
+  const limit = Math.min(3, Math.max(1, Math.floor(wanted.length / options.charactersPerSlip)));
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const candidate of candidates) {
+    const other = normalise(candidate);
+    if (Math.abs(other.length - wanted.length) >= bestDistance) continue;
+    const distance = editDistance(wanted, other, options);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
