@@ -1,7 +1,7 @@
 /**
  * The APIM instance's managed identities and their role assignments over ARM, with the real
  * `@azure/arm-apimanagement`, `@azure/arm-msi` and `@azure/arm-authorization` clients, every call
- * through the session's scheduler (AZURE-CONTRACT.md §3–§5).
+ * through the session's scheduler.
  *
  * Reads: the service (identity type, principals), each user-assigned identity the manifest names,
  * the role assignments of every principal involved (per subscription), the roles the manifest

@@ -15,7 +15,6 @@
  * SDK clients must run with their own retries off so they don't fight this scheduler:
  * `retryOptions: { maxRetries: 0 }` plus `additionalPolicies: [{ policy: scheduler.pipelinePolicy,
  * position: 'perRetry' }]` (or `client.pipeline.addPolicy(policy, { phase: 'Retry' })`).
- * See AZURE-CONTRACT.md §6.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PipelinePolicy, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';

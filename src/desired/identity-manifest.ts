@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, type Node } from 'yaml';
 import { idSegmentsProblem } from '../model/arm-id.js';
-import type { IdentityManifest, RoleAssignmentSpec, UserAssignedSpec } from '../model/identity.js';
+import type { IdentityManifest, RoleAssignmentSpec, UserAssignedIdentitySpec } from '../model/identity.js';
 import type { Diagnostic } from '../model/index.js';
 import { closestIdentityName, roleGuid, suggestRole } from '../model/roles.js';
 import { GUID, normaliseScope, scopeProblem } from '../model/scope.js';
@@ -45,7 +45,7 @@ function buildManifest(f: YamlFile, unresolved: Set<Node>, diagnostics: Diagnost
   const aliases: string[] = [];
   const { key: userAssignedKey, value: userAssigned } = entry(f, identity, 'userAssigned');
   if (userAssignedKey) manifest.userAssignedDeclared = true;
-  const seenIds = new Map<string, UserAssignedSpec>();
+  const seenIds = new Map<string, UserAssignedIdentitySpec>();
   for (const pair of isMap(userAssigned) ? userAssigned.items : []) {
     const alias = keyText(pair.key);
     aliases.push(alias);
@@ -62,7 +62,7 @@ function buildManifest(f: YamlFile, unresolved: Set<Node>, diagnostics: Diagnost
       diagnostics.push(error(locationOf(f, pair.value), message));
       continue;
     }
-    const spec: UserAssignedSpec = { alias, resourceId, at: locationOf(f, pair.key) };
+    const spec: UserAssignedIdentitySpec = { alias, resourceId, at: locationOf(f, pair.key) };
     const same = seenIds.get(resourceId.toLowerCase());
     if (same) {
       const message = `user-assigned identity ${alias} is the same identity as ${same.alias} (line ${same.at.line}); declare it once`;

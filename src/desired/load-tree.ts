@@ -1,5 +1,5 @@
 /**
- * Loads a policies tree in the APIOps artifact layout (ARCHITECTURE.md) into a State.
+ * Loads a policies tree in the APIOps artifact layout (README, "The policies tree") into a State.
  * The same loader reads the desired tree and a live snapshot written by `extract`.
  */
 import { readdirSync, realpathSync, statSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
- * Re-serialises a parsed policy the way APIM stores and returns it (POLICY-XML.md, "What APIM does
- * to a stored policy"): CRLF line endings, tab indentation, double quotes, `<x />`, attributes in
+ * Re-serialises a parsed policy the way APIM stores and returns it (as the real service returns a
+ * stored policy): CRLF line endings, tab indentation, double quotes, `<x />`, attributes in
  * the author's order, `<set-body>` content kept as it is (whitespace included).
  *
  * Expressions: the C# an expression stands for is `canonicalExpression(source)` — the same reading

@@ -1,5 +1,5 @@
 /**
- * ARM routes for identity and RBAC (AZURE-CONTRACT.md §3–§5):
+ * ARM routes for the APIM instance's managed identities and RBAC:
  * - `GET S` / `PATCH S` (identity, a long-running operation polled at `S/operationresults/{id}`);
  * - user-assigned identities: a first GET of an unknown ID under the emulator's subscription creates
  *   it, with principalId/clientId derived deterministically from the (lower-cased) resource ID;

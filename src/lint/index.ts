@@ -58,7 +58,7 @@ export function lintTree(tree: LintTree, options: { config?: LintConfig; rules?:
   for (const rule of rules) {
     const level = levels.get(rule.id);
     if (level === 'off' || !rule.checkTree) continue;
-    for (const f of rule.checkTree({ tree, ...(tree.identity ? { identity: tree.identity } : {}) })) {
+    for (const f of rule.checkTree({ tree, ...(tree.identity ? { manifest: tree.identity } : {}) })) {
       found.push({ severity: level ?? f.severity ?? rule.severity, rule: rule.id, file: f.file, line: f.at.line, column: f.at.column, message: f.message });
     }
   }
@@ -70,7 +70,7 @@ export function lintTree(tree: LintTree, options: { config?: LintConfig; rules?:
       const level = levels.get(rule.id);
       if (level === 'off' || !rule.check) continue;
       if (!MANDATORY_LINT_RULES.has(rule.id) && (quiet.file.has(rule.id) || quiet.file.has('*'))) continue;
-      for (const f of rule.check({ doc, resource, tree, ...(tree.identity ? { identity: tree.identity } : {}) })) {
+      for (const f of rule.check({ doc, resource, tree, ...(tree.identity ? { manifest: tree.identity } : {}) })) {
         const here = quiet.at.get(`${f.at.line}:${f.at.column}`);
         if (!MANDATORY_LINT_RULES.has(rule.id) && (here?.has(rule.id) || here?.has('*'))) continue;
         const severity: Severity = level ?? f.severity ?? rule.severity;

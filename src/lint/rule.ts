@@ -26,7 +26,7 @@ export interface LintContext {
   /** The whole desired tree (other documents, fragments). */
   tree: LintTree;
   /** identity.yaml, when the tree has one that loaded without errors. */
-  identity?: IdentityManifest;
+  manifest?: IdentityManifest;
 }
 
 export interface Finding {
@@ -50,7 +50,7 @@ export interface Rule {
   /** Per policy document. */
   check?(ctx: LintContext): Finding[];
   /** Once per tree, for findings in identity.yaml or across documents. */
-  checkTree?(ctx: { tree: LintTree; identity?: IdentityManifest }): FileFinding[];
+  checkTree?(ctx: { tree: LintTree; manifest?: IdentityManifest }): FileFinding[];
 }
 
 export type Section = 'inbound' | 'backend' | 'outbound' | 'on-error';

@@ -10,7 +10,7 @@ export interface ManifestLocation {
   column: number;
 }
 
-export interface UserAssignedSpec {
+export interface UserAssignedIdentitySpec {
   alias: string;
   /** Normalised like a scope (see normaliseScope in scope.ts); case kept. */
   resourceId: string;
@@ -38,7 +38,7 @@ export interface IdentityManifest {
   /** Undefined when the manifest does not say: the identity is then left as it is live. */
   systemAssigned?: boolean;
   /** [] when absent; see userAssignedDeclared. */
-  userAssigned: UserAssignedSpec[];
+  userAssigned: UserAssignedIdentitySpec[];
   /** True when the manifest has identity.userAssigned (even empty: no user-assigned identity); else the live ones are left as they are. */
   userAssignedDeclared?: boolean;
   /** Line of the `identity:` key, when there is one. */

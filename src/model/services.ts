@@ -263,7 +263,7 @@ export const ROLE_FAMILIES: readonly RoleFamily[] = [
   },
 ];
 
-export interface Host {
+export interface ServiceHost {
   endpoint: Endpoint;
   /** The resource's name (lower case); undefined when a named value or template placeholder stands for it. */
   name?: string;
@@ -274,7 +274,7 @@ export interface Host {
  * The known service behind a literal URL. A named value may stand for the resource's name
  * (`{{ns}}.servicebus.windows.net`), not for the rest of the host.
  */
-export function hostOf(url: string): Host | undefined {
+export function serviceHostOf(url: string): ServiceHost | undefined {
   // Named values may hold dots ({{Account.Name}}): one placeholder character each.
   const authority = (text: string) => /^https?:\/\/([^/?#]+)/i.exec(text)?.[1]?.replace(/:\d+$/, '');
   const masked = authority(url.trim().replace(/\{\{[^}]*\}\}/g, '\u0000'));

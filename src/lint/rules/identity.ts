@@ -10,7 +10,7 @@
 import type { IdentityManifest, RoleAssignmentSpec } from '../../model/identity.js';
 import { builtInRoleName } from '../../model/roles.js';
 import { scopeResource } from '../../model/scope.js';
-import { DATA_PLANES, ROLE_FAMILIES, SERVICES, audienceService, hostOf, normaliseAudience } from '../../model/services.js';
+import { DATA_PLANES, ROLE_FAMILIES, SERVICES, audienceService, serviceHostOf, normaliseAudience } from '../../model/services.js';
 import { literalAttribute, type XmlElement } from '../../policy-xml/index.js';
 import type { FileFinding, Finding, Rule } from '../rule.js';
 import { at, attrIsExpression } from '../rule.js';
@@ -24,7 +24,7 @@ const managedIdentityResource: Rule = {
   description: 'authentication-managed-identity names the audience of the service it calls in resource.',
   check({ doc }) {
     return new DocumentIndex(doc)
-      .managedIdentities()
+      .managedIdentityPolicies()
       .filter(({ element }) => {
         const a = element.attributes.find((x) => x.name === 'resource');
         return !a || (literalAttribute(element, 'resource') ?? 'expression').trim() === '';
@@ -44,7 +44,7 @@ const clientIdExpression: Rule = {
   description: 'client-id of authentication-managed-identity is not a policy expression (APIM refuses one).',
   check({ doc }) {
     return new DocumentIndex(doc)
-      .managedIdentities()
+      .managedIdentityPolicies()
       .filter(({ element }) => attrIsExpression(element, 'client-id'))
       .map(({ element }) => ({
         at: at(element),
@@ -62,18 +62,18 @@ const audienceMismatch: Rule = {
   check({ doc }) {
     const index = new DocumentIndex(doc);
     const out: Finding[] = [];
-    for (const ami of index.managedIdentities()) {
-      const audience = literalAttribute(ami.element, 'resource');
+    for (const policy of index.managedIdentityPolicies()) {
+      const audience = literalAttribute(policy.element, 'resource');
       const asked = audience === undefined ? undefined : audienceService(audience);
       if (!asked) continue;
-      const targets = index.targets(ami);
-      const hosts = targets.map((t) => (t.url === undefined ? undefined : hostOf(t.url)));
+      const targets = index.targets(policy);
+      const hosts = targets.map((t) => (t.url === undefined ? undefined : serviceHostOf(t.url)));
       // Only when every destination is a known service and none of them takes this audience.
       if (!hosts.length || hosts.some((h) => !h) || hosts.some((h) => h!.endpoint.service === asked)) continue;
       const host = hosts[0]!;
       const service = SERVICES[host.endpoint.service];
       out.push({
-        at: at(ami.element),
+        at: at(policy.element),
         message:
           `resource "${audience}" is the audience of ${SERVICES[asked].label}, but the token goes to ${host.host} (${service.label}): ` +
           `use ${service.suggest}`,
@@ -91,9 +91,9 @@ const regionalEndpoint: Rule = {
     const index = new DocumentIndex(doc);
     const seen = new Set<XmlElement>();
     const out: Finding[] = [];
-    for (const ami of index.managedIdentities()) {
-      for (const target of index.targets(ami)) {
-        const host = target.url === undefined ? undefined : hostOf(target.url);
+    for (const policy of index.managedIdentityPolicies()) {
+      for (const target of index.targets(policy)) {
+        const host = target.url === undefined ? undefined : serviceHostOf(target.url);
         if (!host?.endpoint.regional || !target.element || seen.has(target.element)) continue;
         seen.add(target.element);
         out.push({
@@ -119,18 +119,18 @@ const identityNotEnabled: Rule = {
   id: 'identity-not-enabled',
   severity: 'error',
   description: 'The managed identity a policy uses is enabled in identity.yaml.',
-  check({ doc, identity }) {
-    if (!identity) return [];
+  check({ doc, manifest }) {
+    if (!manifest) return [];
     const out: Finding[] = [];
-    for (const { element } of new DocumentIndex(doc).managedIdentities()) {
-      if (!usesUserAssigned(element) && identity.systemAssigned === false) {
+    for (const { element } of new DocumentIndex(doc).managedIdentityPolicies()) {
+      if (!usesUserAssigned(element) && manifest.systemAssigned === false) {
         out.push({
           at: at(element),
           message:
             'authentication-managed-identity without client-id uses the system-assigned identity, but identity.yaml sets systemAssigned: false: ' +
             'set identity.systemAssigned: true, or add client-id with the client ID of a user-assigned identity',
         });
-      } else if (usesUserAssigned(element) && identity.userAssignedDeclared && identity.userAssigned.length === 0) {
+      } else if (usesUserAssigned(element) && manifest.userAssignedDeclared && manifest.userAssigned.length === 0) {
         out.push({
           at: at(element),
           message:
@@ -143,7 +143,8 @@ const identityNotEnabled: Rule = {
   },
 };
 
-interface UsedIdentity {
+/** The managed identity an authentication-managed-identity policy uses, with its role assignments in identity.yaml. */
+interface UsedManagedIdentity {
   /** For messages: "the system-assigned identity". */
   who: string;
   /** The `identity:` of the entry to suggest. */
@@ -152,36 +153,36 @@ interface UsedIdentity {
   specs: RoleAssignmentSpec[];
 }
 
-/** The assignments of the identity an AMI uses; undefined when the manifest does not manage that identity. */
-function assignmentsFor(element: XmlElement, identity: IdentityManifest): UsedIdentity | undefined {
+/** The assignments of the identity an authentication-managed-identity policy uses; undefined when the manifest does not manage that identity. */
+function assignmentsFor(element: XmlElement, manifest: IdentityManifest): UsedManagedIdentity | undefined {
   if (!usesUserAssigned(element)) {
-    if (identity.systemAssigned === false) return undefined; // identity-not-enabled says so
-    return { who: 'the system-assigned identity', entry: 'system', aliases: [], specs: identity.roleAssignments.filter((r) => r.identity === 'system') };
+    if (manifest.systemAssigned === false) return undefined; // identity-not-enabled says so
+    return { who: 'the system-assigned identity', entry: 'system', aliases: [], specs: manifest.roleAssignments.filter((r) => r.identity === 'system') };
   }
   // Offline we cannot tell which user-assigned identity a client ID belongs to: any of them will do.
-  if (!identity.userAssignedDeclared || identity.userAssigned.length === 0) return undefined;
-  const aliases = identity.userAssigned.map((u) => u.alias);
+  if (!manifest.userAssignedDeclared || manifest.userAssigned.length === 0) return undefined;
+  const aliases = manifest.userAssigned.map((u) => u.alias);
   const who = aliases.length === 1 ? `the user-assigned identity ${aliases[0]}` : `the user-assigned identities (${aliases.join(', ')})`;
-  return { who, entry: aliases.length === 1 ? aliases[0]! : '<alias>', aliases, specs: identity.roleAssignments.filter((r) => r.identity !== 'system') };
+  return { who, entry: aliases.length === 1 ? aliases[0]! : '<alias>', aliases, specs: manifest.roleAssignments.filter((r) => r.identity !== 'system') };
 }
 
 const missingDataRole: Rule = {
   id: 'missing-data-role',
   severity: 'warning',
   description: 'The identity a policy calls a service with has a data-plane role there in identity.yaml that allows the call.',
-  check({ doc, identity }) {
-    if (!identity) return [];
+  check({ doc, manifest }) {
+    if (!manifest) return [];
     const index = new DocumentIndex(doc);
     const out: Finding[] = [];
-    for (const ami of index.managedIdentities()) {
-      const mine = assignmentsFor(ami.element, identity);
+    for (const policy of index.managedIdentityPolicies()) {
+      const mine = assignmentsFor(policy.element, manifest);
       if (!mine) continue;
-      const audience = literalAttribute(ami.element, 'resource');
+      const audience = literalAttribute(policy.element, 'resource');
       const asked = audience === undefined ? undefined : audienceService(audience);
       if (audience !== undefined && !asked) continue; // an app-ID URI or an audience we do not know: not a call we can judge
       const reported = new Set<string>();
-      for (const target of index.targets(ami)) {
-        const host = target.url === undefined ? undefined : hostOf(target.url);
+      for (const target of index.targets(policy)) {
+        const host = target.url === undefined ? undefined : serviceHostOf(target.url);
         const planeId = host?.endpoint.plane;
         // A token for another service does not reach this one's data plane: managed-identity-audience says so.
         if (!host || !planeId || (asked && asked !== host.endpoint.service)) continue;
@@ -203,7 +204,7 @@ const missingDataRole: Rule = {
         if (reported.has(key)) continue;
         reported.add(key);
         // The resource ID when another assignment names the resource already; placeholders otherwise.
-        const known = identity.roleAssignments
+        const known = manifest.roleAssignments
           .map((s) => scopeResource(s.scope))
           .find((r) => r && host.name !== undefined && sameText(r.name, host.name) && types.some((t) => sameText(t, r.type)));
         const scope = known?.resourceScope ?? `/subscriptions/<subscription-id>/resourceGroups/<group>/providers/${plane.type}/${host.name ?? '<name>'}`;
@@ -224,7 +225,7 @@ const missingDataRole: Rule = {
           const where = `identity.yaml line${lines.length > 1 ? 's' : ''} ${lines.join(', ')}`;
           message = `${mine.who} ${mine.aliases.length > 1 ? 'have' : 'has'} only ${held.join(', ')} on ${resource} (${where}): ${why}; ${fix}`;
         }
-        out.push({ at: at(ami.element), message });
+        out.push({ at: at(policy.element), message });
       }
     }
     return out;
@@ -235,10 +236,10 @@ const roleScopeType: Rule = {
   id: 'role-scope-type',
   severity: 'warning',
   description: "A data role in identity.yaml is assigned on a resource of the type it is for (a Service Bus role on a namespace, not on a Key Vault).",
-  checkTree({ identity }) {
-    if (!identity) return [];
+  checkTree({ manifest }) {
+    if (!manifest) return [];
     const out: FileFinding[] = [];
-    for (const spec of identity.roleAssignments) {
+    for (const spec of manifest.roleAssignments) {
       const name = builtInRoleName(spec);
       const family = name === undefined ? undefined : ROLE_FAMILIES.find((f) => f.roles.includes(name));
       const resource = scopeResource(spec.scope);
@@ -250,7 +251,7 @@ const roleScopeType: Rule = {
       const scopeType = child !== undefined ? `${resource.type}/${child}` : resource.type;
       const other = ROLE_FAMILIES.find((f) => sameText(f.type, resource.type) && (!f.child || child === undefined || sameText(child, f.child)));
       out.push({
-        file: identity.file,
+        file: manifest.file,
         at: { line: spec.at.line, column: spec.at.column },
         message:
           `${name} is for ${family.what}, but the scope is a ${scopeType} resource, where it grants nothing: ` +

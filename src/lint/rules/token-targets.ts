@@ -38,7 +38,7 @@ export class DocumentIndex {
     this.visits = [...visit(doc)].filter((v) => !v.ancestors.some((a) => PAYLOAD.has(a.name)));
   }
 
-  managedIdentities(): Visit[] {
+  managedIdentityPolicies(): Visit[] {
     return this.visits.filter((v) => v.element.name === MANAGED_IDENTITY_POLICY);
   }
 
@@ -91,13 +91,13 @@ export class DocumentIndex {
    * otherwise the backend. [] when nothing can be said; a target without url when some
    * destination is unknown.
    */
-  targets(ami: Visit): Target[] {
-    const sendRequest = this.nearest(ami, 'send-request');
+  targets(policy: Visit): Target[] {
+    const sendRequest = this.nearest(policy, 'send-request');
     if (sendRequest) return [this.sendRequestTarget(sendRequest)];
-    const variable = literalAttribute(ami.element, 'output-token-variable-name')?.trim();
-    if (variable === undefined) return attrIsExpression(ami.element, 'output-token-variable-name') ? [] : this.backendTargets(ami);
+    const variable = literalAttribute(policy.element, 'output-token-variable-name')?.trim();
+    if (variable === undefined) return attrIsExpression(policy.element, 'output-token-variable-name') ? [] : this.backendTargets(policy);
     const quoted = `"${variable}"`;
-    const users = this.visits.filter((v) => v.element !== ami.element && ownExpressions(v.element).some((s) => s.includes(quoted)));
+    const users = this.visits.filter((v) => v.element !== policy.element && ownExpressions(v.element).some((s) => s.includes(quoted)));
     const targets: Target[] = [];
     for (const user of users) {
       // The header element, for `<set-header><value>@(...)</value></set-header>`.
