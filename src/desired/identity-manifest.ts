@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, type Node } from 'yaml';
 import { idSegmentsProblem } from '../model/arm-id.js';
 import type { IdentityManifest, RoleAssignmentSpec, UserAssignedIdentitySpec } from '../model/identity.js';
+import { closestManifestName } from '../model/closest-name.js';
 import type { Diagnostic } from '../model/index.js';
-import { closestIdentityName, roleGuid, suggestRole } from '../model/roles.js';
+import { roleGuid, suggestRole } from '../model/roles.js';
 import { GUID, normaliseScope, scopeProblem } from '../model/scope.js';
 import { schemaDiagnostic, schemaErrors } from './identity-schema.js';
 import { environmentNames, loadVariables, substitute, type Variables } from './identity-variables.js';
-import { deref, entry, error, keyText, locationOf, parseYaml, valueNodes, type YamlFile, MANIFEST_RULE } from './identity-yaml.js';
+import { MANIFEST_RULE, deref, diagnosticAt, entry, keyText, locationOf, parseYaml, valueNodes, type YamlFile } from './identity-yaml.js';
 import { FILE_LIMITS, FileRefusedError, readTreeText } from './safe-file.js';
 
 export const MANIFEST_FILE = 'identity.yaml';
@@ -54,19 +55,19 @@ function buildManifest(f: YamlFile, unresolved: Set<Node>, diagnostics: Diagnost
     const resourceId = normaliseScope(id);
     const unsafe = idSegmentsProblem(resourceId.split('/').slice(1));
     if (unsafe) {
-      diagnostics.push(error(locationOf(f, pair.value), `user-assigned identity ${alias}: "${id}" is not a clean ARM id (${unsafe}); write ${USER_ASSIGNED_EXAMPLE}`));
+      diagnostics.push(diagnosticAt(locationOf(f, pair.value), `user-assigned identity ${alias}: "${id}" is not a clean ARM id (${unsafe}); write ${USER_ASSIGNED_EXAMPLE}`));
       continue;
     }
     if (!USER_ASSIGNED_ID.test(resourceId)) {
       const message = `user-assigned identity ${alias}: "${id}" is not the resource ID of one; write ${USER_ASSIGNED_EXAMPLE}`;
-      diagnostics.push(error(locationOf(f, pair.value), message));
+      diagnostics.push(diagnosticAt(locationOf(f, pair.value), message));
       continue;
     }
     const spec: UserAssignedIdentitySpec = { alias, resourceId, at: locationOf(f, pair.key) };
     const same = seenIds.get(resourceId.toLowerCase());
     if (same) {
       const message = `user-assigned identity ${alias} is the same identity as ${same.alias} (line ${same.at.line}); declare it once`;
-      diagnostics.push(error(locationOf(f, pair.value), message));
+      diagnostics.push(diagnosticAt(locationOf(f, pair.value), message));
       continue;
     }
     seenIds.set(resourceId.toLowerCase(), spec);
@@ -87,7 +88,7 @@ function buildManifest(f: YamlFile, unresolved: Set<Node>, diagnostics: Diagnost
 
     if (who === 'system' && manifest.systemAssigned === false) {
       diagnostics.push(
-        error(
+        diagnosticAt(
           locationOf(f, identityNode),
           `a role assignment for the system-assigned identity, but identity.systemAssigned is false (line ${locationOf(f, system).line}): ` +
             'it could never be made; set systemAssigned: true or remove the assignment',
@@ -95,10 +96,10 @@ function buildManifest(f: YamlFile, unresolved: Set<Node>, diagnostics: Diagnost
       );
       complete = false;
     } else if (who !== undefined && who !== 'system' && !aliases.includes(who)) {
-      const suggestion = closestIdentityName(who, ['system', ...aliases]);
+      const suggestion = closestManifestName(who, ['system', ...aliases]);
       const declared = aliases.length ? `aliases: ${aliases.join(', ')}` : 'no user-assigned identity is declared';
       diagnostics.push(
-        error(
+        diagnosticAt(
           locationOf(f, identityNode),
           `identity "${who}" is neither "system" nor an alias of identity.userAssigned (${declared})${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
         ),
@@ -108,23 +109,23 @@ function buildManifest(f: YamlFile, unresolved: Set<Node>, diagnostics: Diagnost
 
     const guid = role === undefined ? undefined : roleGuid(role);
     if (role !== undefined && guid === undefined && role.trim().startsWith('/')) {
-      diagnostics.push(error(locationOf(f, roleNode), `role "${role}" is not a role definition ID; write /subscriptions/<subscription-id>/providers/Microsoft.Authorization/roleDefinitions/<role-guid>, the role's GUID or its name`));
+      diagnostics.push(diagnosticAt(locationOf(f, roleNode), `role "${role}" is not a role definition ID; write /subscriptions/<subscription-id>/providers/Microsoft.Authorization/roleDefinitions/<role-guid>, the role's GUID or its name`));
       complete = false;
     } else if (role !== undefined && guid === undefined && /^[0-9a-f-]{30,}$/i.test(role)) {
-      diagnostics.push(error(locationOf(f, roleNode), `role "${role}" is not a valid GUID (8-4-4-4-12 hexadecimal digits)`));
+      diagnostics.push(diagnosticAt(locationOf(f, roleNode), `role "${role}" is not a valid GUID (8-4-4-4-12 hexadecimal digits)`));
       complete = false;
     } else if (role !== undefined && guid === undefined) {
       // An unknown name far from every known one may be a built-in role not listed here, or a custom role: the live plan resolves it.
       const suggestion = suggestRole(role);
       if (suggestion) {
-        diagnostics.push(error(locationOf(f, roleNode), `unknown role "${role}"; did you mean "${suggestion}"?`));
+        diagnostics.push(diagnosticAt(locationOf(f, roleNode), `unknown role "${role}"; did you mean "${suggestion}"?`));
         complete = false;
       }
     }
 
     const problem = scope === undefined ? undefined : scopeProblem(scope);
     if (problem) {
-      diagnostics.push(error(locationOf(f, scopeNode), problem));
+      diagnostics.push(diagnosticAt(locationOf(f, scopeNode), problem));
       complete = false;
     }
     if (!complete) continue;
@@ -136,7 +137,7 @@ function buildManifest(f: YamlFile, unresolved: Set<Node>, diagnostics: Diagnost
     const key = [spec.identity, guid ?? spec.role.toLowerCase(), spec.scope.toLowerCase()].join('\n');
     const first = seenAssignments.get(key);
     if (first) {
-      diagnostics.push(error(spec.at, `role assignment repeats the one at line ${first.at.line} (same identity, role and scope); remove one`));
+      diagnostics.push(diagnosticAt(spec.at, `role assignment repeats the one at line ${first.at.line} (same identity, role and scope); remove one`));
       continue;
     }
     seenAssignments.set(key, spec);
@@ -159,7 +160,7 @@ export function loadIdentityManifest(root: string, options: { environment?: stri
     text = readTreeText(join(root, MANIFEST_FILE), { root, maxBytes: FILE_LIMITS.config, label: shown, what: MANIFEST_FILE, missingOk: true });
   } catch (e) {
     if (!(e instanceof FileRefusedError)) throw e;
-    return { diagnostics: [error({ file: shown, line: 1, column: 1 }, e.reason)] };
+    return { diagnostics: [diagnosticAt({ file: shown, line: 1, column: 1 }, e.reason)] };
   }
   if (text === undefined) return { diagnostics: [] };
   const diagnostics: Diagnostic[] = [];
@@ -175,19 +176,19 @@ export function loadIdentityManifest(root: string, options: { environment?: stri
   if (!f) return result();
   const top = f.doc.contents;
   if (top !== null && !isMap(top)) {
-    diagnostics.push(error(locationOf(f, top), `${MANIFEST_FILE} must be a map with identity: and roleAssignments: at the top level`));
+    diagnostics.push(diagnosticAt(locationOf(f, top), `${MANIFEST_FILE} must be a map with identity: and roleAssignments: at the top level`));
     return result();
   }
   const unresolved = substitute(f, variables, diagnostics);
   for (const node of valueNodes(top)) {
-    if (isAlias(node) && !node.resolve(f.doc)) diagnostics.push(error(locationOf(f, node), `alias *${node.source} has no anchor &${node.source} before it`));
+    if (isAlias(node) && !node.resolve(f.doc)) diagnostics.push(diagnosticAt(locationOf(f, node), `alias *${node.source} has no anchor &${node.source} before it`));
   }
   let data: unknown;
   try {
     data = f.doc.toJS() ?? {};
   } catch (e) {
     // Only anchors and aliases make toJS throw (an alias in a key, too many aliases); those in values are reported above.
-    if (!diagnostics.some((d) => d.severity === 'error')) diagnostics.push(error(locationOf(f, top), `not valid YAML: ${(e as Error).message}`));
+    if (!diagnostics.some((d) => d.severity === 'error')) diagnostics.push(diagnosticAt(locationOf(f, top), `not valid YAML: ${(e as Error).message}`));
     return result();
   }
   for (const e of schemaErrors(data)) {

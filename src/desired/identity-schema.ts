@@ -4,14 +4,14 @@
  */
 import type { ErrorObject } from 'ajv';
 import { isSeq, type Node } from 'yaml';
+import { closestManifestName } from '../model/closest-name.js';
 import type { Diagnostic } from '../model/index.js';
-import { closestIdentityName } from '../model/roles.js';
 import { validate as validateIdentitySchema } from './identity-schema.validate.js';
-import { deref, entry, error, locationOf, type YamlFile } from './identity-yaml.js';
+import { deref, diagnosticAt, entry, locationOf, type YamlFile } from './identity-yaml.js';
 
 /**
  * The schema's errors for `data`, from the validator ajv compiled at build time from
- * schema/identity.schema.json (scripts/gen-validators.mjs): every error, each verbose (with the
+ * schema/identity.schema.json (scripts/gen-validators.mjs): every diagnosticAt, each verbose (with the
  * data and the schema it is about, for messages that show both).
  */
 export function schemaErrors(data: unknown): ErrorObject[] {
@@ -59,22 +59,22 @@ export function schemaDiagnostic(f: YamlFile, e: ErrorObject, unresolved: Set<No
     case 'type': {
       if (node && unresolved.has(node)) return undefined;
       const expected = String(e.params.type).split(',').find((t) => t !== 'null')!;
-      return error(locationOf(f, node), `${path} must be ${TYPE_WORDS[expected] ?? expected}, not ${describeValue(e.data)}`);
+      return diagnosticAt(locationOf(f, node), `${path} must be ${TYPE_WORDS[expected] ?? expected}, not ${describeValue(e.data)}`);
     }
     case 'additionalProperties': {
       const key = String(e.params.additionalProperty);
-      const suggestion = closestIdentityName(key, allowed);
-      return error(
+      const suggestion = closestManifestName(key, allowed);
+      return diagnosticAt(
         locationOf(f, entry(f, node, key).key ?? node),
         `unknown key "${key}" ${where}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; allowed keys: ${allowed.join(', ')}`,
       );
     }
     case 'required': {
       const required = (e.parentSchema?.required as string[] | undefined) ?? [];
-      return error(locationOf(f, node), `${path} has no ${e.params.missingProperty}; required keys: ${required.join(', ')}`);
+      return diagnosticAt(locationOf(f, node), `${path} has no ${e.params.missingProperty}; required keys: ${required.join(', ')}`);
     }
     case 'minLength':
-      return node && unresolved.has(node) ? undefined : error(locationOf(f, node), `${path} must not be empty`);
+      return node && unresolved.has(node) ? undefined : diagnosticAt(locationOf(f, node), `${path} must not be empty`);
     case 'pattern':
     case 'not': {
       // propertyNames of identity.userAssigned: the aliases.
@@ -83,11 +83,11 @@ export function schemaDiagnostic(f: YamlFile, e: ErrorObject, unresolved: Set<No
         e.keyword === 'not'
           ? `alias "${alias}" is reserved for the system-assigned identity: choose another alias`
           : `alias "${alias}" is not a valid name: use letters, digits, "-" and "_"`;
-      return error(locationOf(f, entry(f, node, alias).key ?? node), message);
+      return diagnosticAt(locationOf(f, entry(f, node, alias).key ?? node), message);
     }
     case 'propertyNames':
       return undefined;
     default:
-      return error(locationOf(f, node), `${path} ${e.message ?? 'is not valid'}`);
+      return diagnosticAt(locationOf(f, node), `${path} ${e.message ?? 'is not valid'}`);
   }
 }

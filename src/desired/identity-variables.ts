@@ -6,9 +6,9 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isScalar, type Node } from 'yaml';
+import { closestManifestName } from '../model/closest-name.js';
 import type { Diagnostic } from '../model/index.js';
-import { closestIdentityName } from '../model/roles.js';
-import { VARIABLES_RULE, deref, entry, error, keyText, locationAt, locationOf, parseYaml, valueNodes, type YamlFile } from './identity-yaml.js';
+import { VARIABLES_RULE, deref, diagnosticAt, entry, keyText, locationAt, locationOf, parseYaml, valueNodes, type YamlFile } from './identity-yaml.js';
 import { FILE_LIMITS, FileRefusedError, readTreeText } from './safe-file.js';
 
 const ENVIRONMENTS_DIR = 'environments';
@@ -47,7 +47,7 @@ const listEnvironments = (names: string[]): string =>
 export function loadVariables(root: string, shownRoot: string, name: string, manifestFile: string, diagnostics: Diagnostic[]): Variables {
   const start = { file: manifestFile, line: 1, column: 1 };
   if (!ENVIRONMENT_NAME.test(name)) {
-    diagnostics.push(error(start, `environment "${name}" is not a valid name: use letters, digits, ".", "-" and "_"`, VARIABLES_RULE));
+    diagnostics.push(diagnosticAt(start, `environment "${name}" is not a valid name: use letters, digits, ".", "-" and "_"`, VARIABLES_RULE));
     return { kind: 'failed' };
   }
   const file = `${name}.yaml`;
@@ -57,7 +57,7 @@ export function loadVariables(root: string, shownRoot: string, name: string, man
     text = readTreeText(join(root, ENVIRONMENTS_DIR, file), { root, maxBytes: FILE_LIMITS.config, label: shown, what: 'environment files', missingOk: true });
   } catch (e) {
     if (!(e instanceof FileRefusedError)) throw e;
-    diagnostics.push(error({ file: shown, line: 1, column: 1 }, e.reason, VARIABLES_RULE));
+    diagnostics.push(diagnosticAt({ file: shown, line: 1, column: 1 }, e.reason, VARIABLES_RULE));
     return { kind: 'failed' };
   }
   if (text === undefined) {
@@ -70,25 +70,25 @@ export function loadVariables(root: string, shownRoot: string, name: string, man
   const top = f.doc.contents;
   if (top === null) return { kind: 'loaded', shown, values, broken };
   if (!isMap(top)) {
-    diagnostics.push(error(locationOf(f, top), `${shown} must be a map with variables: at the top level`, VARIABLES_RULE));
+    diagnostics.push(diagnosticAt(locationOf(f, top), `${shown} must be a map with variables: at the top level`, VARIABLES_RULE));
     return { kind: 'failed' };
   }
   for (const pair of top.items) {
     if (keyText(pair.key) !== 'variables') {
-      diagnostics.push(error(locationOf(f, pair.key), `unknown key "${keyText(pair.key)}": an environment file holds only variables:`, VARIABLES_RULE));
+      diagnostics.push(diagnosticAt(locationOf(f, pair.key), `unknown key "${keyText(pair.key)}": an environment file holds only variables:`, VARIABLES_RULE));
     }
   }
   const variables = entry(f, top, 'variables').value;
   if (variables === undefined || (isScalar(variables) && variables.value === null)) return { kind: 'loaded', shown, values, broken };
   if (!isMap(variables)) {
-    diagnostics.push(error(locationOf(f, variables), 'variables must be a map of NAME: value', VARIABLES_RULE));
+    diagnostics.push(diagnosticAt(locationOf(f, variables), 'variables must be a map of NAME: value', VARIABLES_RULE));
     return { kind: 'failed' };
   }
   for (const pair of variables.items) {
     const variable = keyText(pair.key);
     if (!VARIABLE_NAME.test(variable)) {
       const message = `variable name "${variable}" is not valid: use letters, digits and "_", not starting with a digit`;
-      diagnostics.push(error(locationOf(f, pair.key), message, VARIABLES_RULE));
+      diagnostics.push(diagnosticAt(locationOf(f, pair.key), message, VARIABLES_RULE));
       continue;
     }
     const value = deref(f, pair.value);
@@ -97,7 +97,7 @@ export function loadVariables(root: string, shownRoot: string, name: string, man
     } else {
       broken.add(variable);
       const what = isScalar(value) && value.value === null ? 'has no value' : 'must be a string, a number or true/false';
-      diagnostics.push(error(locationOf(f, value ?? pair.key), `variable ${variable} ${what}`, VARIABLES_RULE));
+      diagnostics.push(diagnosticAt(locationOf(f, value ?? pair.key), `variable ${variable} ${what}`, VARIABLES_RULE));
     }
   }
   return { kind: 'loaded', shown, values, broken };
@@ -114,7 +114,7 @@ function referenceProblem(name: string, variables: Variables): string | undefine
   if (variables.kind === 'missing') return `\${${name}} cannot be resolved: ${variables.message}`;
   if (variables.kind === 'failed' || variables.broken.has(name) || variables.values.has(name)) return undefined;
   const known = [...variables.values.keys()].sort();
-  const suggestion = closestIdentityName(name, known);
+  const suggestion = closestManifestName(name, known);
   return (
     `unknown variable \${${name}}: ${variables.shown} has no variable ${name} ` +
     `(${known.length ? `known: ${known.join(', ')}` : 'it defines no variables'})${suggestion ? `; did you mean ${suggestion}?` : ''}`
@@ -148,7 +148,7 @@ export function substitute(f: YamlFile, variables: Variables, diagnostics: Diagn
       if (name === undefined) problem = '"${" has no closing "}"';
       else if (!VARIABLE_NAME.test(name)) problem = `"${token}" is not a variable reference: a name is letters, digits and "_", not starting with a digit`;
       else problem = referenceProblem(name, variables);
-      if (problem) diagnostics.push(error(at, problem, VARIABLES_RULE));
+      if (problem) diagnostics.push(diagnosticAt(at, problem, VARIABLES_RULE));
       const resolved = variables.kind === 'loaded' && name !== undefined ? variables.values.get(name) : undefined;
       if (problem || resolved === undefined) {
         unresolved.add(node);

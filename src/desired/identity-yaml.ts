@@ -26,7 +26,8 @@ export function locationOf(f: YamlFile, node: unknown): ManifestLocation {
   return locationAt(f, (node as Node | undefined)?.range?.[0] ?? 0);
 }
 
-export function error(at: ManifestLocation, message: string, rule = MANIFEST_RULE): Diagnostic {
+/** An error (by default of identity.yaml) at a position. */
+export function diagnosticAt(at: ManifestLocation, message: string, rule = MANIFEST_RULE): Diagnostic {
   return { severity: 'error', rule, file: at.file, line: at.line, column: at.column, message };
 }
 
@@ -35,10 +36,10 @@ export function parseYaml(shown: string, text: string, rule: string, diagnostics
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const f: YamlFile = { shown, text, doc, lines };
-  for (const w of doc.warnings) diagnostics.push({ ...error(locationAt(f, w.pos[0]), w.message, rule), severity: 'warning' });
+  for (const w of doc.warnings) diagnostics.push({ ...diagnosticAt(locationAt(f, w.pos[0]), w.message, rule), severity: 'warning' });
   for (const e of doc.errors) {
     const message = e.code === 'MULTIPLE_DOCS' ? 'the file holds more than one YAML document (---); keep one' : e.message;
-    diagnostics.push(error(locationAt(f, e.pos[0]), `not valid YAML: ${message}`, rule));
+    diagnostics.push(diagnosticAt(locationAt(f, e.pos[0]), `not valid YAML: ${message}`, rule));
   }
   return doc.errors.length ? undefined : f;
 }

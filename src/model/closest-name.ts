@@ -50,3 +50,15 @@ export function closestName(name: string, candidates: Iterable<string>, options:
   }
   return best;
 }
+
+/** Compared without case, spaces, '-' and '_': "AzureServiceBus data-sender" is a misspelt "Azure Service Bus Data Sender". */
+const squash = (s: string): string => s.toLowerCase().replace(/[\s_-]+/g, '');
+
+/**
+ * A name of identity.yaml (role, alias, key, variable) that `name` most likely means, compared as
+ * squash does. About one typo per eight characters, at most three: "Sendr" finds "Sender", while a
+ * custom role such as "Storage Blob Data Writer" is not taken for "Storage Blob Data Reader".
+ */
+export function closestManifestName(name: string, candidates: Iterable<string>): string | undefined {
+  return closestName(name, candidates, { charactersPerSlip: 8, normalise: squash });
+}

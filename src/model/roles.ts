@@ -3,7 +3,7 @@
  * ones, and the names of the data-plane roles the lint rules reason about. Any other role name is
  * resolved live with a `roleName eq` lookup.
  */
-import { closestName } from './closest-name.js';
+import { closestManifestName } from './closest-name.js';
 import { GUID } from './scope.js';
 
 /**
@@ -87,21 +87,9 @@ export function builtInRoleName(role: { roleDefinitionGuid?: string; role: strin
   return ROLE_NAME_BY_LOWER.get(role.role.trim().toLowerCase());
 }
 
-/** Compared without case, spaces, '-' and '_': "AzureServiceBus data-sender" is a misspelt "Azure Service Bus Data Sender". */
-const squash = (s: string): string => s.toLowerCase().replace(/[\s_-]+/g, '');
-
-/**
- * The name among `candidates` that `name` most likely means, compared as squash does. About one
- * typo per eight characters, at most three: "Sendr" finds "Sender", while a custom role such as
- * "Storage Blob Data Writer" is not taken for "Storage Blob Data Reader".
- */
-export function closestIdentityName(name: string, candidates: Iterable<string>): string | undefined {
-  return closestName(name, candidates, { charactersPerSlip: 8, normalise: squash });
-}
-
 /** Closest known built-in role name (case-insensitive edit distance, small threshold relative to length), or undefined. */
 export function suggestRole(name: string, candidates: Iterable<string> = Object.keys(KNOWN_BUILT_IN_ROLES)): string | undefined {
-  return closestIdentityName(name, candidates);
+  return closestManifestName(name, candidates);
 }
 
 // The data-plane roles the lint rules and the service catalogue (services.ts) name.
