@@ -9,6 +9,7 @@
  * - built-in role definitions (`roleName eq '…'`).
  */
 import { createHash } from 'node:crypto';
+import type { LiveSeedIdentity } from '../model/seed.js';
 import { armError, page, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type RouteHandler } from './types.js';
 
 export const APIM_API_VERSION = '2024-05-01';
@@ -374,21 +375,17 @@ export function systemPrincipalId(state: EmulatorState): string {
 
 /**
  * Seeds identity and role assignments (`--seed` with an identity.yaml): the identity as given,
- * and each assignment under `nameOf(scope, principal, role)` (the name the tool itself would use).
+ * and each assignment under `seed.assignmentName(scope, principal, role)` (the name the tool
+ * itself would use).
  */
-export function seedIdentity(
-  state: EmulatorState,
-  identity: { systemAssigned: boolean; userAssigned: string[] },
-  assignments: Array<{ identity: 'system' | string; scope: string; roleGuid: string }>,
-  nameOf: (scope: string, principalId: string, roleGuid: string) => string,
-): void {
-  const type = identity.systemAssigned ? (identity.userAssigned.length ? 'SystemAssigned, UserAssigned' : 'SystemAssigned') : identity.userAssigned.length ? 'UserAssigned' : 'None';
+export function seedIdentity(state: EmulatorState, seed: LiveSeedIdentity): void {
+  const type = seed.systemAssigned ? (seed.userAssigned.length ? 'SystemAssigned, UserAssigned' : 'SystemAssigned') : seed.userAssigned.length ? 'UserAssigned' : 'None';
   const stored: any = { type };
-  if (identity.userAssigned.length) stored.userAssignedIdentities = Object.fromEntries(identity.userAssigned.map((id) => [id, {}]));
+  if (seed.userAssigned.length) stored.userAssignedIdentities = Object.fromEntries(seed.userAssigned.map((id) => [id, {}]));
   state.resources.set('identity', { address: 'identity', value: stored, etag: `"${state.nextEtag()}"` });
-  for (const a of assignments) {
+  for (const a of seed.roleAssignments) {
     const principalId = a.identity === 'system' ? systemPrincipalId(state) : userAssignedIdentityIds(a.identity).principalId;
-    storeAssignment(state, a.scope, nameOf(a.scope, principalId, a.roleGuid), a.roleGuid, principalId);
+    storeAssignment(state, a.scope, seed.assignmentName(a.scope, principalId, a.roleDefinitionGuid), a.roleDefinitionGuid, principalId);
   }
 }
 

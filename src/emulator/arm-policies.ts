@@ -18,8 +18,8 @@
  *   `backends/{id}` `{url}`, certificates `certificates/{id}` `{subject?, thumbprint?, keyVault?}` (seeded; read only here).
  */
 import { addressKey, parsePolicyAddress } from '../model/address.js';
-import { PolicySyntaxError, parsePolicyDocument } from '../policy-xml/index.js';
 import { serialiseLikeApim, type ApimFormat } from './apim-serialise.js';
+import { PolicyTextError, readPolicyText } from './policy-text.js';
 import { armError, page, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type RouteHandler } from './types.js';
 
 export interface PolicyRoutesOptions {
@@ -86,7 +86,7 @@ export function storePolicy(
   description?: string,
 ): { created: boolean; record: StoredRecord } {
   const fragment = isFragmentAddress(address);
-  const doc = parsePolicyDocument(xml, { file: address, expect: fragment ? 'fragment' : 'policies' });
+  const doc = readPolicyText(xml, fragment ? 'fragment' : 'policies');
   const existing = get(state, address);
   const record: StoredRecord = {
     address: existing?.address ?? address,
@@ -105,10 +105,7 @@ export function storePolicy(
 function storedAs(record: StoredRecord, format: ApimFormat): string {
   const text = typeof record.value === 'string' ? record.value : JSON.stringify(record.value);
   try {
-    const doc = parsePolicyDocument(text, {
-      file: record.address,
-      expect: isFragmentAddress(record.address) ? 'fragment' : 'any',
-    });
+    const doc = readPolicyText(text, isFragmentAddress(record.address) ? 'fragment' : 'any');
     return serialiseLikeApim(doc, format);
   } catch {
     return text;
@@ -146,7 +143,7 @@ function formatOf(req: EmulatorRequest): ApimFormat | EmulatorResponse {
   return armError(400, 'ValidationError', `Invalid format '${f}'. Allowed values: xml, rawxml.`);
 }
 
-function validationError(e: PolicySyntaxError): EmulatorResponse {
+function validationError(e: PolicyTextError): EmulatorResponse {
   return armError(400, 'ValidationError', 'One or more fields contain incorrect values:', [
     { code: 'ValidationError', target: 'representation', message: `${e.reason}. Line ${e.line}, position ${e.column}.` },
   ]);
@@ -194,7 +191,7 @@ function policyItem(req: EmulatorRequest, state: EmulatorState, address: string,
       try {
         stored = storePolicy(state, address, props.value, fragment ? (props.description as string | undefined) : undefined);
       } catch (e) {
-        if (e instanceof PolicySyntaxError) return validationError(e);
+        if (e instanceof PolicyTextError) return validationError(e);
         throw e;
       }
       return {
