@@ -44,13 +44,19 @@ export class ScanProblem extends Error {
   }
 }
 
-/** One C# character of the text at `i` and how many text characters spell it. */
-function charAt(s: string, i: number): [string, number] {
+/** How many text characters spelled the character `charAt` returned last (no pair allocated per character). */
+let len = 1;
+
+/** One C# character of the text at `i`; `len` says how many text characters spell it. */
+function charAt(s: string, i: number): string {
+  len = 1;
   const c = s[i] ?? '';
-  if (c !== '&') return [c, 1];
+  if (c !== '&') return c;
   const m = referenceAt(s, i);
   const ch = m ? referenced(m) : undefined;
-  return ch === undefined ? [c, 1] : [ch, m![0].length];
+  if (ch === undefined) return c;
+  len = m![0].length;
+  return ch;
 }
 
 /** Up to `count` C# characters from `i`, with the text offset after each. */
@@ -58,9 +64,8 @@ function chars(s: string, i: number, count: number): { text: string; ends: numbe
   let text = '';
   const ends: number[] = [];
   while (ends.length < count && i < s.length) {
-    const [c, n] = charAt(s, i);
-    text += c;
-    i += n;
+    text += charAt(s, i);
+    i += len;
     ends.push(i);
   }
   return { text, ends };
@@ -80,16 +85,19 @@ function afterString(s: string, i: number): number {
   let verbatim = false;
   let interpolated = false;
   for (;;) {
-    const [c, n] = charAt(s, i);
+    const c = charAt(s, i);
+    const n = len;
     i += n;
     if (c === '@') verbatim = true;
     else if (c === '$') interpolated = true;
     else break; // the opening quote
   }
   while (i < s.length) {
-    const [c, n] = charAt(s, i);
+    const c = charAt(s, i);
+    const n = len;
     if (c === '"') {
-      const [next, m] = charAt(s, i + n);
+      const next = charAt(s, i + n);
+      const m = len;
       if (verbatim && next === '"') {
         i += n + m;
         continue;
@@ -97,11 +105,13 @@ function afterString(s: string, i: number): number {
       return i + n;
     }
     if (c === '\\' && !verbatim) {
-      i += n + charAt(s, i + n)[1];
+      charAt(s, i + n);
+      i += n + len;
       continue;
     }
     if (interpolated && c === '{') {
-      const [next, m] = charAt(s, i + n);
+      const next = charAt(s, i + n);
+      const m = len;
       if (next === '{') {
         i += n + m;
         continue;
@@ -129,7 +139,8 @@ function afterCode(s: string, i: number, close: string): number {
       i = afterString(s, i);
       continue;
     }
-    const [c, n] = charAt(s, i);
+    const c = charAt(s, i);
+    const n = len;
     if (c === "'") {
       const w = chars(s, i, 12);
       const m = CHAR_LITERAL.exec(w.text);
@@ -137,17 +148,20 @@ function afterCode(s: string, i: number, close: string): number {
       continue;
     }
     if (c === '/') {
-      const [next, m] = charAt(s, i + n);
+      const next = charAt(s, i + n);
+      const m = len;
       if (next === '/') {
         i += n + m;
-        while (i < s.length && charAt(s, i)[0] !== '\n') i += charAt(s, i)[1];
+        while (i < s.length && charAt(s, i) !== '\n') i += len;
         continue;
       }
       if (next === '*') {
         i += n + m;
         while (i < s.length) {
-          const [d, dn] = charAt(s, i);
-          const [e, en] = charAt(s, i + dn);
+          const d = charAt(s, i);
+          const dn = len;
+          const e = charAt(s, i + dn);
+          const en = len;
           if (d === '*' && e === '/') {
             i += dn + en;
             break;
