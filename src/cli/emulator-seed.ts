@@ -8,7 +8,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPolicyTree } from '../desired/load-tree.js';
-import { BUILT_IN_ROLES } from '../emulator/arm-identity.js';
+import { BUILT_IN_ROLES } from '../emulator/arm-rbac.js';
 import { seedState } from '../emulator/seed.js';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../emulator/server.js';
 import type { EmulatorState } from '../emulator/types.js';

@@ -9,7 +9,7 @@
 import { addressKey, parsePolicyAddress } from '../model/address.js';
 import type { PolicyScope } from '../model/index.js';
 import type { LiveSeed } from '../model/seed.js';
-import { seedIdentity } from './arm-identity.js';
+import { seedIdentity } from './arm-rbac.js';
 import { storePolicy } from './arm-policies.js';
 import type { EmulatorState } from './types.js';
 
