@@ -7,28 +7,23 @@
  * something to find; the identity and its role assignments as given.
  */
 import { addressKey, parsePolicyAddress } from '../model/address.js';
-import type { PolicyScope } from '../model/index.js';
 import type { LiveSeed } from '../model/seed.js';
 import { seedIdentity } from './arm-rbac.js';
 import { storePolicy } from './arm-policies.js';
 import type { EmulatorState } from './types.js';
 
-/** Entities (address, id) a policy's scope implies. */
-function impliedEntities(scope: PolicyScope): Array<[string, string]> {
-  const ws = scope.workspace ? `workspaces/${scope.workspace}/` : '';
-  switch (scope.kind) {
-    case 'api':
-      return [[`${ws}apis/${scope.apiId}`, scope.apiId]];
-    case 'operation':
-      return [
-        [`${ws}apis/${scope.apiId}`, scope.apiId],
-        [`${ws}apis/${scope.apiId}/operations/${scope.operationId}`, scope.operationId],
-      ];
-    case 'product':
-      return [[`${ws}products/${scope.productId}`, scope.productId]];
-    default:
-      return [];
-  }
+/**
+ * The parents ARM has for a policy (address, id): every collection/name pair of its path below the
+ * service or its workspace, the policy itself excepted (`apis/a/operations/o/policies/policy` →
+ * `apis/a`, `apis/a/operations/o`). A fragment has none.
+ */
+function impliedEntities(address: string): Array<[string, string]> {
+  const scope = parsePolicyAddress(address);
+  if (!scope || scope.kind === 'fragment') return [];
+  const parts = address.split('/');
+  const out: Array<[string, string]> = [];
+  for (let i = (scope.workspace !== undefined ? 2 : 0) + 2; i <= parts.length - 2; i += 2) out.push([parts.slice(0, i).join('/'), parts[i - 1]!]);
+  return out;
 }
 
 /** Stores `seed` in `state`; returns the number of policies stored. Throws on a policy ARM would refuse. */
@@ -38,8 +33,7 @@ export function seedState(state: EmulatorState, seed: LiveSeed): { policies: num
   for (const p of sorted) {
     storePolicy(state, p.address, p.xml, p.description);
     policies += 1;
-    const scope = parsePolicyAddress(p.address);
-    for (const [address, id] of scope ? impliedEntities(scope) : []) {
+    for (const [address, id] of impliedEntities(p.address)) {
       if (!state.resources.has(addressKey(address))) {
         const rev = /;rev=\d+$/i.exec(id);
         const displayName = rev ? id.slice(0, rev.index) : id;
