@@ -1,6 +1,6 @@
 /**
- * ARM routes for the instance's identity (AZURE-CONTRACT.md §3), and the router for identity and
- * RBAC (arm-rbac.ts):
+ * ARM routes for the instance's identity (APIM 2024-05-01, Managed Identity 2024-11-30), and the
+ * router for identity and RBAC (arm-rbac.ts):
  * - `GET S` / `PATCH S` (identity, a long-running operation polled at `S/operationresults/{id}`);
  * - user-assigned identities: a first GET of an unknown ID under the emulator's subscription creates
  *   it, with principalId/clientId derived deterministically from the (lower-cased) resource ID.

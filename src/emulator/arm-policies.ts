@@ -1,6 +1,7 @@
 /**
  * ARM routes for APIM policies, policy fragments, `allPolicies`, and the read-only lists a
- * deployment needs (APIs, operations, products, named values, backends). AZURE-CONTRACT.md §1–2.
+ * deployment needs (APIs, operations, products, named values, backends), as the APIM 2024-05-01
+ * REST API answers them.
  *
  * Storage (in `state.resources`, keyed by the lower-cased address):
  * - a policy at `[workspaces/{w}/](policies/policy | apis/{a}/policies/policy |

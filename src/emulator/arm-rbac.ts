@@ -1,5 +1,5 @@
 /**
- * ARM routes for RBAC (AZURE-CONTRACT.md §4–§5): role assignments PUT/GET/DELETE/list
+ * ARM routes for RBAC (Authorization 2022-04-01): role assignments PUT/GET/DELETE/list
  * (`atScope()`, `principalId eq '…'`), stored at `roleAssignments/<guid>`, with
  * `RoleAssignmentExists`, `RoleAssignmentUpdateNotPermitted` and injected `PrincipalNotFound`
  * (`state.faults.principalNotFound`); built-in role definitions (`roleName eq '…'`); seeding.

@@ -230,7 +230,7 @@ function convert(masked: Masked, nodes: FxpNode[]): ApimNode[] {
   return out;
 }
 
-function describe(msg: string): string {
+function validatorReason(msg: string): string {
   const closing = /Expected closing tag '([^']+)' \(opened in line \d+, col \d+\) instead of closing tag '([^']+)'/.exec(msg);
   if (closing) return `closing tag </${closing[2]}> does not match the open <${closing[1]}>`;
   const unclosed = /Unclosed tag '([^']+)'/.exec(msg);
@@ -282,7 +282,7 @@ export function readPolicyText(input: string, root: 'policies' | 'fragment' | 'a
       offset = Math.max(0, masked.text.lastIndexOf('<', offset));
       fail(offset, 'a second root element; a policy has exactly one root');
     }
-    fail(offset, describe(valid.err.msg));
+    fail(offset, validatorReason(valid.err.msg));
   }
 
   const nodes = convert(masked, parser.parse(masked.text) as FxpNode[]);
