@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
+import { startSeededEmulator as startEmulator } from '../src/cli/emulator-seed.js';
+import type { RunningEmulator } from '../src/emulator/server.js';
 import { ROOT } from './helpers/run.js';
 import { admin, targetInputs } from './helpers/emulator.js';
 import { runActionAsync } from './helpers/runner.js';

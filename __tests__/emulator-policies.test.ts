@@ -5,7 +5,7 @@
 import { canonicalize, parsePolicyDocument } from '../src/policy-xml/index.js';
 import { serialiseLikeApim } from '../src/emulator/apim-serialise.js';
 import { createPolicyRoutes, policyRoutes } from '../src/emulator/arm-policies.js';
-import { seedFromTree } from '../src/emulator/seed.js';
+import { seedFromTree } from '../src/cli/emulator-seed.js';
 import { createEmulatorState } from '../src/emulator/state.js';
 import type { EmulatorRequest, EmulatorResponse, EmulatorState, RouteHandler } from '../src/emulator/types.js';
 import { makeTree, policy } from './helpers/tree.js';

@@ -5,7 +5,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
+import { startSeededEmulator as startEmulator } from '../src/cli/emulator-seed.js';
+import type { RunningEmulator } from '../src/emulator/server.js';
 import { admin, cliAgainst as cli } from './helpers/emulator.js';
 import { runCliAsync } from './helpers/run.js';
 import { makeTree, policy } from './helpers/tree.js';

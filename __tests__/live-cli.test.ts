@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
+import { startSeededEmulator as startEmulator } from '../src/cli/emulator-seed.js';
+import type { RunningEmulator } from '../src/emulator/server.js';
 import { cliAgainst, targetFlags } from './helpers/emulator.js';
 import { ROOT, runCliAsync } from './helpers/run.js';
 import { edit, sampleCopy } from './helpers/tree.js';

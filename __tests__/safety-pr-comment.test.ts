@@ -10,7 +10,8 @@
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmulator, type RunningEmulator } from '../src/emulator/server.js';
+import { startSeededEmulator as startEmulator } from '../src/cli/emulator-seed.js';
+import type { RunningEmulator } from '../src/emulator/server.js';
 import { admin, raw } from './helpers/emulator.js';
 import { ROOT } from './helpers/run.js';
 import { runActionAsync } from './helpers/runner.js';

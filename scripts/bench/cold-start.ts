@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { identityRoutes } from '../../src/emulator/arm-identity.js';
 import { policyRoutes } from '../../src/emulator/arm-policies.js';
-import { DEFAULT_TARGET, startEmulator } from '../../src/emulator/server.js';
+import { startSeededEmulator } from '../../src/cli/emulator-seed.js';
+import { DEFAULT_TARGET } from '../../src/emulator/server.js';
 import type { RouteHandler } from '../../src/emulator/types.js';
 import { writeTree } from './trees.js';
 
@@ -59,7 +60,7 @@ export async function coldStart<K extends string>(programs: Record<K, string>, o
     firstArmAt ??= performance.now();
     return undefined;
   };
-  const emu = await startEmulator({ seedDir: policies, latencyMs: options.latencyMs, throttle: true, routes: [recorder, identityRoutes, policyRoutes] });
+  const emu = await startSeededEmulator({ seedDir: policies, latencyMs: options.latencyMs, throttle: true, routes: [recorder, identityRoutes, policyRoutes] });
   const names = Object.keys(programs) as K[];
   const times = new Map<K, number[]>(names.map((k) => [k, []]));
   const exitCodes = new Map<K, number[]>(names.map((k) => [k, []]));

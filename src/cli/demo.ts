@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { startEmulator, type ReadyLine } from '../emulator/server.js';
+import type { ReadyLine } from '../emulator/server.js';
 import { readPlanFile } from '../plan/plan-file.js';
 import { renderMarkdown } from '../render/markdown.js';
+import { startSeededEmulator } from './emulator-seed.js';
 
 /** The checkout root: the CLI runs from dist/cli/ (bundle) or src/cli/ (tests); both are two levels down. */
 export function projectRoot(): string {
@@ -65,7 +66,7 @@ export function registerDemo(program: Command): void {
       say('   stored the way APIM re-serialises policies (CRLF, tabs, escaped expressions). Its managed');
       say('   identities are off: policies/identity.yaml enables the system identity, attaches a');
       say('   user-assigned one, and grants each the data-plane role its policies need.');
-      const emulator = await startEmulator({ seedDir: snapshot });
+      const emulator = await startSeededEmulator({ seedDir: snapshot });
       try {
         const { ready } = emulator;
         say(`   ARM at ${ready.armEndpoint}; the CLI logs in as a GitHub workflow would: a GitHub OIDC`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { startEmulator } from '../emulator/server.js';
+import { startSeededEmulator } from './emulator-seed.js';
 import { CliError } from './errors.js';
 
 function number(name: string, min: number, max: number) {
@@ -23,7 +23,7 @@ export function registerEmulator(program: Command): void {
     .option('--fault-rate <x>', 'share of ARM requests answered with 429, 500, 503 or a reset', number('--fault-rate', 0, 1), 0)
     .option('--throttle', "apply ARM's token buckets (reads 250 + 25/s, writes 200 + 10/s)")
     .action(async (opts: { port: number; seed?: string; latencyMs: number; faultRate: number; throttle?: boolean }) => {
-      const emulator = await startEmulator({
+      const emulator = await startSeededEmulator({
         port: opts.port,
         ...(opts.seed ? { seedDir: opts.seed } : {}),
         latencyMs: opts.latencyMs,

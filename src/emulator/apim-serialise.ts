@@ -1,21 +1,33 @@
 /**
- * Re-serialises a parsed policy the way APIM stores and returns it (as the real service returns a
- * stored policy): CRLF line endings, tab indentation, double quotes, `<x />`, attributes in
- * the author's order, `<set-body>` content kept as it is (whitespace included).
+ * Re-serialises a policy read by `readPolicyText` the way APIM stores and returns it: CRLF line
+ * endings, tab indentation, double quotes, `<x />`, attributes in the author's order, `<set-body>`
+ * content kept as it is (whitespace included).
  *
- * Expressions: the C# an expression stands for is `canonicalExpression(source)` — the same reading
- * the canonical form uses, so a raw and an XML-escaped spelling of one expression serialise alike.
+ * Expressions: the C# an expression stands for is its text with XML references decoded (repeatedly,
+ * so an expression escaped twice reads the same) and line breaks as LF, so a raw and an XML-escaped
+ * spelling of one expression serialise alike.
  * - `xml`: that C# XML-escaped (`&` `<` `>` `"`; in attribute values also LF as `&#xA;`);
  * - `rawxml`: that C# exactly, unescaped.
  *
  * Deterministic and idempotent: serialising the parse of the output gives the output again.
  */
-import type { PolicyDocument, Segment, XmlAttribute, XmlElement, XmlNode } from '../policy-xml/document.js';
-import { canonicalExpression } from '../policy-xml/print.js';
+import { decodeXmlText } from './policy-scan.js';
+import type { ApimDocument, ApimElement, ApimNode, Segment } from './policy-text.js';
 
 export type ApimFormat = 'xml' | 'rawxml';
 
 const INDENT = '\t';
+
+/** The C# an expression as written stands for. */
+function expressionCode(source: string): string {
+  let current = source;
+  for (let i = 0; i < 4; i++) {
+    const next = decodeXmlText(current);
+    if (next === current) break;
+    current = next;
+  }
+  return current.replace(/\r\n?/g, '\n');
+}
 
 function escapeLiteral(text: string, attribute: boolean): string {
   let out = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#xD;');
@@ -35,25 +47,25 @@ function printSegments(segments: Segment[], format: ApimFormat, attribute: boole
   return segments
     .map((s) => {
       if (!s.expression) return escapeLiteral(s.text, attribute);
-      const code = canonicalExpression(s.source);
+      const code = expressionCode(s.source);
       return format === 'xml' ? escapeExpression(code, attribute) : code;
     })
     .join('');
 }
 
-function printAttributes(attributes: XmlAttribute[], format: ApimFormat): string {
+function printAttributes(attributes: ApimElement['attributes'], format: ApimFormat): string {
   return attributes.map((a) => ` ${a.name}="${printSegments(a.segments, format, true)}"`).join('');
 }
 
-function isBlank(node: XmlNode): boolean {
+function isBlank(node: ApimNode): boolean {
   return node.type === 'text' && node.segments.every((s) => !s.expression && s.text.trim() === '');
 }
 
-function meaningfulChildren(el: XmlElement, payload: boolean): XmlNode[] {
+function meaningfulChildren(el: ApimElement, payload: boolean): ApimNode[] {
   return payload ? el.children : el.children.filter((c) => !isBlank(c));
 }
 
-function printInline(node: XmlNode, format: ApimFormat, payload: boolean): string {
+function printInline(node: ApimNode, format: ApimFormat, payload: boolean): string {
   switch (node.type) {
     case 'text':
       return printSegments(node.segments, format, false);
@@ -71,7 +83,7 @@ function printInline(node: XmlNode, format: ApimFormat, payload: boolean): strin
   }
 }
 
-function printBlock(el: XmlElement, depth: number, format: ApimFormat, out: string[]): void {
+function printBlock(el: ApimElement, depth: number, format: ApimFormat, out: string[]): void {
   const pad = INDENT.repeat(depth);
   const payload = el.name === 'set-body';
   const kids = meaningfulChildren(el, payload);
@@ -92,7 +104,7 @@ function printBlock(el: XmlElement, depth: number, format: ApimFormat, out: stri
  * The text APIM stores and returns for a policy. A fragment is always returned whole, with its
  * `<fragment>` wrapper (also when it was sent without one). No trailing line break.
  */
-export function serialiseLikeApim(doc: PolicyDocument, format: ApimFormat): string {
+export function serialiseLikeApim(doc: ApimDocument, format: ApimFormat): string {
   const out: string[] = [];
   for (const c of doc.leading) out.push(`<!--${c.text}-->`);
   printBlock(doc.root, 0, format, out);

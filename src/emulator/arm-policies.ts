@@ -1,6 +1,7 @@
 /**
  * ARM routes for APIM policies, policy fragments, `allPolicies`, and the read-only lists a
- * deployment needs (APIs, operations, products, named values, backends).
+ * deployment needs (APIs, operations, products, named values, backends), as the APIM 2024-05-01
+ * REST API answers them.
  *
  * Storage (in `state.resources`, keyed by the lower-cased address):
  * - a policy at `[workspaces/{w}/](policies/policy | apis/{a}/policies/policy |
@@ -18,8 +19,32 @@
  *   `backends/{id}` `{url}`, certificates `certificates/{id}` `{subject?, thumbprint?, keyVault?}` (seeded; read only here).
  */
 import { addressKey, parsePolicyAddress } from '../model/address.js';
-import { PolicySyntaxError, parsePolicyDocument } from '../policy-xml/index.js';
+import {
+  apiContract,
+  armId,
+  backendContract,
+  bareEtag,
+  certificateContract,
+  decodeSegment,
+  displayName,
+  entities,
+  eq,
+  get,
+  header,
+  isFragmentAddress,
+  methodNotAllowed,
+  namedValueContract,
+  notFound,
+  operationContract,
+  productContract,
+  quote,
+  resourceType,
+  servicePrefix,
+  storedMatching,
+  type StoredRecord,
+} from './arm-entities.js';
 import { serialiseLikeApim, type ApimFormat } from './apim-serialise.js';
+import { PolicyTextError, readPolicyText } from './policy-text.js';
 import { armError, page, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type RouteHandler } from './types.js';
 
 export interface PolicyRoutesOptions {
@@ -29,55 +54,6 @@ export interface PolicyRoutesOptions {
 
 const SERVICE = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ApiManagement\/service\/([^/]+)(?:\/(.*))?$/i;
 
-type StoredRecord = { address: string; value: unknown; etag: string; description?: string };
-
-const eq = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-
-function decodeSegment(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
-function quote(token: string): string {
-  return token.startsWith('"') ? token : `"${token}"`;
-}
-
-function bareEtag(etag: string): string {
-  return etag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
-}
-
-function header(req: EmulatorRequest, name: string): string | undefined {
-  const key = Object.keys(req.headers).find((k) => k.toLowerCase() === name);
-  return key === undefined ? undefined : req.headers[key];
-}
-
-/** `Microsoft.ApiManagement/service/apis/policies` from `apis/echo/policies/policy`. */
-function resourceType(address: string): string {
-  const parts = address.split('/');
-  const collections = parts.filter((_p, i) => i % 2 === 0);
-  return ['Microsoft.ApiManagement/service', ...collections].join('/');
-}
-
-function servicePrefix(state: EmulatorState): string {
-  const t = state.target;
-  return `/subscriptions/${t.subscriptionId}/resourceGroups/${t.resourceGroup}/providers/Microsoft.ApiManagement/service/${t.serviceName}`;
-}
-
-function armId(state: EmulatorState, address: string): string {
-  return `${servicePrefix(state)}/${address}`;
-}
-
-function get(state: EmulatorState, address: string): StoredRecord | undefined {
-  return state.resources.get(addressKey(address)) as StoredRecord | undefined;
-}
-
-function isFragmentAddress(address: string): boolean {
-  return parsePolicyAddress(address)?.kind === 'fragment';
-}
-
 /** Stores a parsed-and-accepted policy as a PUT does; returns whether it was created. */
 export function storePolicy(
   state: EmulatorState,
@@ -86,7 +62,7 @@ export function storePolicy(
   description?: string,
 ): { created: boolean; record: StoredRecord } {
   const fragment = isFragmentAddress(address);
-  const doc = parsePolicyDocument(xml, { file: address, expect: fragment ? 'fragment' : 'policies' });
+  const doc = readPolicyText(xml, fragment ? 'fragment' : 'policies');
   const existing = get(state, address);
   const record: StoredRecord = {
     address: existing?.address ?? address,
@@ -105,10 +81,7 @@ export function storePolicy(
 function storedAs(record: StoredRecord, format: ApimFormat): string {
   const text = typeof record.value === 'string' ? record.value : JSON.stringify(record.value);
   try {
-    const doc = parsePolicyDocument(text, {
-      file: record.address,
-      expect: isFragmentAddress(record.address) ? 'fragment' : 'any',
-    });
+    const doc = readPolicyText(text, isFragmentAddress(record.address) ? 'fragment' : 'any');
     return serialiseLikeApim(doc, format);
   } catch {
     return text;
@@ -131,14 +104,6 @@ function policyBody(state: EmulatorState, record: StoredRecord, format: ApimForm
   };
 }
 
-function notFound(what: string): EmulatorResponse {
-  return armError(404, 'ResourceNotFound', `${what} not found.`);
-}
-
-function methodNotAllowed(method: string): EmulatorResponse {
-  return armError(405, 'MethodNotAllowed', `The HTTP method '${method}' is not supported here.`);
-}
-
 function formatOf(req: EmulatorRequest): ApimFormat | EmulatorResponse {
   const f = req.query['format'];
   if (f === undefined || f === '' || eq(f, 'xml')) return 'xml';
@@ -146,7 +111,7 @@ function formatOf(req: EmulatorRequest): ApimFormat | EmulatorResponse {
   return armError(400, 'ValidationError', `Invalid format '${f}'. Allowed values: xml, rawxml.`);
 }
 
-function validationError(e: PolicySyntaxError): EmulatorResponse {
+function validationError(e: PolicyTextError): EmulatorResponse {
   return armError(400, 'ValidationError', 'One or more fields contain incorrect values:', [
     { code: 'ValidationError', target: 'representation', message: `${e.reason}. Line ${e.line}, position ${e.column}.` },
   ]);
@@ -194,7 +159,7 @@ function policyItem(req: EmulatorRequest, state: EmulatorState, address: string,
       try {
         stored = storePolicy(state, address, props.value, fragment ? (props.description as string | undefined) : undefined);
       } catch (e) {
-        if (e instanceof PolicySyntaxError) return validationError(e);
+        if (e instanceof PolicyTextError) return validationError(e);
         throw e;
       }
       return {
@@ -218,98 +183,6 @@ function policyItem(req: EmulatorRequest, state: EmulatorState, address: string,
     default:
       return methodNotAllowed(method);
   }
-}
-
-/** Every stored record whose address matches, sorted by address key for stable paging. */
-function storedMatching(state: EmulatorState, test: (address: string) => boolean): StoredRecord[] {
-  return [...state.resources.entries()]
-    .filter(([, r]) => test(r.address))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, r]) => r as StoredRecord);
-}
-
-/** Entities of one collection (`apis`, `operations`, `products`) under `prefix`, stored or implied by any address. */
-function entities(state: EmulatorState, prefix: string, collection: string): Array<{ name: string; address: string; value: unknown }> {
-  const found = new Map<string, { name: string; address: string; value: unknown }>();
-  const p = prefix.toLowerCase();
-  for (const r of state.resources.values()) {
-    const lower = r.address.toLowerCase();
-    if (!lower.startsWith(p + collection.toLowerCase() + '/')) continue;
-    const rest = r.address.slice(p.length + collection.length + 1);
-    const name = rest.split('/')[0]!;
-    if (!name) continue;
-    const address = `${r.address.slice(0, p.length)}${collection}/${name}`;
-    const key = addressKey(address);
-    const own = rest === name ? r.value : undefined;
-    const prev = found.get(key);
-    if (!prev) found.set(key, { name, address, value: own });
-    else if (own !== undefined) prev.value = own;
-  }
-  return [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
-}
-
-function displayName(value: unknown, fallback: string): string {
-  const d = (value as { displayName?: unknown } | undefined)?.displayName;
-  return typeof d === 'string' ? d : fallback;
-}
-
-function apiContract(state: EmulatorState, e: { name: string; address: string; value: unknown }): unknown {
-  const rev = /;rev=(\d+)$/i.exec(e.name);
-  return {
-    id: armId(state, e.address),
-    type: resourceType(e.address),
-    name: e.name,
-    properties: {
-      displayName: displayName(e.value, rev ? e.name.slice(0, rev.index) : e.name),
-      apiRevision: rev ? rev[1] : '1',
-      isCurrent: !rev,
-      path: (rev ? e.name.slice(0, rev.index) : e.name).toLowerCase(),
-      protocols: ['https'],
-    },
-  };
-}
-
-function operationContract(state: EmulatorState, e: { name: string; address: string; value: unknown }): unknown {
-  return {
-    id: armId(state, e.address),
-    type: resourceType(e.address),
-    name: e.name,
-    properties: { displayName: displayName(e.value, e.name), method: 'GET', urlTemplate: `/${e.name}` },
-  };
-}
-
-function productContract(state: EmulatorState, e: { name: string; address: string; value: unknown }): unknown {
-  return {
-    id: armId(state, e.address),
-    type: resourceType(e.address),
-    name: e.name,
-    properties: { displayName: displayName(e.value, e.name), state: 'published', subscriptionRequired: true },
-  };
-}
-
-function namedValueContract(state: EmulatorState, r: StoredRecord): unknown {
-  const v = (r.value ?? {}) as { displayName?: unknown; value?: unknown; secret?: unknown; keyVault?: unknown };
-  const name = r.address.split('/').pop()!;
-  const secret = v.secret === true;
-  const properties: Record<string, unknown> = { displayName: displayName(v, name), secret, tags: [] };
-  // Like APIM: a secret's value is never returned by GET or list (only by listValue).
-  if (!secret && v.value !== undefined) properties.value = v.value;
-  if (v.keyVault !== undefined) properties.keyVault = v.keyVault;
-  return { id: armId(state, r.address), type: resourceType(r.address), name, properties };
-}
-
-function certificateContract(state: EmulatorState, r: StoredRecord): unknown {
-  const v = (r.value ?? {}) as { subject?: unknown; thumbprint?: unknown; expirationDate?: unknown; keyVault?: unknown };
-  const name = r.address.split('/').pop()!;
-  const properties: Record<string, unknown> = { subject: v.subject ?? `CN=${name}`, thumbprint: v.thumbprint ?? '0'.repeat(40), expirationDate: v.expirationDate ?? '2030-01-01T00:00:00Z' };
-  if (v.keyVault !== undefined) properties.keyVault = v.keyVault;
-  return { id: armId(state, r.address), type: resourceType(r.address), name, properties };
-}
-
-function backendContract(state: EmulatorState, r: StoredRecord): unknown {
-  const v = (r.value ?? {}) as { url?: unknown };
-  const name = r.address.split('/').pop()!;
-  return { id: armId(state, r.address), type: resourceType(r.address), name, properties: { url: v.url, protocol: 'http' } };
 }
 
 /** The route handler; `policyRoutes` is the default instance. */

@@ -7,11 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { LiveSeed } from '../model/seed.js';
 import { createAuth, type EmulatorAuth } from './auth.js';
 import { identityRoutes } from './arm-identity.js';
 import { policyRoutes, storePolicy } from './arm-policies.js';
 import { createGitHubFake, type GitHubFake } from './github.js';
-import { seedFromTree } from './seed.js';
+import { seedState } from './seed.js';
 import { createEmulatorState } from './state.js';
 import { createTls, type EmulatorTls } from './tls.js';
 import { armError, type EmulatorIdentity, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type RouteHandler } from './types.js';
@@ -27,8 +28,8 @@ export const DEFAULT_THROTTLE: ThrottleConfig = { readBurst: 250, readRate: 25, 
 export interface EmulatorOptions {
   /** 0 or absent = any free port. */
   port?: number;
-  /** Policies tree the live state starts as. */
-  seedDir?: string;
+  /** The live state it starts with (the CLI loads it from a tree: src/cli/emulator-seed.ts). */
+  seed?: LiveSeed;
   latencyMs?: number;
   /** Share (0..1) of ARM requests answered with 429 + Retry-After, 500, 503 or a connection reset. */
   faultRate?: number;
@@ -174,7 +175,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   const target: EmulatorIdentity = { ...DEFAULT_TARGET, ...(options.target ?? {}) };
   const state = createEmulatorState(target);
-  if (options.seedDir) await seedFromTree(state, options.seedDir);
+  if (options.seed) seedState(state, options.seed);
   const tls: EmulatorTls = await createTls();
   const auth = createAuth({ tenantId: target.tenantId, clientId: target.clientId });
   const github = createGitHubFake();

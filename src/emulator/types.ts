@@ -45,7 +45,7 @@ export interface EmulatorIdentity {
 
 export interface EmulatorState {
   target: EmulatorIdentity;
-  /** Resources by address (README, "The policies tree"), lower-cased key; see `StoredResource`. */
+  /** Resources by address (the ARM path relative to the service, e.g. `apis/echo/policies/policy`), lower-cased key; see `StoredResource`. */
   resources: Map<string, { address: string } & StoredResource>;
   /** Faults configured by `POST faults`, read by handlers that simulate them (e.g. PrincipalNotFound). */
   faults: { principalNotFound: number };

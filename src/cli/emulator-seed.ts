@@ -1,0 +1,83 @@
+/**
+ * `--seed DIR`: the product's loader reads a policies tree (and its identity.yaml) into the
+ * `LiveSeed` the emulator starts with, so the emulator never reads a tree itself. Named values and
+ * backends come from APIOps' own files when the tree has them
+ * (`named values/<name>/namedValueInformation.json`, `backends/<name>/backendInformation.json`),
+ * so reference checks have something to find. Role assignments get the names this tool gives them.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadPolicyTree } from '../desired/load-tree.js';
+import { BUILT_IN_ROLES } from '../emulator/arm-rbac.js';
+import { seedState } from '../emulator/seed.js';
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../emulator/server.js';
+import type { EmulatorState } from '../emulator/types.js';
+import { loadIdentityManifest } from '../desired/identity-manifest.js';
+import type { Diagnostic } from '../model/index.js';
+import type { LiveSeed } from '../model/seed.js';
+import { roleAssignmentName } from '../plan/identity.js';
+
+/** APIOps information files of one collection: their `properties`, by folder name. */
+function apiopsEntities(dir: string, folder: string, file: string): LiveSeed['namedValues'] {
+  let names: string[];
+  try {
+    names = readdirSync(join(dir, folder));
+  } catch {
+    return [];
+  }
+  return names.map((name) => {
+    try {
+      const properties = (JSON.parse(readFileSync(join(dir, folder, name, file), 'utf8')) as { properties?: Record<string, unknown> }).properties ?? {};
+      return { name, properties };
+    } catch (e) {
+      throw new Error(`cannot seed from ${join(dir, folder, name, file)}: ${(e as Error).message}`);
+    }
+  });
+}
+
+/**
+ * Loads `dir` into a seed. Throws when the tree has errors (the emulator should not start on a
+ * tree that cannot be deployed); returns the warnings too.
+ */
+export async function loadLiveSeed(dir: string): Promise<{ seed: LiveSeed; warnings: Diagnostic[] }> {
+  const tree = await loadPolicyTree(dir);
+  const identity = loadIdentityManifest(dir);
+  tree.diagnostics.push(...identity.diagnostics);
+  const errors = tree.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length) {
+    throw new Error(`cannot seed from ${dir}:\n` + errors.map((d) => `  ${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n'));
+  }
+  const seed: LiveSeed = {
+    policies: [...tree.state.resources.values()].map((r) => ({ address: r.address, xml: r.xml, ...(r.description !== undefined ? { description: r.description } : {}) })),
+    namedValues: apiopsEntities(dir, 'named values', 'namedValueInformation.json'),
+    backends: apiopsEntities(dir, 'backends', 'backendInformation.json'),
+  };
+  const m = identity.manifest;
+  if (m) {
+    const roleGuid = (role: string, guid?: string) => guid ?? Object.entries(BUILT_IN_ROLES).find(([n]) => n.toLowerCase() === role.toLowerCase())?.[1];
+    seed.identity = {
+      systemAssigned: m.systemAssigned ?? false,
+      userAssigned: m.userAssigned.map((u) => u.resourceId),
+      roleAssignments: m.roleAssignments.map((r) => {
+        const guid = roleGuid(r.role, r.roleDefinitionGuid);
+        if (!guid) throw new Error(`cannot seed from ${m.file}:${r.at.line}: the emulator knows no role "${r.role}"`);
+        const ua = m.userAssigned.find((u) => u.alias.toLowerCase() === r.identity.toLowerCase());
+        return { identity: ua ? ua.resourceId : 'system', scope: r.scope, roleDefinitionGuid: guid };
+      }),
+      assignmentName: roleAssignmentName,
+    };
+  }
+  return { seed, warnings: tree.diagnostics.filter((d) => d.severity !== 'error') };
+}
+
+/** Loads `dir` and stores it in `state` (tests that drive the route handlers without a server). */
+export async function seedFromTree(state: EmulatorState, dir: string): Promise<{ policies: number; warnings: Diagnostic[] }> {
+  const { seed, warnings } = await loadLiveSeed(dir);
+  return { ...seedState(state, seed), warnings };
+}
+
+/** `startEmulator`, seeded from the tree at `seedDir` when one is given. */
+export async function startSeededEmulator(options: Omit<EmulatorOptions, 'seed'> & { seedDir?: string } = {}): Promise<RunningEmulator> {
+  const { seedDir, ...rest } = options;
+  return startEmulator({ ...rest, ...(seedDir ? { seed: (await loadLiveSeed(seedDir)).seed } : {}) });
+}

@@ -1,0 +1,156 @@
+/**
+ * The emulator's stored records (`state.resources`) as ARM entities: address helpers shared by the
+ * ARM route handlers, and the read-only contracts of APIs, operations, products, named values,
+ * backends and certificates (which the policy routes list; see arm-policies.ts for storage).
+ */
+import { addressKey, parsePolicyAddress } from '../model/address.js';
+import { armError, type EmulatorRequest, type EmulatorResponse, type EmulatorState } from './types.js';
+
+export type StoredRecord = { address: string; value: unknown; etag: string; description?: string };
+
+export const eq = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+export function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+export function quote(token: string): string {
+  return token.startsWith('"') ? token : `"${token}"`;
+}
+
+export function bareEtag(etag: string): string {
+  return etag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+}
+
+export function header(req: EmulatorRequest, name: string): string | undefined {
+  const key = Object.keys(req.headers).find((k) => k.toLowerCase() === name);
+  return key === undefined ? undefined : req.headers[key];
+}
+
+/** `Microsoft.ApiManagement/service/apis/policies` from `apis/echo/policies/policy`. */
+export function resourceType(address: string): string {
+  const parts = address.split('/');
+  const collections = parts.filter((_p, i) => i % 2 === 0);
+  return ['Microsoft.ApiManagement/service', ...collections].join('/');
+}
+
+export function servicePrefix(state: EmulatorState): string {
+  const t = state.target;
+  return `/subscriptions/${t.subscriptionId}/resourceGroups/${t.resourceGroup}/providers/Microsoft.ApiManagement/service/${t.serviceName}`;
+}
+
+export function armId(state: EmulatorState, address: string): string {
+  return `${servicePrefix(state)}/${address}`;
+}
+
+export function get(state: EmulatorState, address: string): StoredRecord | undefined {
+  return state.resources.get(addressKey(address)) as StoredRecord | undefined;
+}
+
+export function isFragmentAddress(address: string): boolean {
+  return parsePolicyAddress(address)?.kind === 'fragment';
+}
+
+export function notFound(what: string): EmulatorResponse {
+  return armError(404, 'ResourceNotFound', `${what} not found.`);
+}
+
+export function methodNotAllowed(method: string): EmulatorResponse {
+  return armError(405, 'MethodNotAllowed', `The HTTP method '${method}' is not supported here.`);
+}
+
+/** Every stored record whose address matches, sorted by address key for stable paging. */
+export function storedMatching(state: EmulatorState, test: (address: string) => boolean): StoredRecord[] {
+  return [...state.resources.entries()]
+    .filter(([, r]) => test(r.address))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, r]) => r as StoredRecord);
+}
+
+/** Entities of one collection (`apis`, `operations`, `products`) under `prefix`, stored or implied by any address. */
+export function entities(state: EmulatorState, prefix: string, collection: string): Array<{ name: string; address: string; value: unknown }> {
+  const found = new Map<string, { name: string; address: string; value: unknown }>();
+  const p = prefix.toLowerCase();
+  for (const r of state.resources.values()) {
+    const lower = r.address.toLowerCase();
+    if (!lower.startsWith(p + collection.toLowerCase() + '/')) continue;
+    const rest = r.address.slice(p.length + collection.length + 1);
+    const name = rest.split('/')[0]!;
+    if (!name) continue;
+    const address = `${r.address.slice(0, p.length)}${collection}/${name}`;
+    const key = addressKey(address);
+    const own = rest === name ? r.value : undefined;
+    const prev = found.get(key);
+    if (!prev) found.set(key, { name, address, value: own });
+    else if (own !== undefined) prev.value = own;
+  }
+  return [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+}
+
+export function displayName(value: unknown, fallback: string): string {
+  const d = (value as { displayName?: unknown } | undefined)?.displayName;
+  return typeof d === 'string' ? d : fallback;
+}
+
+export function apiContract(state: EmulatorState, e: { name: string; address: string; value: unknown }): unknown {
+  const rev = /;rev=(\d+)$/i.exec(e.name);
+  return {
+    id: armId(state, e.address),
+    type: resourceType(e.address),
+    name: e.name,
+    properties: {
+      displayName: displayName(e.value, rev ? e.name.slice(0, rev.index) : e.name),
+      apiRevision: rev ? rev[1] : '1',
+      isCurrent: !rev,
+      path: (rev ? e.name.slice(0, rev.index) : e.name).toLowerCase(),
+      protocols: ['https'],
+    },
+  };
+}
+
+export function operationContract(state: EmulatorState, e: { name: string; address: string; value: unknown }): unknown {
+  return {
+    id: armId(state, e.address),
+    type: resourceType(e.address),
+    name: e.name,
+    properties: { displayName: displayName(e.value, e.name), method: 'GET', urlTemplate: `/${e.name}` },
+  };
+}
+
+export function productContract(state: EmulatorState, e: { name: string; address: string; value: unknown }): unknown {
+  return {
+    id: armId(state, e.address),
+    type: resourceType(e.address),
+    name: e.name,
+    properties: { displayName: displayName(e.value, e.name), state: 'published', subscriptionRequired: true },
+  };
+}
+
+export function namedValueContract(state: EmulatorState, r: StoredRecord): unknown {
+  const v = (r.value ?? {}) as { displayName?: unknown; value?: unknown; secret?: unknown; keyVault?: unknown };
+  const name = r.address.split('/').pop()!;
+  const secret = v.secret === true;
+  const properties: Record<string, unknown> = { displayName: displayName(v, name), secret, tags: [] };
+  // Like APIM: a secret's value is never returned by GET or list (only by listValue).
+  if (!secret && v.value !== undefined) properties.value = v.value;
+  if (v.keyVault !== undefined) properties.keyVault = v.keyVault;
+  return { id: armId(state, r.address), type: resourceType(r.address), name, properties };
+}
+
+export function certificateContract(state: EmulatorState, r: StoredRecord): unknown {
+  const v = (r.value ?? {}) as { subject?: unknown; thumbprint?: unknown; expirationDate?: unknown; keyVault?: unknown };
+  const name = r.address.split('/').pop()!;
+  const properties: Record<string, unknown> = { subject: v.subject ?? `CN=${name}`, thumbprint: v.thumbprint ?? '0'.repeat(40), expirationDate: v.expirationDate ?? '2030-01-01T00:00:00Z' };
+  if (v.keyVault !== undefined) properties.keyVault = v.keyVault;
+  return { id: armId(state, r.address), type: resourceType(r.address), name, properties };
+}
+
+export function backendContract(state: EmulatorState, r: StoredRecord): unknown {
+  const v = (r.value ?? {}) as { url?: unknown };
+  const name = r.address.split('/').pop()!;
+  return { id: armId(state, r.address), type: resourceType(r.address), name, properties: { url: v.url, protocol: 'http' } };
+}
