@@ -4,7 +4,7 @@
  * problem that names the input or flag, and the workflow decides when it stops the run (max-deletes
  * matters only to an apply).
  */
-import type { TargetWords } from '../azure/target.js';
+import type { TargetSettings } from '../azure/target.js';
 import type { SettingSource } from '../model/ci-host.js';
 import { DEFAULT_MAX_DELETES } from '../plan/apply.js';
 
@@ -36,7 +36,7 @@ export interface Settings {
   /** A saved plan to apply. */
   planFile?: string;
   sarifFile?: string;
-  target: TargetWords;
+  target: TargetSettings;
   guardrails: GuardrailSettings;
   apply: ApplySettings;
   failOnDrift: boolean;
@@ -74,12 +74,12 @@ const TARGET_SETTINGS = {
   tenantId: 'tenant-id',
   clientId: 'client-id',
   audience: 'audience',
-} as const satisfies Record<keyof TargetWords, string>;
+} as const satisfies Record<keyof TargetSettings, string>;
 
 /** The Azure target settings as given (unset ones absent); azure/target.ts settles and checks them. */
-export function targetSettings(source: SettingSource): TargetWords {
-  const target: TargetWords = {};
-  for (const [key, name] of Object.entries(TARGET_SETTINGS) as [keyof TargetWords, string][]) {
+export function targetSettings(source: SettingSource): TargetSettings {
+  const target: TargetSettings = {};
+  for (const [key, name] of Object.entries(TARGET_SETTINGS) as [keyof TargetSettings, string][]) {
     const value = source.value(name);
     if (value !== undefined) target[key] = value;
   }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { TargetWords } from '../azure/target.js';
+import type { TargetSettings } from '../azure/target.js';
 import { applyEventLine, snapshotFilePath } from '../ci/apply-log.js';
 import { guardrailSettings, parseMaxDeletes, SettingError } from '../ci/settings.js';
 import type { Plan } from '../model/index.js';
@@ -14,7 +14,7 @@ import { CliError } from './errors.js';
 import { loadDesired } from './plan.js';
 import { addIdentityOptions, addTargetOptions, connectWithProgress, currentCommit, flagSettings, type CliEnvironment, type IdentityFlags } from './target.js';
 
-interface ApplyOptions extends TargetWords, IdentityFlags {
+interface ApplyOptions extends TargetSettings, IdentityFlags {
   plan?: string;
   policies?: string;
   allowDeletes?: boolean;

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readLiveIdentity } from '../azure/identity.js';
-import type { TargetWords } from '../azure/target.js';
+import type { TargetSettings } from '../azure/target.js';
 import { isEmptyOrMissing, writePolicyTree } from '../desired/write-tree.js';
 import { MANIFEST_FILE } from '../identity/manifest.js';
 import { renderManifest } from '../identity/write-manifest.js';
@@ -11,7 +11,7 @@ import { formatDiagnostic } from '../render/text.js';
 import { CliError } from './errors.js';
 import { addTargetOptions, connectWithProgress, type CliEnvironment } from './target.js';
 
-interface ExtractOptions extends TargetWords {
+interface ExtractOptions extends TargetSettings {
   out: string;
   force?: boolean;
 }

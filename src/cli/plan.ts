@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import type { TargetWords } from '../azure/target.js';
+import type { TargetSettings } from '../azure/target.js';
 import { loadDesiredTree } from '../desired/load-desired.js';
 import { loadPolicyTree, type LoadedTree } from '../desired/load-tree.js';
 import type { Plan } from '../model/index.js';
@@ -40,7 +40,7 @@ export async function planAgainstSnapshot(policies: string, snapshot: string): P
 }
 
 /** Plans a policies tree against the live instance the target flags name (only what differs from `base`, when given). */
-export async function planAgainstInstance(policies: string, target: TargetWords & IdentityFlags, env: CliEnvironment, base?: string): Promise<Plan> {
+export async function planAgainstInstance(policies: string, target: TargetSettings & IdentityFlags, env: CliEnvironment, base?: string): Promise<Plan> {
   const desired = await loadDesired(policies, target.environment);
   const baseTree = base ? await loadDesired(base, target.environment) : undefined;
   const { conn, progress } = await connectWithProgress(target, 'read', env);
@@ -53,7 +53,7 @@ export async function planAgainstInstance(policies: string, target: TargetWords 
   }
 }
 
-interface PlanOptions extends TargetWords, IdentityFlags {
+interface PlanOptions extends TargetSettings, IdentityFlags {
   policies: string;
   liveSnapshot?: string;
   base?: string;

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import type { TargetWords } from '../azure/target.js';
+import type { TargetSettings } from '../azure/target.js';
 import { readSnapshot, restoreSnapshot, type SnapshotRestoreReport } from '../plan/snapshot.js';
 import { CliError } from './errors.js';
 import { addTargetOptions, connectWithProgress, type CliEnvironment } from './target.js';
 
-interface RestoreOptions extends TargetWords {
+interface RestoreOptions extends TargetSettings {
   snapshot: string;
   force?: boolean;
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { AUTH_KINDS, DEFAULT_OIDC_AUDIENCE, PUBLIC_ARM_ENDPOINT, type TargetWords } from '../azure/target.js';
+import { AUTH_KINDS, DEFAULT_OIDC_AUDIENCE, PUBLIC_ARM_ENDPOINT, type TargetSettings } from '../azure/target.js';
 import { targetSettings } from '../ci/settings.js';
 import type { IdTokenSource, SettingSource } from '../model/ci-host.js';
 import { connect, type LiveConnection } from '../pipeline/live.js';
@@ -57,7 +57,7 @@ export function flagSettings(opts: object): SettingSource {
   };
 }
 
-export function hasTarget(opts: TargetWords): boolean {
+export function hasTarget(opts: TargetSettings): boolean {
   return !!(opts.resourceGroup || opts.serviceName || opts.subscriptionId);
 }
 
@@ -67,7 +67,7 @@ export interface CliEnvironment {
 }
 
 /** Connects with a progress line on stderr for the ARM calls. */
-export async function connectWithProgress(opts: TargetWords, label: string, env: CliEnvironment): Promise<{ conn: LiveConnection; progress: Progress }> {
+export async function connectWithProgress(opts: TargetSettings, label: string, env: CliEnvironment): Promise<{ conn: LiveConnection; progress: Progress }> {
   const progress = createProgress(label);
   const conn = await connect(targetSettings(flagSettings(opts)), (done, total) => progress.update(done, total), env.idToken);
   return { conn, progress };
