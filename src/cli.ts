@@ -10,6 +10,7 @@ import { registerFmt } from './cli/fmt.js';
 import { registerLint } from './cli/lint.js';
 import { registerPlan } from './cli/plan.js';
 import { registerRestore } from './cli/restore.js';
+import { githubIdToken } from './github/id-token.js';
 import { TOOL_VERSION } from './version.js';
 
 const program = new Command()
@@ -19,10 +20,12 @@ const program = new Command()
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-registerPlan(program);
-registerApply(program);
-registerRestore(program);
-registerExtract(program);
+// The OIDC ID token is GitHub's: in a workflow step, or beside the emulator (its env file).
+const env = { idToken: githubIdToken() };
+registerPlan(program, env);
+registerApply(program, env);
+registerRestore(program, env);
+registerExtract(program, env);
 registerLint(program);
 registerFmt(program);
 registerDiff(program);

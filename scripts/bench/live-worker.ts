@@ -10,6 +10,7 @@
 import { dirname, join } from 'node:path';
 import type { TargetWords } from '../../src/azure/target.js';
 import { loadDesiredTree } from '../../src/desired/load-desired.js';
+import { githubIdToken } from '../../src/github/id-token.js';
 import { readPlanFile, writePlanFile } from '../../src/plan/plan-file.js';
 import * as live from '../../src/pipeline/live.js';
 
@@ -60,7 +61,7 @@ async function main(): Promise<WorkerResult> {
       if (typeof planScoped !== 'function') return { mode: args.mode, wallMs: 0, loadMs, skipped: 'planScoped is not exported from src/pipeline/live.ts', ...base() };
       const baseTree = await loadDesiredTree(args.base!);
       const t0 = performance.now();
-      const conn = await live.connect(words);
+      const conn = await live.connect(words, undefined, githubIdToken());
       try {
         const plan = await planScoped(conn, desired, baseTree, { baseLabel: args.base! });
         return { mode: args.mode, wallMs: Math.round(performance.now() - t0), loadMs, summary: plan.summary, stats: conn.session.scheduler.stats(), ...base() };
@@ -70,7 +71,7 @@ async function main(): Promise<WorkerResult> {
       // ─── end of PR-scoped plan ───
     }
     const t0 = performance.now();
-    const conn = await live.connect(words);
+    const conn = await live.connect(words, undefined, githubIdToken());
     const plan = await live.planLive(conn, desired);
     const wallMs = Math.round(performance.now() - t0);
     const result: WorkerResult = { mode: args.mode, wallMs, loadMs, summary: plan.summary, stats: conn.session.scheduler.stats(), ...base() };
@@ -79,7 +80,7 @@ async function main(): Promise<WorkerResult> {
   }
   const plan = await readPlanFile(args.planFile);
   const t0 = performance.now();
-  const conn = await live.connect(words);
+  const conn = await live.connect(words, undefined, githubIdToken());
   const r = await live.applyLive(conn, plan, { allowDeletes: false, snapshotFile: join(dirname(args.planFile), `snapshot-${process.pid}.json`) });
   const wallMs = Math.round(performance.now() - t0);
   return { mode: args.mode, wallMs, ok: r.ok, applied: r.applied.length, ...(r.error ? { error: r.error } : {}), stats: conn.session.scheduler.stats(), ...base() };

@@ -1,21 +1,18 @@
 /**
- * How a run logs in to Azure: GitHub OIDC federated credential (default in Actions), an existing
- * `azure/login` (Azure CLI) session, or DefaultAzureCredential. Failures come back as
- * `AzureAuthError`s that say what to change; no token or assertion ever reaches a message.
+ * How a run logs in to Azure: an OIDC federated credential whose assertion is the CI host's ID
+ * token (GitHub's, in Actions), an existing `azure/login` (Azure CLI) session, or
+ * DefaultAzureCredential. Failures come back as `AzureAuthError`s that say what to change; no token
+ * or assertion ever reaches a message. Where the ID token comes from is the caller's: a function.
  */
-import * as core from '@actions/core';
-import { HttpClient } from '@actions/http-client';
-import { BearerCredentialHandler } from '@actions/http-client/lib/auth';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
+import type { IdTokenFunction, IdTokenSource } from '../model/ci-host.js';
 import { isLoopbackUrl, type AuthSettings } from './target.js';
 
 export class AzureAuthError extends Error {
   override readonly name = 'AzureAuthError';
 }
 
-export const ID_TOKEN_PERMISSION_BLOCK = ['permissions:', '  contents: read', '  id-token: write'].join('\n');
-
-/** The claims of a GitHub ID token that help explain a federated-credential mismatch (no signature, no token). */
+/** The claims of an ID token that help explain a federated-credential mismatch (no signature, no token). */
 interface AssertionFacts {
   sub?: string;
   iss?: string;
@@ -46,19 +43,6 @@ function factsOf(jwt: string): AssertionFacts {
   if (str(payload.iss)) facts.iss = str(payload.iss);
   if (str(payload.aud)) facts.aud = str(payload.aud);
   return facts;
-}
-
-/** GitHub's ID token for `audience`, as `core.getIDToken` fetches it; outside Actions without printing a mask command. */
-async function fetchIdToken(audience: string, inAction: boolean): Promise<string> {
-  const url = process.env.ACTIONS_ID_TOKEN_REQUEST_URL;
-  const requestToken = process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
-  if (!url || !requestToken) throw noIdToken();
-  // In Actions, @actions/core fetches it and registers it as a secret so the runner masks it.
-  if (inAction) return core.getIDToken(audience);
-  const client = new HttpClient('apim-policy-deploy', [new BearerCredentialHandler(requestToken)]);
-  const res = await client.getJson<{ value?: string }>(`${url}&audience=${encodeURIComponent(audience)}`);
-  if (!res.result?.value) throw new AzureAuthError(`the GitHub ID token endpoint answered HTTP ${res.statusCode} without a token`);
-  return res.result.value;
 }
 
 /** Turns what MSAL and the credentials throw into an error that says what to do. */
@@ -131,16 +115,16 @@ class ExplainingCredential implements TokenCredential {
 }
 
 /**
- * A credential for `auth`. For OIDC the assertion is a GitHub ID token, fetched when first needed
+ * A credential for `auth`. For OIDC the assertion is an ID token from `getIdToken`, fetched when first needed
  * and used again until a minute before it expires (MSAL asks for the assertion more than once per
  * Entra token). The `@azure/identity` package (with MSAL, 1.3 MB) is loaded on the first token
- * request; for OIDC the GitHub ID token is already on its way while it loads.
+ * request; for OIDC the ID token is already on its way while it loads.
  */
-export function createCredential(auth: AuthSettings): TokenCredential {
+export function createCredential(auth: AuthSettings, getIdToken: IdTokenFunction): TokenCredential {
   const facts: AssertionFacts = {};
   let inner: Promise<TokenCredential> | undefined;
   const assertion = reusedUntilExpiry(async () => {
-    const token = await fetchIdToken(auth.audience, auth.inAction);
+    const token = await getIdToken(auth.audience);
     Object.assign(facts, factsOf(token));
     return token;
   });
@@ -188,15 +172,9 @@ export async function prefetchToken(credential: TokenCredential, scope: string):
   if (credential instanceof ExplainingCredential) await credential.prefetch(scope);
 }
 
-/** Stops early when OIDC cannot work in this run at all (no ID token can be requested). */
-export function checkOidcAvailable(auth: AuthSettings): void {
-  if (auth.kind === 'oidc' && !(process.env.ACTIONS_ID_TOKEN_REQUEST_URL && process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)) throw noIdToken();
-}
-
-function noIdToken(): AzureAuthError {
-  return new AzureAuthError(
-    'auth oidc: this run has no GitHub ID token (ACTIONS_ID_TOKEN_REQUEST_URL is not set). ' +
-      `Give the job permission to request one:\n${ID_TOKEN_PERMISSION_BLOCK}\n` +
-      'Pull requests from forks never get an ID token. Outside GitHub Actions use --auth azure-cli (after az login) or --auth default.',
-  );
+/** Stops early when OIDC cannot work in this run at all (`idToken` says no ID token can be had, or there is none). */
+export function checkOidcAvailable(auth: AuthSettings, idToken: IdTokenSource | undefined): void {
+  if (auth.kind !== 'oidc') return;
+  const why = idToken ? idToken.unavailable() : 'auth oidc: this run has no source of OIDC ID tokens. Use --auth azure-cli (after az login) or --auth default.';
+  if (why) throw new AzureAuthError(why);
 }

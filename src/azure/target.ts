@@ -23,12 +23,12 @@ export interface AuthSettings {
   clientId?: string;
   /** Audience of the GitHub ID token (federated credential). */
   audience: string;
-  /** Running as the GitHub Action: use `@actions/core` for the ID token (it masks the token). */
+  /** Running in GitHub Actions (GITHUB_ACTIONS): where `oidc` is the default. */
   inAction: boolean;
 }
 
-/** The raw words, from flags or inputs; empty strings count as unset. */
-export interface TargetWords {
+/** The target settings as given, by CLI flags or action inputs; empty strings count as unset. */
+export interface TargetSettings {
   armEndpoint?: string;
   subscriptionId?: string;
   resourceGroup?: string;
@@ -38,6 +38,9 @@ export interface TargetWords {
   clientId?: string;
   audience?: string;
 }
+
+/** The old name of TargetSettings, until the callers outside ci-host's files follow. */
+export type TargetWords = TargetSettings;
 
 /** A setting the user must fix; `flag` is the CLI flag (the action input has the same name). */
 export class TargetSettingsError extends Error {

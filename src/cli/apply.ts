@@ -1,21 +1,20 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { TargetWords } from '../azure/target.js';
+import type { TargetSettings } from '../azure/target.js';
+import { applyEventLine, snapshotFilePath } from '../ci/apply-log.js';
+import { guardrailSettings, parseMaxDeletes, SettingError } from '../ci/settings.js';
 import type { Plan } from '../model/index.js';
-import { DEFAULT_MAX_DELETES, type ApplyEvent } from '../plan/apply.js';
+import { DEFAULT_MAX_DELETES } from '../plan/apply.js';
 import { blockingProblems, hasChanges } from '../plan/compute.js';
 import { readPlanFile, savedPlanLine } from '../plan/plan-file.js';
 import { applyLive, defaultGuardrails, planLive } from '../pipeline/live.js';
 import { signalExitCode, whileInterruptible } from '../pipeline/interrupt.js';
-import { privateTempDir } from '../plan/private-file.js';
 import { renderApplyText } from '../render/apply.js';
 import { renderText } from '../render/text.js';
-import { changeLabel } from '../render/labels.js';
 import { CliError } from './errors.js';
 import { loadDesired } from './plan.js';
-import { addIdentityOptions, addTargetOptions, connectWithProgress, currentCommit, guardrailWords, type IdentityFlags } from './target.js';
+import { addIdentityOptions, addTargetOptions, connectWithProgress, currentCommit, flagSettings, type CliEnvironment, type IdentityFlags } from './target.js';
 
-interface ApplyOptions extends TargetWords, IdentityFlags {
+interface ApplyOptions extends TargetSettings, IdentityFlags {
   plan?: string;
   policies?: string;
   allowDeletes?: boolean;
@@ -23,45 +22,31 @@ interface ApplyOptions extends TargetWords, IdentityFlags {
   snapshotFile?: string;
 }
 
-/** `--max-deletes N`: a whole number, -1 for no limit. */
-export function parseMaxDeletes(value: string): number {
-  const n = Number(value.trim());
-  if (value.trim() === '' || !Number.isInteger(n) || n < -1) throw new CliError(`--max-deletes must be a whole number of deletes, or -1 for no limit (got "${value}")`, 1);
-  return n;
+/** `--max-deletes N`: a whole number, -1 for no limit (ci/settings.ts reads the action's input the same way). */
+function maxDeletesFlag(value: string): number {
+  try {
+    return parseMaxDeletes(value, '--max-deletes');
+  } catch (e) {
+    throw e instanceof SettingError ? new CliError(e.message, 1) : e;
+  }
 }
 
-/**
- * Default snapshot path: a new file per run, never inside the policies tree — in RUNNER_TEMP in
- * Actions (the job's own folder), else in a new folder only this user can enter.
- */
-export async function defaultSnapshotFile(serviceName: string, now = new Date()): Promise<string> {
-  const stamp = now.toISOString().replace(/[:.]/g, '-');
-  return join(process.env.RUNNER_TEMP || (await privateTempDir()), `apim-policy-snapshot-${serviceName}-${stamp}.json`);
-}
-
-function eventLine(e: ApplyEvent): string | undefined {
-  if (e.type === 'snapshot') return `Snapshot of what this apply changes, as it was before: ${e.file}`;
-  if (e.type === 'written') return `  ${e.change.action.padEnd(6)} ${changeLabel(e.change)} … done`;
-  if (e.type === 'restore') return `  restore ${e.address} … ${e.ok ? 'done' : 'FAILED'}`;
-  return undefined;
-}
-
-export function registerApply(program: Command): void {
+export function registerApply(program: Command, env: CliEnvironment): void {
   const command = program
     .command('apply')
     .description('Apply a saved plan exactly (--plan), or plan the tree and apply that (--policies). Writes use If-Match; a failure restores what the run wrote.')
     .option('--plan <file>', 'the plan file written by plan --out; refused if live changed since')
     .option('--policies <dir>', 'plan this tree now and apply it')
     .option('--allow-deletes', 'also delete live policies that are not in the tree')
-    .option('--max-deletes <n>', `refuse a plan that deletes more than n resources, even with --allow-deletes (-1: no limit)`, parseMaxDeletes, DEFAULT_MAX_DELETES)
+    .option('--max-deletes <n>', `refuse a plan that deletes more than n resources, even with --allow-deletes (-1: no limit)`, maxDeletesFlag, DEFAULT_MAX_DELETES)
     .option('--snapshot-file <file>', 'where to keep the pre-apply snapshot, a new file (default: in RUNNER_TEMP, or in a new private folder in the temp folder); restore --snapshot puts it back');
   addIdentityOptions(addTargetOptions(command), { apply: true }).action(async (opts: ApplyOptions) => {
     if (!!opts.plan === !!opts.policies) throw new CliError('apply needs exactly one of --plan <file> or --policies <dir>', 1);
     // Read and check every input before connecting: nothing is written when input is invalid.
     const saved: Plan | undefined = opts.plan ? await readPlanFile(opts.plan) : undefined;
     const desired = opts.policies ? await loadDesired(opts.policies, opts.environment) : undefined;
-    const { conn, progress } = await connectWithProgress(opts, 'ARM calls');
-    const guardrails = defaultGuardrails(conn, guardrailWords(opts));
+    const { conn, progress } = await connectWithProgress(opts, 'ARM calls', env);
+    const guardrails = defaultGuardrails(conn, guardrailSettings(flagSettings(opts)));
     let plan: Plan;
     try {
       if (saved) plan = saved;
@@ -76,7 +61,7 @@ export function registerApply(program: Command): void {
         process.stdout.write('Nothing to apply.\n');
         return;
       }
-      const snapshotFile = opts.snapshotFile ?? (await defaultSnapshotFile(conn.target.serviceName));
+      const snapshotFile = opts.snapshotFile ?? (await snapshotFilePath(conn.target.serviceName, process.env.RUNNER_TEMP));
       if (saved) process.stdout.write(`${savedPlanLine(saved)}\n`);
       process.stdout.write(`Applying to ${conn.source.serviceId}\n`);
       let written: string | undefined;
@@ -90,7 +75,7 @@ export function registerApply(program: Command): void {
           signal,
           onEvent: (e) => {
             if (e.type === 'snapshot') written = e.file;
-            const line = eventLine(e);
+            const line = applyEventLine(e, 'terminal');
             if (line) process.stdout.write(line + '\n');
           },
         }),

@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { readLiveIdentity } from '../azure/identity.js';
-import type { TargetWords } from '../azure/target.js';
+import type { TargetSettings } from '../azure/target.js';
 import { isEmptyOrMissing, writePolicyTree } from '../desired/write-tree.js';
 import { MANIFEST_FILE } from '../desired/identity-manifest.js';
 import { renderManifest } from '../desired/identity-writer.js';
@@ -9,14 +9,14 @@ import { readLivePolicies } from '../azure/reader.js';
 import { writeInsideTree } from '../desired/write-tree.js';
 import { formatDiagnostic } from '../render/text.js';
 import { CliError } from './errors.js';
-import { addTargetOptions, connectWithProgress } from './target.js';
+import { addTargetOptions, connectWithProgress, type CliEnvironment } from './target.js';
 
-interface ExtractOptions extends TargetWords {
+interface ExtractOptions extends TargetSettings {
   out: string;
   force?: boolean;
 }
 
-export function registerExtract(program: Command): void {
+export function registerExtract(program: Command, env: CliEnvironment): void {
   const command = program
     .command('extract')
     .description('Write the live instance as a policies tree (same layout, formatted): plan --policies DIR right after shows no change.')
@@ -26,7 +26,7 @@ export function registerExtract(program: Command): void {
     if (!opts.force && !(await isEmptyOrMissing(opts.out))) {
       throw new CliError(`${opts.out} is not empty; extract into an empty folder, or pass --force to replace files in it`, 1);
     }
-    const { conn, progress } = await connectWithProgress(opts, 'read');
+    const { conn, progress } = await connectWithProgress(opts, 'read', env);
     const [{ state, problems }, identity] = await Promise.all([
       readLivePolicies(conn.session),
       readLiveIdentity(conn.identities, conn.session, { file: MANIFEST_FILE, userAssigned: [], roleAssignments: [] }),

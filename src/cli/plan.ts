@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import type { TargetWords } from '../azure/target.js';
+import type { TargetSettings } from '../azure/target.js';
 import { loadDesiredTree } from '../desired/load-desired.js';
 import { loadPolicyTree, type LoadedTree } from '../desired/load-tree.js';
 import type { Plan } from '../model/index.js';
@@ -12,7 +12,8 @@ import { renderJson } from '../render/json.js';
 import { renderMarkdown } from '../render/markdown.js';
 import { renderText } from '../render/text.js';
 import { CliError, failOnErrors, printDiagnostics } from './errors.js';
-import { addIdentityOptions, addTargetOptions, connectWithProgress, currentCommit, guardrailWords, hasTarget, type IdentityFlags } from './target.js';
+import { guardrailSettings } from '../ci/settings.js';
+import { addIdentityOptions, addTargetOptions, connectWithProgress, currentCommit, flagSettings, hasTarget, type CliEnvironment, type IdentityFlags } from './target.js';
 
 export type OutputFormat = 'text' | 'markdown' | 'json';
 
@@ -39,20 +40,20 @@ export async function planAgainstSnapshot(policies: string, snapshot: string): P
 }
 
 /** Plans a policies tree against the live instance the target flags name (only what differs from `base`, when given). */
-export async function planAgainstInstance(policies: string, target: TargetWords & IdentityFlags, base?: string): Promise<Plan> {
+export async function planAgainstInstance(policies: string, target: TargetSettings & IdentityFlags, env: CliEnvironment, base?: string): Promise<Plan> {
   const desired = await loadDesired(policies, target.environment);
   const baseTree = base ? await loadDesired(base, target.environment) : undefined;
-  const { conn, progress } = await connectWithProgress(target, 'read');
+  const { conn, progress } = await connectWithProgress(target, 'read', env);
   try {
     const commit = currentCommit(policies);
-    const options = { ...(commit ? { commit } : {}), guardrails: defaultGuardrails(conn, guardrailWords(target)), policiesPath: policies };
+    const options = { ...(commit ? { commit } : {}), guardrails: defaultGuardrails(conn, guardrailSettings(flagSettings(target))), policiesPath: policies };
     return baseTree ? await planScoped(conn, desired, baseTree, { ...options, baseLabel: base! }) : await planLive(conn, desired, options);
   } finally {
     progress.finish();
   }
 }
 
-interface PlanOptions extends TargetWords, IdentityFlags {
+interface PlanOptions extends TargetSettings, IdentityFlags {
   policies: string;
   liveSnapshot?: string;
   base?: string;
@@ -61,7 +62,7 @@ interface PlanOptions extends TargetWords, IdentityFlags {
   detailedExitcode?: boolean;
 }
 
-export function registerPlan(program: Command): void {
+export function registerPlan(program: Command, env: CliEnvironment): void {
   const command = program
     .command('plan')
     .description('Show what apply would change: the policies tree against the live APIM instance (or a live snapshot folder).')
@@ -77,7 +78,7 @@ export function registerPlan(program: Command): void {
       throw new CliError('plan needs a live side: the Azure target flags (--subscription-id, --resource-group, --service-name …) or --live-snapshot <dir>', 1);
     }
     if (opts.base && opts.liveSnapshot) throw new CliError('--base scopes a plan against a live instance; it does not go with --live-snapshot', 1);
-    const plan = opts.liveSnapshot ? await planAgainstSnapshot(opts.policies, opts.liveSnapshot) : await planAgainstInstance(opts.policies, opts, opts.base);
+    const plan = opts.liveSnapshot ? await planAgainstSnapshot(opts.policies, opts.liveSnapshot) : await planAgainstInstance(opts.policies, opts, env, opts.base);
     process.stdout.write(renderPlan(plan, opts.format, process.stdout.isTTY === true));
     if (opts.out) {
       await writePlanFile(opts.out, plan);

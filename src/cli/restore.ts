@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import type { TargetWords } from '../azure/target.js';
+import type { TargetSettings } from '../azure/target.js';
 import { readSnapshot, restoreSnapshot, type SnapshotRestoreReport } from '../plan/snapshot.js';
 import { CliError } from './errors.js';
-import { addTargetOptions, connectWithProgress } from './target.js';
+import { addTargetOptions, connectWithProgress, type CliEnvironment } from './target.js';
 
-interface RestoreOptions extends TargetWords {
+interface RestoreOptions extends TargetSettings {
   snapshot: string;
   force?: boolean;
 }
@@ -20,7 +20,7 @@ function line(r: SnapshotRestoreReport): string {
  * resource goes back only while it is still exactly what the apply wrote (the ETag ARM returned for
  * that write); one changed since is reported and kept, unless --force.
  */
-export function registerRestore(program: Command): void {
+export function registerRestore(program: Command, env: CliEnvironment): void {
   const command = program
     .command('restore')
     .description("Put back every resource of an apply's snapshot that is still as that apply left it; changes made since are reported, not overwritten (unless --force).")
@@ -29,7 +29,7 @@ export function registerRestore(program: Command): void {
   addTargetOptions(command).action(async (opts: RestoreOptions) => {
     // The snapshot is read and checked before connecting: nothing is written when it is not one.
     const snapshot = await readSnapshot(opts.snapshot);
-    const { conn, progress } = await connectWithProgress(opts, 'ARM calls');
+    const { conn, progress } = await connectWithProgress(opts, 'ARM calls', env);
     try {
       const same = snapshot.fingerprint ? snapshot.fingerprint === conn.source.fingerprint : snapshot.serviceId.toLowerCase() === conn.source.serviceId.toLowerCase();
       if (!same) {

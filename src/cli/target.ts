@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { AUTH_KINDS, DEFAULT_OIDC_AUDIENCE, PUBLIC_ARM_ENDPOINT, type TargetWords } from '../azure/target.js';
+import { AUTH_KINDS, DEFAULT_OIDC_AUDIENCE, PUBLIC_ARM_ENDPOINT, type TargetSettings } from '../azure/target.js';
+import { targetSettings } from '../ci/settings.js';
+import type { IdTokenSource, SettingSource } from '../model/ci-host.js';
 import { connect, type LiveConnection } from '../pipeline/live.js';
 import { createProgress, type Progress } from './progress.js';
 
@@ -35,23 +37,39 @@ export function addIdentityOptions(command: Command, options: { apply?: boolean 
   return command;
 }
 
-export function guardrailWords(opts: IdentityFlags): { allowPrivilegedRoles: boolean; allowedScopes: string[] } {
-  return { allowPrivilegedRoles: opts.allowPrivilegedRoles === true, allowedScopes: (opts.allowedScopes ?? []).flatMap((s) => s.split(/[\s,]+/)).filter(Boolean) };
+/**
+ * Parsed flags as a setting source for ci/settings.ts, so flags and action inputs are read by one
+ * parser: a setting's kebab-case name is its flag (`allowed-scopes` is `--allowed-scopes`).
+ */
+export function flagSettings(opts: object): SettingSource {
+  const get = (name: string): unknown => (opts as Record<string, unknown>)[name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())];
+  return {
+    value: (name) => {
+      const v = get(name);
+      return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+    },
+    values: (name) => {
+      const v = get(name);
+      return Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : [];
+    },
+    flag: (name) => get(name) === true,
+    label: (name) => `--${name}`,
+  };
 }
 
-export function targetWords(opts: TargetWords): TargetWords {
-  const { armEndpoint, subscriptionId, resourceGroup, serviceName, auth, tenantId, clientId, audience } = opts;
-  return { armEndpoint, subscriptionId, resourceGroup, serviceName, auth, tenantId, clientId, audience };
-}
-
-export function hasTarget(opts: TargetWords): boolean {
+export function hasTarget(opts: TargetSettings): boolean {
   return !!(opts.resourceGroup || opts.serviceName || opts.subscriptionId);
 }
 
+/** What the CLI needs from where it runs: the OIDC ID token (GitHub's in a workflow or beside the emulator). */
+export interface CliEnvironment {
+  idToken: IdTokenSource;
+}
+
 /** Connects with a progress line on stderr for the ARM calls. */
-export async function connectWithProgress(opts: TargetWords, label: string): Promise<{ conn: LiveConnection; progress: Progress }> {
+export async function connectWithProgress(opts: TargetSettings, label: string, env: CliEnvironment): Promise<{ conn: LiveConnection; progress: Progress }> {
   const progress = createProgress(label);
-  const conn = await connect(targetWords(opts), (done, total) => progress.update(done, total));
+  const conn = await connect(targetSettings(flagSettings(opts)), (done, total) => progress.update(done, total), env.idToken);
   return { conn, progress };
 }
 

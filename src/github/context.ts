@@ -4,29 +4,7 @@
  * the event payload the runner writes to `GITHUB_EVENT_PATH`.
  */
 import { readFileSync } from 'node:fs';
-
-export interface PullRequestInfo {
-  number: number;
-  /** The commit the PR author pushed (GITHUB_SHA is the merge commit GitHub made for the run). */
-  headSha?: string;
-  headRepo?: string;
-  baseRepo?: string;
-  /** The head repository is not the base repository (or is gone): read-only token, no ID token. */
-  fromFork: boolean;
-  htmlUrl?: string;
-}
-
-export interface RunContext {
-  eventName: string;
-  owner?: string;
-  repo?: string;
-  sha?: string;
-  ref?: string;
-  defaultBranch?: string;
-  pullRequest?: PullRequestInfo;
-  /** The run's page; its job summary holds the full plan. */
-  runUrl?: string;
-}
+import type { RunContext } from '../model/ci-host.js';
 
 function readPayload(path: string | undefined): any {
   if (!path) return {};
@@ -68,11 +46,4 @@ export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext
     ctx.runUrl = `${server}/${owner}/${repo}/actions/runs/${env.GITHUB_RUN_ID}${attempt > 1 ? `/attempts/${attempt}` : ''}`;
   }
   return ctx;
-}
-
-/** True for a push to the repository's default branch (`refs/heads/<default>`). */
-export function isPushToDefaultBranch(ctx: RunContext): boolean {
-  if (ctx.eventName !== 'push' || !ctx.ref) return false;
-  const branch = ctx.defaultBranch ?? 'main';
-  return ctx.ref === `refs/heads/${branch}`;
 }

@@ -10,6 +10,7 @@ import { readLiveNames, readLivePolicies } from '../azure/reader.js';
 import { armTokenScope, resolveTarget, serviceResourceId, targetFingerprint, type AzureTarget, type TargetWords } from '../azure/target.js';
 import type { LoadedTree } from '../desired/load-tree.js';
 import type { IdentityManifest } from '../model/identity.js';
+import type { IdTokenSource } from '../model/ci-host.js';
 import { addressKey, parsePolicyAddress } from '../model/address.js';
 import type { Address, AzureSource, Plan, PolicyResource, State } from '../model/index.js';
 import type { XmlElement } from '../policy-xml/index.js';
@@ -36,12 +37,13 @@ export function defaultGuardrails(conn: LiveConnection, words: { allowPrivileged
 
 /**
  * Settles target and auth and makes the session; fails early when the settings cannot work.
- * `onProgress` hears of every ARM call (done, total).
+ * `onProgress` hears of every ARM call (done, total); `idToken` is the CI host's OIDC ID token,
+ * the assertion of an `oidc` login.
  */
-export async function connect(words: TargetWords, onProgress?: (done: number, total: number) => void): Promise<LiveConnection> {
+export async function connect(words: TargetWords, onProgress?: (done: number, total: number) => void, idToken?: IdTokenSource): Promise<LiveConnection> {
   const { target, auth } = resolveTarget(words);
-  checkOidcAvailable(auth);
-  const credential = createCredential(auth);
+  checkOidcAvailable(auth, idToken);
+  const credential = createCredential(auth, (audience) => idToken!.get(audience));
   // The token for the first ARM call is on its way (GitHub ID token, then Entra) while the SDKs load.
   await prefetchToken(credential, armTokenScope(target.armEndpoint));
   const session = await createArmSession(target, credential, onProgress ? { onProgress } : {});

@@ -1,5 +1,5 @@
 /**
- * Progress of the ARM calls in the action's log. A full plan of a big instance runs for minutes at
+ * Progress of the ARM calls in a CI host's log. A full plan of a big instance runs for minutes at
  * the pace ARM allows; a line every 15 seconds says how far it is, without flooding the log (the
  * CLI has its own progress line on a terminal).
  */
