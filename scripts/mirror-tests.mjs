@@ -101,19 +101,25 @@ function move(fromRel, toRel) {
   else renameSync(join(ROOT, fromRel), join(ROOT, toRel));
 }
 
-const moved = new Map(); // old path → new path, relative to the repository
+// First the whole plan, so that a clash stops the script before it moves anything.
+const plan = [];
 const left = [];
 for (const name of readdirSync(TESTS).sort()) {
   if (!name.endsWith('.test.ts') || !statSync(join(TESTS, name)).isFile()) continue;
   const fromRel = `__tests__/${name}`;
   const text = readFileSync(join(ROOT, fromRel), 'utf8');
   const dest = TABLE[name] ?? guess(name, text);
-  if (!dest) {
-    left.push(fromRel);
-    continue;
-  }
-  const toRel = `__tests__/${dest}`;
-  if (existsSync(join(ROOT, toRel))) throw new Error(`${fromRel}: ${toRel} already exists; move it by hand`);
+  if (dest) plan.push({ name, fromRel, toRel: `__tests__/${dest}`, text });
+  else left.push(fromRel);
+}
+const clashes = plan.filter((p, i) => existsSync(join(ROOT, p.toRel)) || plan.findIndex((q) => q.toRel === p.toRel) !== i);
+if (clashes.length > 0) {
+  for (const p of clashes) console.error(`${p.fromRel}: ${p.toRel} exists already (or twice in the plan); give it another name in TABLE`);
+  process.exit(1);
+}
+
+const moved = new Map(); // old path → new path, relative to the repository
+for (const { name, fromRel, toRel, text } of plan) {
   const rewritten = rewrite(text, '__tests__', posix.dirname(toRel));
   move(fromRel, toRel);
   if (!dryRun && rewritten !== text) writeFileSync(join(ROOT, toRel), rewritten);
