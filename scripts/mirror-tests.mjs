@@ -65,23 +65,29 @@ function guess(name, text) {
   return best ? `${best[0]}/${name}` : undefined;
 }
 
-/** A specifier relative to the old folder, rewritten relative to the new one (same spelling: `./`, trailing `/`). */
+/**
+ * A specifier relative to the old folder, rewritten relative to the new one (same spelling: `./`,
+ * trailing `/`) — only when it names something that exists from the old folder (`.js` standing for
+ * `.ts`), so that a path inside a string for another process (a `node -e` script run in ROOT) stays.
+ */
 function rebase(spec, fromDir, toDir) {
   if (!spec.startsWith('./') && !spec.startsWith('../') && spec !== '.' && spec !== '..') return spec;
   const target = posix.normalize(posix.join(fromDir, spec));
+  const candidates = [target, target.replace(/\.js$/, '.ts'), target.replace(/\.mjs$/, '.mts')];
+  if (!candidates.some((c) => existsSync(join(ROOT, c)))) return spec;
   let out = posix.relative(toDir, target) || '.';
   if (!out.startsWith('.')) out = `./${out}`;
   if (spec.endsWith('/') && !out.endsWith('/')) out += '/';
   return out;
 }
 
-/** Rewrites the path-bearing string literals of a test: import/export from, import(), jest mocks, require, new URL(…, import.meta.url). */
+/** Rewrites the path-bearing string literals of a test (ESM): import/export from, import(), jest mocks, new URL(…, import.meta.url). */
 function rewrite(text, fromDir, toDir) {
   const fix = (_m, head, q, spec) => `${head}${q}${rebase(spec, fromDir, toDir)}${q}`;
   return text
     .replace(/(\bfrom\s*)(['"])(\.{1,2}(?:\/[^'"]*)?)\2/g, fix)
     .replace(/(\bimport\s*)(['"])(\.{1,2}(?:\/[^'"]*)?)\2/g, fix)
-    .replace(/(\b(?:import|require|jest\.(?:unstable_mockModule|mock|doMock|unmock|requireActual|requireMock))\(\s*)(['"])(\.{1,2}(?:\/[^'"]*)?)\2/g, fix)
+    .replace(/(\b(?:import|jest\.(?:unstable_mockModule|mock|doMock|unmock|requireActual|requireMock))\(\s*)(['"])(\.{1,2}(?:\/[^'"]*)?)\2/g, fix)
     .replace(/(\bnew URL\(\s*)(['"])(\.{1,2}(?:\/[^'"]*)?)\2(?=\s*,\s*import\.meta\.url)/g, fix);
 }
 
@@ -109,7 +115,7 @@ for (const name of readdirSync(TESTS).sort()) {
   const fromRel = `__tests__/${name}`;
   const text = readFileSync(join(ROOT, fromRel), 'utf8');
   const dest = TABLE[name] ?? guess(name, text);
-  if (dest) plan.push({ name, fromRel, toRel: `__tests__/${dest}`, text });
+  if (dest) plan.push({ name, fromRel, toRel: `__tests__/${dest}`, text, rewritten: rewrite(text, '__tests__', posix.dirname(`__tests__/${dest}`)) });
   else left.push(fromRel);
 }
 const clashes = plan.filter((p, i) => existsSync(join(ROOT, p.toRel)) || plan.findIndex((q) => q.toRel === p.toRel) !== i);
@@ -119,8 +125,7 @@ if (clashes.length > 0) {
 }
 
 const moved = new Map(); // old path → new path, relative to the repository
-for (const { name, fromRel, toRel, text } of plan) {
-  const rewritten = rewrite(text, '__tests__', posix.dirname(toRel));
+for (const { name, fromRel, toRel, text, rewritten } of plan) {
   move(fromRel, toRel);
   if (!dryRun && rewritten !== text) writeFileSync(join(ROOT, toRel), rewritten);
   moved.set(fromRel, toRel);
