@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startSeededEmulator as startEmulator } from '../src/cli/emulator-seed.js';
 import type { RunningEmulator } from '../src/emulator/server.js';
 import { admin, cliAgainst as cli } from './helpers/emulator.js';
-import { runCliAsync } from './helpers/run.js';
+import { runCliAsync, withoutProgress } from './helpers/run.js';
 import { makeTree, policy } from './helpers/tree.js';
 
 type LogEntry = { method: string; path: string; status: number };
@@ -50,7 +50,7 @@ const assignments = async () => Object.entries((await state()).resources).filter
 const writes = async () => ((await admin(emu, 'GET', 'requests')).log as LogEntry[]).filter((e) => e.method !== 'GET' && /^\/subscriptions\//i.test(e.path));
 const planJson = async (tree: string, extra: string[] = []) => {
   const r = await cli(emu, ['plan', '--policies', tree, '--format', 'json', ...extra]);
-  expect(r.stderr).toBe('');
+  expect(withoutProgress(r.stderr)).toBe('');
   return JSON.parse(r.stdout);
 };
 

@@ -52,3 +52,9 @@ export function runCliAsync(args: string[], options: { cwd?: string; env?: NodeJ
     }),
   );
 }
+
+/**
+ * stderr without the progress lines a run prints when it takes over a second (`read 3/17`, see
+ * src/cli/progress.ts): whether they appear depends on the machine's speed, not on the code.
+ */
+export const withoutProgress = (stderr: string): string => stderr.replace(/^[A-Za-z][A-Za-z ]* \d+\/\d+\n/gm, '');
