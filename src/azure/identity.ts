@@ -20,6 +20,7 @@ import type { LiveIdentity, LiveRoleAssignment, UserAssignedInfo } from '../plan
 import { identityType } from '../plan/identity.js';
 import { armCall, armClientOptions, listAll, type ArmSession } from './apim.js';
 import { statusOf } from './arm-errors.js';
+import { NotFound } from '../model/live-errors.js';
 
 const lower = (s: string) => s.toLowerCase();
 const guidOf = (roleDefinitionId: string | undefined) => lower((roleDefinitionId ?? '').split('/').pop() ?? '');
@@ -256,7 +257,7 @@ export class ArmIdentityStore implements IdentityWriter {
     const [namedValues, certificates] = await Promise.all([
       listAll(this.session, 'namedValues', () => client.namedValue.listByService(resourceGroup, this.service)),
       listAll(this.session, 'certificates', () => client.certificate.listByService(resourceGroup, this.service)).catch((e: unknown) => {
-        if (statusOf(e) === 404) return [];
+        if (e instanceof NotFound) return [];
         throw e;
       }),
     ]);

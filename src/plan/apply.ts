@@ -18,8 +18,10 @@
  *    settle, then undo what this run can prove it wrote (live's ETag is the one its own write
  *    returned), newest first, and report each undo.
  */
-import { parsePolicyAddress, SCOPE_ORDER } from '../model/address.js';
-import type { Address, Change, IdentityShape, IdentityWriter, LiveCopy, LiveWriter, Plan, PolicyScopeKind, RoleAssignment } from '../model/index.js';
+import { parsePolicyAddress, roleAssignmentAddress } from '../model/address.js';
+import { rankOf } from '../model/kinds.js';
+import { PreconditionFailed } from '../model/live-errors.js';
+import type { Address, Change, IdentityShape, IdentityWriter, LiveCopy, LiveWriter, Plan, RoleAssignment } from '../model/index.js';
 import { canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
 import { policyDiff, sha256 } from './compute.js';
 import { integrityRefusal } from './integrity.js';
@@ -111,7 +113,6 @@ function canonicalHash(address: Address, xml: string): string | undefined {
   }
 }
 
-const statusOf = (e: unknown) => (e as { statusCode?: number })?.statusCode;
 /** A write the interruption kept from going out (see azure/write-gate.ts). */
 const isHalted = (e: unknown) => (e as Error)?.name === 'WritesHaltedError';
 
@@ -173,7 +174,7 @@ function levels(changes: Change[]): Change[][] {
   const out: Change[][] = [];
   let key = '';
   for (const c of changes) {
-    const k = `${c.action === 'delete'}:${SCOPE_ORDER.indexOf(c.resourceType as PolicyScopeKind)}`;
+    const k = `${c.action === 'delete'}:${rankOf(c.resourceType)}`;
     if (k !== key || out.length === 0) out.push([]);
     key = k;
     out[out.length - 1]!.push(c);
@@ -342,7 +343,7 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
         try {
           d = await one(c);
         } catch (e) {
-          if (isPolicy(c) && statusOf(e) !== 412) unsure.push(c);
+          if (isPolicy(c) && !(e instanceof PreconditionFailed)) unsure.push(c);
           throw e;
         }
         if (d) {
@@ -377,7 +378,7 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
     const resolved: RoleAssignment & { name: string; principalId: string } = { ...a, name, principalId };
     await ids!.createAssignment(resolved);
     return {
-      change: { ...c, address: `roleAssignments/${name}`, roleAssignment: resolved },
+      change: { ...c, address: roleAssignmentAddress(name), roleAssignment: resolved },
       undo: async () => (await ids!.deleteAssignment(a.scope, name), 'deleted again (it did not exist before)'),
       record: (s) => (s.roleAssignmentsCreated ??= []).push(resolved),
     };
@@ -439,7 +440,7 @@ async function writePolicy(change: Change, writer: LiveWriter): Promise<{ change
     const { etag } = await writer.put(change.address, change.desired!.xml, { ...(ifMatch ? { ifMatch } : {}), ...(change.desired!.description !== undefined ? { description: change.desired!.description } : {}) });
     return { change, ...(etag ? { etag } : {}), proven: true };
   } catch (e) {
-    if (statusOf(e) === 412) {
+    if (e instanceof PreconditionFailed) {
       const now = await writer.read(change.address);
       const landed = change.action === 'delete' ? !now : !!now && canonicalHash(change.address, now.xml) === change.desired!.sha256;
       if (landed) return { change, proven: false };
@@ -471,7 +472,7 @@ async function restorePolicy(w: { change: Change; etag?: string; proven: boolean
     await writer.remove(change.address, etag);
     return 'deleted again (it did not exist before)';
   } catch (e) {
-    if (statusOf(e) === 412) throw new Error(`it was changed by someone else after this run wrote it; its earlier content is in ${options.snapshotFile}`, { cause: e });
+    if (e instanceof PreconditionFailed) throw new Error(`it was changed by someone else after this run wrote it; its earlier content is in ${options.snapshotFile}`, { cause: e });
     const message = (e as Error)?.message ?? String(e);
     throw new Error(message.includes(options.snapshotFile) ? message : `${message}; its earlier content is in ${options.snapshotFile}`, { cause: e });
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { SCOPE_ORDER } from '../model/address.js';
+import { rankOf } from '../model/kinds.js';
 import type { Change, Diagnostic, Plan, PolicyResource, State } from '../model/index.js';
 import { PLAN_FORMAT_VERSION } from '../model/index.js';
 import { canonicalize, diffCanonical, parsePolicyDocument } from '../policy-xml/index.js';
@@ -51,11 +51,11 @@ export function policyDiff(
   return { patch, added, removed, ...(replaced ? { replaced } : {}), descriptionChanged };
 }
 
-function orderKey(change: Change, scopeKind: PolicyResource['scope']['kind']): [number, number, string] {
+function orderKey(change: Change): [number, number, string] {
   const del = change.action === 'delete' ? 1 : 0;
-  const rank = SCOPE_ORDER.indexOf(scopeKind);
-  // Deletes run after everything else and in reverse scope order (operations before fragments).
-  return [del, del ? SCOPE_ORDER.length - rank : rank, change.address.toLowerCase()];
+  const rank = rankOf(change.resourceType);
+  // Deletes run after everything else and in reverse apply rank (operations before fragments).
+  return [del, del ? -rank : rank, change.address.toLowerCase()];
 }
 
 /**
@@ -95,7 +95,7 @@ export function computePlan(desired: PlanSide, live: PlanSide, options: PlanOpti
       change.live = { sha256: sha256(before) };
       if (have.etag !== undefined) change.live.etag = have.etag;
     }
-    entries.push({ change, sort: orderKey(change, resource.scope.kind) });
+    entries.push({ change, sort: orderKey(change) });
   }
   entries.sort((a, b) => {
     for (let i = 0; i < 3; i++) {

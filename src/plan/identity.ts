@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { IdentityManifest } from '../identity/manifest.js';
 import { PRIVILEGED_ROLE_GUIDS, normaliseScope, scopeProblem, suggestRole } from '../identity/manifest.js';
+import { IDENTITY_ADDRESS, roleAssignmentAddress } from '../model/address.js';
 import { armIdWithin } from '../model/arm-id.js';
 import type { Change, Diagnostic, IdentityShape, RoleAssignment } from '../model/index.js';
 import { diffCanonical } from '../policy-xml/diff.js';
@@ -127,7 +128,7 @@ function assignmentText(a: RoleAssignment): string {
 
 /** `roleAssignments/<guid>`; while the principal is unknown the GUID is too, so the n-th such one is numbered. */
 export function assignmentAddress(a: RoleAssignment, pendingIndex = 0): string {
-  return a.name ? `roleAssignments/${a.name}` : `roleAssignments/(known after apply #${pendingIndex})`;
+  return roleAssignmentAddress(a.name ?? `(known after apply #${pendingIndex})`);
 }
 
 function change(base: Omit<Change, 'diff' | 'added' | 'removed'>, before: string, after: string): Change {
@@ -187,7 +188,7 @@ export function planIdentity(manifest: IdentityManifest, live: LiveIdentity, gua
   const identityDiffers = identityHash(live.shape) !== identityHash(after);
   const identityChange = change(
     {
-      address: 'identity',
+      address: IDENTITY_ADDRESS,
       action: identityDiffers ? 'update' : 'noop',
       resourceType: 'identity',
       file,
@@ -277,7 +278,7 @@ export function planIdentity(manifest: IdentityManifest, live: LiveIdentity, gua
       principalId: a.principalId,
     };
     if (!isManaged(a)) {
-      problem(1, 1, `roleAssignments/${a.name} (${describeAssignment(spec)}) was not made by apim-policy-deploy, so it is left alone; add it to ${file} to manage it`, 'unmanaged-role-assignment', 'info');
+      problem(1, 1, `${roleAssignmentAddress(a.name)} (${describeAssignment(spec)}) was not made by apim-policy-deploy, so it is left alone; add it to ${file} to manage it`, 'unmanaged-role-assignment', 'info');
       continue;
     }
     const text = assignmentText(spec);
