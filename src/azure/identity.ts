@@ -12,11 +12,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuthorizationManagementClient } from '@azure/arm-authorization';
 import type { ManagedServiceIdentityClient } from '@azure/arm-msi';
-import type { IdentityManifest } from '../identity/manifest.js';
 import { KNOWN_BUILT_IN_ROLES } from '../identity/manifest.js';
 import { armIdSegments, idSegmentProblem } from '../model/arm-id.js';
 import type { IdentityShape, IdentityState, IdentityWriter, RoleAssignment } from '../model/index.js';
-import type { LiveIdentity, LiveRoleAssignment, UserAssignedInfo } from '../plan/identity.js';
+import type { IdentityQuery, LiveIdentity, LiveRoleAssignment, UserAssignedInfo } from '../model/live.js';
 import { identityType } from '../plan/identity.js';
 import { armCall, armClientOptions, listAll, type ArmSession } from './apim.js';
 import { statusOf } from './arm-errors.js';
@@ -269,23 +268,23 @@ export class ArmIdentityStore implements IdentityWriter {
 }
 
 /** Everything the identity plan needs from live, read in as few calls as the manifest allows. */
-export async function readLiveIdentity(store: ArmIdentityStore, session: ArmSession, manifest: IdentityManifest): Promise<LiveIdentity> {
+export async function readLiveIdentity(store: ArmIdentityStore, session: ArmSession, query: IdentityQuery & { file?: string }): Promise<LiveIdentity> {
   const { subscriptionId } = session.target;
   const svc = await store.readService();
   const state = stateOf(svc.identity);
   const attached = (svc.identity?.userAssignedIdentities ?? {}) as Record<string, { principalId?: string; clientId?: string }>;
-  const ids = [...state.shape.userAssigned, ...manifest.userAssigned.map((u) => u.resourceId).filter((id) => !state.shape.userAssigned.some((x) => lower(x) === lower(id)))];
+  const ids = [...state.shape.userAssigned, ...query.userAssigned.filter((id) => !state.shape.userAssigned.some((x) => lower(x) === lower(id)))];
   const [userAssigned, keyVaultUsers] = await Promise.all([store.readUserAssigned(ids, attached), store.keyVaultUsers()]);
 
   const principals = [state.systemPrincipalId, ...[...userAssigned.values()].map((u) => u.principalId)].filter((p): p is string => !!p);
-  const subscriptions = [...new Map([subscriptionId, ...manifest.roleAssignments.map((r) => subscriptionOf(r.scope)).filter((s): s is string => !!s)].map((s) => [lower(s), s])).values()];
+  const subscriptions = [...new Map([subscriptionId, ...query.roleAssignments.map((r) => subscriptionOf(r.scope)).filter((s): s is string => !!s)].map((s) => [lower(s), s])).values()];
   const assignments = principals.length ? await store.listAssignments(principals, subscriptions) : [];
 
   // Roles: GUIDs as written or known; names looked up where they would be assigned.
   const roleNames = new Map(Object.entries(KNOWN_BUILT_IN_ROLES).map(([name, guid]) => [lower(guid), name]));
   const resolvedRoles = new Map<string, string>();
   let knownRoleNames: string[] = [];
-  for (const r of manifest.roleAssignments) {
+  for (const r of query.roleAssignments) {
     if (r.roleDefinitionGuid || resolvedRoles.has(lower(r.role))) continue;
     const hit = await store.roleByName(r.scope, r.role);
     if (hit) {
@@ -294,7 +293,7 @@ export async function readLiveIdentity(store: ArmIdentityStore, session: ArmSess
     } else if (!knownRoleNames.length) knownRoleNames = await store.allRoleNames(`subscriptions/${subscriptionOf(r.scope) ?? subscriptionId}`);
   }
   const unnamed = new Set(
-    [...manifest.roleAssignments.map((r) => r.roleDefinitionGuid), ...assignments.map((a) => a.roleDefinitionGuid)].filter((g): g is string => !!g && !roleNames.has(g)),
+    [...query.roleAssignments.map((r) => r.roleDefinitionGuid), ...assignments.map((a) => a.roleDefinitionGuid)].filter((g): g is string => !!g && !roleNames.has(g)),
   );
   for (const guid of unnamed) {
     const name = await store.roleName(`subscriptions/${subscriptionId}`, guid);

@@ -4,22 +4,16 @@
  * ETag; and, for reference checks, the names of the named values and backends.
  */
 import type { PagedAsyncIterableIterator } from '@azure/core-paging';
-import { addressKey, fragmentAddress, parsePolicyAddress } from '../model/address.js';
+import { addressKey, fragmentAddress, parsePolicyAddress, resourceOfCopy } from '../model/address.js';
 import { workspaceQualified } from '../model/kinds.js';
 import { idSegmentProblem, idSegmentsProblem, showId } from '../model/arm-id.js';
 import type { Address, Diagnostic, PolicyResource, State } from '../model/index.js';
+import type { LiveNames } from '../model/live.js';
 import { ArmPolicyStore, addressOfId, listAll, type ArmSession } from './apim.js';
 import { NotFound, Rejected } from '../model/live-errors.js';
 import { serviceResourceId } from './target.js';
 
-export interface LiveNames {
-  /** Lower-cased `[workspaces/<w>/]<name>` of every named value. */
-  namedValues: Set<string>;
-  /** Lower-cased `[workspaces/<w>/]<name>` of every backend. */
-  backends: Set<string>;
-  /** Values of the named values that are not secret, by the same key. */
-  namedValueValues: Map<string, string>;
-}
+export type { LiveNames } from '../model/live.js';
 
 export interface LiveRead {
   state: State;
@@ -115,14 +109,8 @@ export async function readLivePolicies(session: ArmSession): Promise<LiveRead> {
   const store = new ArmPolicyStore(session);
   const copies = await Promise.all(addresses.map((a) => store.read(a)));
   const resources = new Map<string, PolicyResource>();
-  for (const copy of copies) {
-    // Deleted between the list and the read: not live.
-    if (!copy) continue;
-    const resource: PolicyResource = { type: 'policy', address: copy.address, scope: parsePolicyAddress(copy.address)!, xml: copy.xml };
-    if (copy.etag !== undefined) resource.etag = copy.etag;
-    if (copy.description !== undefined) resource.description = copy.description;
-    resources.set(addressKey(copy.address), resource);
-  }
+  // Deleted between the list and the read: not live.
+  for (const copy of copies) if (copy) resources.set(addressKey(copy.address), resourceOfCopy(copy));
   return { state: { resources }, workspaces, problems };
 }
 

@@ -2,7 +2,7 @@
  * Addresses of policies and fragments, made from the kinds table (kinds.ts): a scope's policy has
  * the ARM path of its row, relative to the service, e.g. `apis/echo/policies/policy`.
  */
-import type { Address, PolicyScope, PolicyScopeKind } from './index.js';
+import type { Address, LiveCopy, PolicyResource, PolicyScope, PolicyScopeKind } from './index.js';
 import { formatAddress, formatTreePath, isPolicyKind, parseAddress, POLICY_KINDS, type Located } from './kinds.js';
 
 /** A scope as a located resource of the kinds table (its ids by the row's parameter names). */
@@ -52,4 +52,12 @@ export const IDENTITY_ADDRESS: Address = formatAddress({ kind: 'identity', param
 /** The address of a role assignment by its name (a GUID, or a placeholder while it is known only after apply). */
 export function roleAssignmentAddress(name: string): Address {
   return formatAddress({ kind: 'roleAssignment', params: { name } })!;
+}
+
+/** A resource read live (or kept in a snapshot) as a resource of a State: the one conversion. */
+export function resourceOfCopy(copy: LiveCopy): PolicyResource {
+  const resource: PolicyResource = { type: 'policy', address: copy.address, scope: parsePolicyAddress(copy.address)!, xml: copy.xml };
+  if (copy.etag !== undefined) resource.etag = copy.etag;
+  if (copy.description !== undefined) resource.description = copy.description;
+  return resource;
 }

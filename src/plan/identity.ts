@@ -18,46 +18,11 @@ import { PRIVILEGED_ROLE_GUIDS, normaliseScope, scopeProblem, suggestRole } from
 import { IDENTITY_ADDRESS, roleAssignmentAddress } from '../model/address.js';
 import { armIdWithin } from '../model/arm-id.js';
 import type { Change, Diagnostic, IdentityShape, RoleAssignment } from '../model/index.js';
+import type { Guardrails, IdentityQuery, LiveIdentity, LiveRoleAssignment } from '../model/live.js';
 import { diffCanonical } from '../policy-xml/diff.js';
 import { sha256 } from './compute.js';
 
-/** A user-assigned identity as ARM knows it (from its own resource). */
-export interface UserAssignedInfo {
-  resourceId: string;
-  principalId: string;
-  clientId: string;
-}
-
-export interface LiveRoleAssignment {
-  name: string;
-  scope: string;
-  roleDefinitionGuid: string;
-  principalId: string;
-}
-
-export interface LiveIdentity {
-  shape: IdentityShape;
-  /** Object ID of the system identity, when it is on. */
-  systemPrincipalId?: string;
-  /** Every user-assigned identity attached live or named in the manifest, by lower-cased resource ID; absent = does not exist. */
-  userAssigned: Map<string, UserAssignedInfo>;
-  /** Role assignments of the principals above. */
-  assignments: LiveRoleAssignment[];
-  /** Role GUID → display name, for every role the plan names. */
-  roleNames: Map<string, string>;
-  /** Role as written in the manifest (lower-cased) → GUID; absent = no such role at that scope. */
-  resolvedRoles: Map<string, string>;
-  /** Built-in role names that exist, for suggestions. */
-  knownRoleNames: string[];
-  /** Key Vault-backed named values and certificates: which identity fetches each (no client ID = the system identity). */
-  keyVaultUsers: Array<{ what: string; identityClientId?: string }>;
-}
-
-export interface Guardrails {
-  allowPrivilegedRoles: boolean;
-  /** Scopes role assignments may target; an assignment at or below one of them is allowed. */
-  allowedScopes: string[];
-}
+export type { Guardrails, LiveIdentity, LiveRoleAssignment, UserAssignedInfo } from '../model/live.js';
 
 /** The input a refusal names, in the words of the action and of the CLI. */
 export const GUARDRAIL_INPUTS = {
@@ -299,4 +264,12 @@ export function planIdentity(manifest: IdentityManifest, live: LiveIdentity, gua
     );
   }
   return { first, last, problems };
+}
+
+/** What the live side must read for this manifest (the `LiveReader` is not given the manifest itself). */
+export function identityQueryOf(manifest: IdentityManifest): IdentityQuery {
+  return {
+    userAssigned: manifest.userAssigned.map((u) => u.resourceId),
+    roleAssignments: manifest.roleAssignments.map((r) => ({ role: r.role, scope: r.scope, ...(r.roleDefinitionGuid ? { roleDefinitionGuid: r.roleDefinitionGuid } : {}) })),
+  };
 }
