@@ -16,7 +16,8 @@ import type { IdentityShape, IdentityState, IdentityWriter, LiveCopy, LiveWriter
 import { applyPlan, ApplyRefusedError } from '../src/plan/apply.js';
 import { computePlan } from '../src/plan/compute.js';
 import { sealPlan } from '../src/plan/integrity.js';
-import { identityType, isManaged, planIdentity, roleAssignmentName, type Guardrails, type LiveIdentity } from '../src/plan/identity.js';
+import { identityType } from '../src/azure/identity.js';
+import { isManaged, planIdentity, roleAssignmentName, type Guardrails, type LiveIdentity } from '../src/plan/identity.js';
 import { checkReferences } from '../src/plan/references.js';
 import { makeTree, policy } from './helpers/tree.js';
 

@@ -13,10 +13,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuthorizationManagementClient } from '@azure/arm-authorization';
 import type { ManagedServiceIdentityClient } from '@azure/arm-msi';
 import { KNOWN_BUILT_IN_ROLES } from '../identity/manifest.js';
+import { roleAssignmentAddress } from '../model/address.js';
 import { armIdSegments, idSegmentProblem } from '../model/arm-id.js';
 import type { IdentityShape, IdentityState, IdentityWriter, RoleAssignment } from '../model/index.js';
 import type { IdentityQuery, LiveIdentity, LiveRoleAssignment, UserAssignedInfo } from '../model/live.js';
-import { identityType } from '../plan/identity.js';
 import { armCall, armClientOptions, listAll, type ArmSession } from './apim.js';
 import { statusOf } from './arm-errors.js';
 import { NotFound } from '../model/live-errors.js';
@@ -41,6 +41,14 @@ function parseUserAssignedId(id: string): { subscriptionId: string; resourceGrou
   const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/([^/]+)$/i.exec(id);
   if (!m) throw new Error(`${id} is not the resource ID of a user-assigned identity`);
   return { subscriptionId: m[1]!, resourceGroup: m[2]!, name: m[3]! };
+}
+
+/** ARM's `identity.type` for a shape. */
+export function identityType(shape: IdentityShape): string {
+  const u = shape.userAssigned.length > 0;
+  if (shape.systemAssigned && u) return 'SystemAssigned, UserAssigned';
+  if (shape.systemAssigned) return 'SystemAssigned';
+  return u ? 'UserAssigned' : 'None';
 }
 
 function stateOf(identity: { type?: string; principalId?: string; userAssignedIdentities?: Record<string, unknown> } | undefined): IdentityState {
@@ -147,7 +155,7 @@ export class ArmIdentityStore implements IdentityWriter {
 
   async readAssignment(scope: string, name: string): Promise<{ principalId: string; roleDefinitionGuid: string } | undefined> {
     const { client } = await this.authorization();
-    return armCall(this.session, 'read', `GET roleAssignments/${name}`, async () => {
+    return armCall(this.session, 'read', `GET ${roleAssignmentAddress(name)}`, async () => {
       try {
         const a = await client.roleAssignments.get(sdkScope(scope, name), name);
         return a.principalId ? { principalId: a.principalId, roleDefinitionGuid: guidOf(a.roleDefinitionId) } : undefined;
@@ -168,7 +176,7 @@ export class ArmIdentityStore implements IdentityWriter {
       principalType: 'ServicePrincipal',
       description: a.description ?? 'Managed by apim-policy-deploy (identity.yaml)',
     };
-    const what = `PUT roleAssignments/${a.name} (${a.roleName} on ${a.scope})`;
+    const what = `PUT ${roleAssignmentAddress(a.name)} (${a.roleName} on ${a.scope})`;
     const { client } = await this.authorization();
     for (let attempt = 0; ; attempt++) {
       try {
@@ -192,7 +200,7 @@ export class ArmIdentityStore implements IdentityWriter {
 
   async deleteAssignment(scope: string, name: string): Promise<void> {
     const { client } = await this.authorization();
-    await armCall(this.session, 'write', `DELETE roleAssignments/${name}`, () => client.roleAssignments.delete(sdkScope(scope, name), name));
+    await armCall(this.session, 'write', `DELETE ${roleAssignmentAddress(name)}`, () => client.roleAssignments.delete(sdkScope(scope, name), name));
   }
 
   /** Every assignment of these principals in these subscriptions (at, above and below), once each. */

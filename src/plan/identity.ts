@@ -12,10 +12,10 @@
  * - Guardrails from the workflow, not the manifest: privileged roles and scopes outside the
  *   allowed ones are errors naming the input that would allow them.
  */
-import { createHash } from 'node:crypto';
 import type { IdentityManifest } from '../identity/manifest.js';
 import { PRIVILEGED_ROLE_GUIDS, normaliseScope, scopeProblem, suggestRole } from '../identity/manifest.js';
 import { IDENTITY_ADDRESS, roleAssignmentAddress } from '../model/address.js';
+import { roleAssignmentName } from '../model/role-assignment-name.js';
 import { armIdWithin } from '../model/arm-id.js';
 import type { Change, Diagnostic, IdentityShape, RoleAssignment } from '../model/index.js';
 import type { Guardrails, IdentityQuery, LiveIdentity, LiveRoleAssignment } from '../model/live.js';
@@ -31,20 +31,7 @@ export const GUARDRAIL_INPUTS = {
   destructive: 'input allow-destructive-identity-changes: true (CLI --allow-destructive-identity-changes)',
 };
 
-const NAMESPACE = '6f1d3c4e-9a57-4c1b-8f2e-3a0b5d7c9e21'; // apim-policy-deploy role assignments (UUIDv5 namespace)
-
-/** UUIDv5 of (scope, principal, role), lower-cased: the same assignment always gets the same name. */
-export function roleAssignmentName(scope: string, principalId: string, roleDefinitionGuid: string): string {
-  const ns = Buffer.from(NAMESPACE.replace(/-/g, ''), 'hex');
-  const h = createHash('sha1')
-    .update(ns)
-    .update(`${scope.toLowerCase()}|${principalId.toLowerCase()}|${roleDefinitionGuid.toLowerCase()}`)
-    .digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
+export { roleAssignmentName } from '../model/role-assignment-name.js';
 
 /** True when `name` is the name this tool gives the assignment: it made it. */
 export function isManaged(a: LiveRoleAssignment): boolean {
@@ -59,13 +46,6 @@ const sameScope = (a: string, b: string) => lower(a) === lower(b);
  */
 export function scopeWithin(scope: string, outer: string): boolean {
   return armIdWithin(normaliseScope(scope), normaliseScope(outer));
-}
-
-export function identityType(shape: IdentityShape): string {
-  const u = shape.userAssigned.length > 0;
-  if (shape.systemAssigned && u) return 'SystemAssigned, UserAssigned';
-  if (shape.systemAssigned) return 'SystemAssigned';
-  return u ? 'UserAssigned' : 'None';
 }
 
 /** The shape as text: what the plan diffs and hashes. */

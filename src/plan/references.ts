@@ -6,8 +6,7 @@
 import { addressKey, fragmentAddress, policyFilePath } from '../model/address.js';
 import { workspaceQualified } from '../model/kinds.js';
 import type { Diagnostic, PolicyResource } from '../model/index.js';
-import type { DocumentSource } from '../desired/load-tree.js';
-import type { Segment, XmlElement } from '../policy-xml/index.js';
+import type { PolicyDocument, Segment, XmlElement } from '../policy-xml/index.js';
 
 export interface ReferenceTargets {
   /** Address keys of fragments in the desired tree and live. */
@@ -54,7 +53,7 @@ function* walk(element: XmlElement): Generator<{ element: XmlElement; texts: str
   for (const child of element.children) if (child.type === 'element') yield* walk(child);
 }
 
-export function checkReferences(resources: Iterable<PolicyResource>, documents: Pick<DocumentSource, 'get'>, targets: ReferenceTargets): Diagnostic[] {
+export function checkReferences(resources: Iterable<PolicyResource>, documents: { get(key: string): PolicyDocument | undefined }, targets: ReferenceTargets): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const resource of resources) {
     const doc = documents.get(addressKey(resource.address));
