@@ -10,7 +10,7 @@ import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import type { LoadedTree } from '../desired/load-tree.js';
 import { FILE_LIMITS, FileRefusedError, readTreeText } from '../desired/safe-file.js';
 import type { Diagnostic, Severity } from '../model/index.js';
-import type { PolicyDocument, XmlElement, XmlNode } from '../policy-xml/index.js';
+import { walkElements, type PolicyDocument, type XmlElement, type XmlNode } from '../policy-xml/index.js';
 import type { Rule } from './rule.js';
 import { RULES } from './rules/index.js';
 
@@ -93,12 +93,13 @@ function suppressions(doc: PolicyDocument): { file: Set<string>; at: Map<string,
   const file = new Set<string>();
   const at = new Map<string, Set<string>>();
   const ids = (list: string) => list.split(/[\s,]+/).filter(Boolean);
-  const mark = (element: XmlElement, rules: string[]) => {
-    const key = `${element.line}:${element.column}`;
-    const set = at.get(key) ?? new Set<string>();
-    rules.forEach((r) => set.add(r));
-    at.set(key, set);
-    for (const c of element.children) if (c.type === 'element') mark(c, rules);
+  const mark = (under: XmlElement, rules: string[]) => {
+    for (const { element } of walkElements(under)) {
+      const key = `${element.line}:${element.column}`;
+      const set = at.get(key) ?? new Set<string>();
+      rules.forEach((r) => set.add(r));
+      at.set(key, set);
+    }
   };
   const walk = (nodes: XmlNode[]) => {
     let pending: string[] = [];

@@ -7,7 +7,7 @@
 import type { LoadedTree } from '../desired/load-tree.js';
 import type { IdentityManifest } from '../identity/manifest.js';
 import type { PolicyResource, Severity } from '../model/index.js';
-import type { PolicyDocument, Segment, XmlElement } from '../policy-xml/index.js';
+import { literalValue, walkElements, type ElementVisit, type PolicyDocument, type Segment, type XmlElement } from '../policy-xml/index.js';
 
 export interface LintContext {
   doc: PolicyDocument;
@@ -44,12 +44,9 @@ export interface Rule {
 
 export type Section = 'inbound' | 'backend' | 'outbound' | 'on-error';
 
-export interface Visit {
-  element: XmlElement;
+export interface Visit extends ElementVisit {
   /** The top-level section the element is in; undefined in a fragment (it can be included anywhere) or for the root. */
   section?: Section;
-  /** Enclosing elements, outermost first (the root included). */
-  ancestors: XmlElement[];
 }
 
 const visits = new WeakMap<PolicyDocument, Visit[]>();
@@ -61,24 +58,13 @@ const visits = new WeakMap<PolicyDocument, Visit[]>();
 export function visit(doc: PolicyDocument): readonly Visit[] {
   const known = visits.get(doc);
   if (known) return known;
-  const out: Visit[] = [];
-  const walk = (element: XmlElement, section: Section | undefined, ancestors: XmlElement[]): void => {
-    out.push({ element, ...(section ? { section } : {}), ancestors });
-    const inner = [...ancestors, element];
-    for (const child of element.children) {
-      if (child.type !== 'element') continue;
-      walk(child, section ?? (doc.kind === 'policies' && ancestors.length === 0 ? (child.name as Section) : undefined), inner);
-    }
-  };
-  walk(doc.root, undefined, []);
+  const out = walkElements(doc.root).map(({ element, ancestors }): Visit => {
+    const top = ancestors.length === 1 ? element : ancestors[1];
+    const section = doc.kind === 'policies' && top ? (top.name as Section) : undefined;
+    return { element, ...(section ? { section } : {}), ancestors };
+  });
   visits.set(doc, out);
   return out;
-}
-
-/** The literal value of an attribute; undefined when absent or when it holds a policy expression. */
-export function literalAttr(element: XmlElement, name: string): string | undefined {
-  const a = element.attributes.find((x) => x.name === name);
-  return a && a.segments.every((s) => !s.expression) ? a.segments.map((s) => (s as { text: string }).text).join('') : undefined;
 }
 
 export function hasAttr(element: XmlElement, name: string): boolean {
@@ -94,8 +80,7 @@ export function attrIsExpression(element: XmlElement, name: string): boolean {
 export function literalText(element: XmlElement): string | undefined {
   const segments: Segment[] = [];
   for (const c of element.children) if (c.type === 'text') segments.push(...c.segments);
-  if (segments.some((s) => s.expression)) return undefined;
-  return segments.map((s) => (s as { text: string }).text).join('').trim();
+  return literalValue(segments)?.trim();
 }
 
 export function childElements(element: XmlElement, name?: string): XmlElement[] {

@@ -14,3 +14,4 @@ export {
 export { canonicalize, canonicalExpression, formatPolicy, segmentValue } from './print.js';
 export { MAX_EDIT_LINES, diffCanonical, lineCount, replacedLine, type TextDiff } from './diff.js';
 export { decodeEntities } from './entities.js';
+export { walkElements, literalValue, literalAttribute, includedFragments, type ElementVisit, type FragmentInclude } from './walk.js';

@@ -8,9 +8,9 @@
  */
 import type { IdentityManifest, RoleAssignmentSpec } from '../../identity/manifest.js';
 import { KNOWN_BUILT_IN_ROLES } from '../../identity/manifest.js';
-import type { PolicyDocument, Segment, XmlElement } from '../../policy-xml/index.js';
+import { literalAttribute, type PolicyDocument, type Segment, type XmlElement } from '../../policy-xml/index.js';
 import type { FileFinding, Finding, Rule, Visit } from '../rule.js';
-import { at, attrIsExpression, childElements, literalAttr, literalText, visit } from '../rule.js';
+import { at, attrIsExpression, childElements, literalText, visit } from '../rule.js';
 
 const AMI = 'authentication-managed-identity';
 
@@ -410,9 +410,9 @@ class DocumentIndex {
     const setMethod = inbound.find((v) => v.element.name === 'set-method' && !this.nearest(v, 'send-request') && !this.nearest(v, 'return-response'));
     const method = setMethod ? literalText(setMethod.element)?.toUpperCase() : undefined;
     const rewrite = inbound.find((v) => v.element.name === 'rewrite-uri');
-    const template = rewrite ? (literalAttr(rewrite.element, 'template') ?? '') : '';
+    const template = rewrite ? (literalAttribute(rewrite.element, 'template') ?? '') : '';
     return chosen.map(({ element }) => {
-      const url = literalAttr(element, 'base-url');
+      const url = literalAttribute(element, 'base-url');
       const known = url !== undefined && url.trim() !== '';
       return { element, ...(known ? { url } : {}), ...(method ? { method } : {}), path: (known ? pathOf(url) : '') + template };
     });
@@ -427,7 +427,7 @@ class DocumentIndex {
   targets(ami: Visit): Target[] {
     const sendRequest = this.nearest(ami, 'send-request');
     if (sendRequest) return [this.sendRequestTarget(sendRequest)];
-    const variable = literalAttr(ami.element, 'output-token-variable-name')?.trim();
+    const variable = literalAttribute(ami.element, 'output-token-variable-name')?.trim();
     if (variable === undefined) return attrIsExpression(ami.element, 'output-token-variable-name') ? [] : this.backendTargets(ami);
     const quoted = `"${variable}"`;
     const users = this.visits.filter((v) => v.element !== ami.element && ownExpressions(v.element).some((s) => s.includes(quoted)));
@@ -458,7 +458,7 @@ const managedIdentityResource: Rule = {
       .managedIdentities()
       .filter(({ element }) => {
         const a = element.attributes.find((x) => x.name === 'resource');
-        return !a || (literalAttr(element, 'resource') ?? 'expression').trim() === '';
+        return !a || (literalAttribute(element, 'resource') ?? 'expression').trim() === '';
       })
       .map(({ element }) => ({
         at: at(element),
@@ -494,7 +494,7 @@ const audienceMismatch: Rule = {
     const index = new DocumentIndex(doc);
     const out: Finding[] = [];
     for (const ami of index.managedIdentities()) {
-      const audience = literalAttr(ami.element, 'resource');
+      const audience = literalAttribute(ami.element, 'resource');
       const asked = audience === undefined ? undefined : audienceService(audience);
       if (!asked) continue;
       const targets = index.targets(ami);
@@ -542,7 +542,7 @@ const regionalEndpoint: Rule = {
 /** The identity an authentication-managed-identity uses: the system one without client-id. */
 function usesUserAssigned(element: XmlElement): boolean {
   if (attrIsExpression(element, 'client-id')) return true;
-  const clientId = literalAttr(element, 'client-id');
+  const clientId = literalAttribute(element, 'client-id');
   return clientId !== undefined && clientId.trim() !== '';
 }
 
@@ -607,7 +607,7 @@ const missingDataRole: Rule = {
     for (const ami of index.managedIdentities()) {
       const mine = assignmentsFor(ami.element, identity);
       if (!mine) continue;
-      const audience = literalAttr(ami.element, 'resource');
+      const audience = literalAttribute(ami.element, 'resource');
       const asked = audience === undefined ? undefined : audienceService(audience);
       if (audience !== undefined && !asked) continue; // an app-ID URI or an audience we do not know: not a call we can judge
       const reported = new Set<string>();

@@ -5,9 +5,9 @@
  */
 import { addressKey, policyAddress } from '../../model/address.js';
 import type { PolicyScopeKind } from '../../model/index.js';
-import type { PolicyDocument, XmlElement } from '../../policy-xml/index.js';
+import { includedFragments, literalAttribute, type PolicyDocument, type XmlElement } from '../../policy-xml/index.js';
 import type { Finding, Rule, Section, Visit } from '../rule.js';
-import { at, childElements, literalAttr, literalText, visit } from '../rule.js';
+import { at, childElements, literalText, visit } from '../rule.js';
 import { SECTIONS } from './structure.js';
 
 const INBOUND: readonly Section[] = ['inbound'];
@@ -319,7 +319,7 @@ const openidConfigHttps: Rule = {
     const out: Finding[] = [];
     for (const { element } of visit(doc)) {
       if (element.name !== 'openid-config') continue;
-      const url = literalAttr(element, 'url')?.trim();
+      const url = literalAttribute(element, 'url')?.trim();
       // Only a URL that names another scheme; a named value or another tool's placeholder is not known here.
       const scheme = url && /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
       if (!scheme || scheme.toLowerCase() === 'https') continue;
@@ -342,9 +342,7 @@ const missingFragment: Rule = {
   check({ doc, resource, tree }) {
     const out: Finding[] = [];
     const workspace = resource.scope.workspace;
-    for (const { element } of visit(doc)) {
-      if (element.name !== 'include-fragment') continue;
-      const id = literalAttr(element, 'fragment-id');
+    for (const { fragmentId: id, element } of includedFragments(doc.root)) {
       if (!id || !FRAGMENT_ID.test(id)) continue;
       const address = policyAddress({ kind: 'fragment', fragmentId: id, ...(workspace ? { workspace } : {}) });
       if (tree.state.resources.has(addressKey(address))) continue;
@@ -382,7 +380,7 @@ const plaintextSecret: Rule = {
     const advice = 'move it to a secret named value (or a Key Vault one) and write {{name}} here';
     for (const { element } of visit(doc)) {
       const names = element.name === 'set-header' ? SECRET_HEADERS : element.name === 'set-query-parameter' ? SECRET_QUERY_PARAMETERS : undefined;
-      const name = literalAttr(element, 'name');
+      const name = literalAttribute(element, 'name');
       if (names && name && names.has(name.toLowerCase())) {
         for (const value of childElements(element, 'value')) {
           const text = literalText(value);
@@ -391,7 +389,7 @@ const plaintextSecret: Rule = {
         }
       }
       if (element.name === 'authentication-basic' || element.name === 'authentication-certificate') {
-        const password = literalAttr(element, 'password');
+        const password = literalAttribute(element, 'password');
         if (!password || TEMPLATED.test(password)) continue;
         out.push({ at: at(element), message: `<${element.name}> has its password in plain text; ${advice}` });
       }
@@ -407,7 +405,7 @@ const corsWildcardCredentials: Rule = {
   check({ doc }) {
     const out: Finding[] = [];
     for (const { element } of visit(doc)) {
-      if (element.name !== 'cors' || literalAttr(element, 'allow-credentials')?.trim().toLowerCase() !== 'true') continue;
+      if (element.name !== 'cors' || literalAttribute(element, 'allow-credentials')?.trim().toLowerCase() !== 'true') continue;
       for (const list of childElements(element, 'allowed-origins')) {
         for (const origin of childElements(list, 'origin')) {
           if (literalText(origin) !== '*') continue;
