@@ -6,7 +6,7 @@
 import { addressKey, fragmentAddress, policyFilePath } from '../model/address.js';
 import { workspaceQualified } from '../model/kinds.js';
 import type { Diagnostic, PolicyResource } from '../model/index.js';
-import type { PolicyDocument, Segment, XmlElement } from '../policy-xml/index.js';
+import { literalAttribute, type PolicyDocument, type Segment, type XmlElement } from '../policy-xml/index.js';
 
 export interface ReferenceTargets {
   /** Address keys of fragments in the desired tree and live. */
@@ -33,10 +33,6 @@ export interface ReferenceTargets {
 const NAMED_VALUE = /\{\{([^{}]+?)\}\}/g;
 // What APIM allows as a named value's name; anything else between braces is some other tool's template.
 const NAMED_VALUE_NAME = /^[A-Za-z0-9._-]+$/;
-
-function literal(segments: Segment[]): string | undefined {
-  return segments.every((s) => !s.expression) ? segments.map((s) => (s as { text: string }).text).join('') : undefined;
-}
 
 function segmentText(segments: Segment[]): string {
   return segments.map((s) => (s.expression ? s.source : s.text)).join('');
@@ -68,10 +64,7 @@ export function checkReferences(resources: Iterable<PolicyResource>, documents: 
     };
     const known = (set: Set<string>, name: string) => set.has(workspaceQualified(name, workspace).toLowerCase()) || set.has(name.toLowerCase());
     for (const { element, texts } of walk(doc.root)) {
-      const attr = (name: string) => {
-        const a = element.attributes.find((x) => x.name === name);
-        return a ? literal(a.segments) : undefined;
-      };
+      const attr = (name: string) => literalAttribute(element, name);
       if (element.name === 'include-fragment') {
         const id = attr('fragment-id');
         if (id && !targets.fragments.has(addressKey(fragmentAddress(id, workspace)))) {

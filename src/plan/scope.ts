@@ -6,7 +6,7 @@
 import type { IdentityManifest } from '../identity/manifest.js';
 import { addressKey, fragmentAddress } from '../model/address.js';
 import type { Address } from '../model/index.js';
-import type { XmlElement } from '../policy-xml/index.js';
+import { includedFragments } from '../policy-xml/index.js';
 import type { PlanDesired } from './compute.js';
 
 /** The resources whose content differs between two trees, and the fragments they include. */
@@ -21,19 +21,9 @@ export function changedBetween(base: PlanDesired, head: PlanDesired): { changed:
   for (const address of changed) {
     const doc = head.documents?.get(addressKey(address));
     const ws = head.state.resources.get(addressKey(address))?.scope.workspace;
-    if (doc) for (const id of includedFragments(doc.root)) fragments.add(fragmentAddress(id, ws));
+    if (doc) for (const { fragmentId } of includedFragments(doc.root)) fragments.add(fragmentAddress(fragmentId, ws));
   }
   return { changed, fragments: [...fragments].filter((f) => !changed.some((c) => addressKey(c) === addressKey(f))) };
-}
-
-function includedFragments(element: XmlElement): string[] {
-  const out: string[] = [];
-  if (element.name === 'include-fragment') {
-    const id = element.attributes.find((a) => a.name === 'fragment-id')?.segments;
-    if (id && id.every((x) => !x.expression)) out.push(id.map((x) => (x as { text: string }).text).join(''));
-  }
-  for (const c of element.children) if (c.type === 'element') out.push(...includedFragments(c));
-  return out;
 }
 
 /** The manifest without positions: two trees want the same identity when these are equal. */
