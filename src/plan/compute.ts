@@ -45,9 +45,6 @@ export interface PlanSettings {
   now?: Date;
 }
 
-/** @deprecated name of PlanSettings, for callers not yet moved. */
-export type PlanOptions = PlanSettings;
-
 const lower = (s: string) => s.toLowerCase();
 
 /** Only the resources whose key is in `keys`. */
