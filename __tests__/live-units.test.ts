@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import { armTokenScope, resolveTarget, targetFingerprint } from '../src/azure/target.js';
 import { loadPolicyTree } from '../src/desired/load-tree.js';
 import { addressKey, parsePolicyAddress } from '../src/model/address.js';
+import { PreconditionFailed } from '../src/model/live-errors.js';
 import type { IdentityManifest } from '../src/model/identity.js';
 import type { IdentityShape, IdentityState, IdentityWriter, LiveCopy, LiveWriter, Plan, PolicyResource, RoleAssignment } from '../src/model/index.js';
 import { applyPlan, ApplyRefusedError } from '../src/plan/apply.js';
 import { computePlan } from '../src/plan/compute.js';
 import { sealPlan } from '../src/plan/integrity.js';
-import { identityType, isManaged, planIdentity, roleAssignmentName, type Guardrails, type LiveIdentity } from '../src/plan/identity.js';
+import { identityType } from '../src/azure/identity.js';
+import { isManaged, planIdentity, roleAssignmentName, type Guardrails, type LiveIdentity } from '../src/plan/identity.js';
 import { checkReferences } from '../src/plan/references.js';
 import { makeTree, policy } from './helpers/tree.js';
 
@@ -102,16 +104,16 @@ class MemoryInstance implements LiveWriter {
     const cur = this.items.get(address);
     if (rule === 'land-then-412') {
       this.set(address, xml);
-      throw Object.assign(new Error('precondition'), { statusCode: 412 });
+      throw Object.assign(new PreconditionFailed('precondition'), { statusCode: 412 });
     }
-    if (cur && ifMatch && ifMatch !== '*' && ifMatch !== cur.etag) throw Object.assign(new Error('precondition'), { statusCode: 412 });
+    if (cur && ifMatch && ifMatch !== '*' && ifMatch !== cur.etag) throw Object.assign(new PreconditionFailed('precondition'), { statusCode: 412 });
     this.writes.push(`PUT ${address}`);
     this.set(address, xml);
     return { etag: this.items.get(address)!.etag };
   }
   async remove(address: string, ifMatch: string) {
     const cur = this.items.get(address);
-    if (cur && ifMatch !== '*' && ifMatch !== cur.etag) throw Object.assign(new Error('precondition'), { statusCode: 412 });
+    if (cur && ifMatch !== '*' && ifMatch !== cur.etag) throw Object.assign(new PreconditionFailed('precondition'), { statusCode: 412 });
     this.writes.push(`DELETE ${address}`);
     this.items.delete(address);
   }

@@ -11,6 +11,7 @@ import type { ArmSession } from '../src/azure/apim.js';
 import { createArmScheduler, WritesHaltedError } from '../src/azure/scheduler.js';
 import { stoppableWriters } from '../src/azure/write-gate.js';
 import { addressKey, parsePolicyAddress } from '../src/model/address.js';
+import { PreconditionFailed } from '../src/model/live-errors.js';
 import type { IdentityShape, IdentityState, IdentityWriter, LiveCopy, LiveWriter, Plan, PolicyResource, RoleAssignment } from '../src/model/index.js';
 import { applyPlan, type ApplyEvent } from '../src/plan/apply.js';
 import { computePlan } from '../src/plan/compute.js';
@@ -165,13 +166,13 @@ class MemoryInstance implements LiveWriter {
   async put(address: string, xml: string, { ifMatch }: { ifMatch?: string }) {
     this.beforePut.get(address)?.();
     const cur = this.items.get(address);
-    if (cur && ifMatch && ifMatch !== '*' && ifMatch !== cur.etag) throw Object.assign(new Error('precondition'), { statusCode: 412 });
+    if (cur && ifMatch && ifMatch !== '*' && ifMatch !== cur.etag) throw Object.assign(new PreconditionFailed('precondition'), { statusCode: 412 });
     this.writes.push(`PUT ${address}`);
     return { etag: this.set(address, xml) };
   }
   async remove(address: string, ifMatch: string) {
     const cur = this.items.get(address);
-    if (cur && ifMatch !== '*' && ifMatch !== cur.etag) throw Object.assign(new Error('precondition'), { statusCode: 412 });
+    if (cur && ifMatch !== '*' && ifMatch !== cur.etag) throw Object.assign(new PreconditionFailed('precondition'), { statusCode: 412 });
     this.writes.push(`DELETE ${address}`);
     this.items.delete(address);
   }

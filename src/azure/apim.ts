@@ -8,9 +8,10 @@ import type { ApiManagementClient } from '@azure/arm-apimanagement';
 import type { FullOperationResponse } from '@azure/core-client';
 import type { PagedAsyncIterableIterator } from '@azure/core-paging';
 import type { TokenCredential } from '@azure/identity';
-import { parsePolicyAddress } from '../model/address.js';
+import { locatedOf, parsePolicyAddress } from '../model/address.js';
+import { kindRow, patternParams } from '../model/kinds.js';
 import { idSegmentsProblem } from '../model/arm-id.js';
-import type { Address, LiveCopy, LiveWriter, PolicyScope } from '../model/index.js';
+import type { Address, LiveCopy, LiveWriter, PolicyScope, PolicyScopeKind } from '../model/index.js';
 import { explainArmError, statusOf } from './arm-errors.js';
 import { createArmScheduler, type ArmCallKind, type ArmScheduler, type ArmSchedulerOptions } from './scheduler.js';
 import { armTokenScope, serviceResourceId, type AzureTarget } from './target.js';
@@ -68,22 +69,23 @@ type PolicyGroup = {
   delete(...args: unknown[]): Promise<unknown>;
 };
 
+/** The SDK's operation group of each policy kind, without and with a workspace: the ARM row of the kinds table's rows. */
+const GROUPS: Record<PolicyScopeKind, (c: ApiManagementClient) => [unknown, unknown]> = {
+  global: (c) => [c.policy, c.workspacePolicy],
+  product: (c) => [c.productPolicy, c.workspaceProductPolicy],
+  api: (c) => [c.apiPolicy, c.workspaceApiPolicy],
+  operation: (c) => [c.apiOperationPolicy, c.workspaceApiOperationPolicy],
+  fragment: (c) => [c.policyFragment, c.workspacePolicyFragment],
+};
+
+/** The operation group and its id arguments (workspace, the row's ids in order, the fixed name): the SDK's calls take the ARM path's ids. */
 function operationsFor(client: ApiManagementClient, scope: PolicyScope): { group: PolicyGroup; ids: string[] } {
-  const ws = scope.workspace;
-  const w = (ids: string[]) => (ws ? [ws, ...ids] : ids);
-  const pick = (plain: unknown, workspace: unknown) => (ws ? workspace : plain) as PolicyGroup;
-  switch (scope.kind) {
-    case 'global':
-      return { group: pick(client.policy, client.workspacePolicy), ids: w(['policy']) };
-    case 'product':
-      return { group: pick(client.productPolicy, client.workspaceProductPolicy), ids: w([scope.productId, 'policy']) };
-    case 'api':
-      return { group: pick(client.apiPolicy, client.workspaceApiPolicy), ids: w([scope.apiId, 'policy']) };
-    case 'operation':
-      return { group: pick(client.apiOperationPolicy, client.workspaceApiOperationPolicy), ids: w([scope.apiId, scope.operationId, 'policy']) };
-    case 'fragment':
-      return { group: pick(client.policyFragment, client.workspacePolicyFragment), ids: w([scope.fragmentId]) };
-  }
+  const at = locatedOf(scope);
+  const row = kindRow(scope.kind);
+  const ids = patternParams(row.arm).map((p) => at.params[p]!);
+  if (row.armName) ids.push(row.armName);
+  const [plain, workspace] = GROUPS[scope.kind](client);
+  return at.workspace !== undefined ? { group: workspace as PolicyGroup, ids: [at.workspace, ...ids] } : { group: plain as PolicyGroup, ids };
 }
 
 function scopeOf(address: Address): PolicyScope {

@@ -2,22 +2,32 @@
  * ARM failures a user can act on, said in their words: which identity lacks which role on which
  * scope, which instance does not exist, which policy APIM refused and why.
  */
+import { Conflict, Forbidden, LiveError, NotFound, PreconditionFailed, Rejected } from '../model/live-errors.js';
 import type { ArmCallKind } from './scheduler.js';
 import { ArmRetryExhaustedError } from './scheduler.js';
 import { serviceResourceId, type AzureTarget } from './target.js';
 
-export class ArmRequestError extends Error {
-  override readonly name = 'ArmRequestError';
-  constructor(
-    message: string,
-    readonly statusCode: number | undefined,
-    readonly code: string | undefined,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
+/** An ARM failure without a typed meaning of its own (see typedError). */
+export class ArmRequestError extends LiveError {
+  override name = 'ArmRequestError';
 }
 
+/** What an ARM error carries besides its message: the HTTP status and ARM's error code. */
+export interface ArmErrorDetails {
+  statusCode: number | undefined;
+  code: string | undefined;
+}
+
+/**
+ * The one place an HTTP status becomes a meaning: the typed errors of model/live-errors.ts, which
+ * apply and restore act on. Each keeps the status and ARM's code for messages and logs.
+ */
+export function typedError(message: string, status: number | undefined, code: string | undefined, cause: unknown): LiveError & ArmErrorDetails {
+  const Kind = status === 412 ? PreconditionFailed : status === 404 ? NotFound : status === 403 ? Forbidden : status === 409 ? Conflict : status === 400 ? Rejected : ArmRequestError;
+  return Object.assign(new Kind(message, { cause }), { statusCode: status, code });
+}
+
+/** The HTTP status of an SDK error (RestError) or of an explained one, if any. */
 export function statusOf(e: unknown): number | undefined {
   const s = (e as { statusCode?: unknown })?.statusCode;
   return typeof s === 'number' ? s : undefined;
@@ -36,12 +46,12 @@ function detailsOf(e: unknown): string {
 }
 
 export function explainArmError(e: unknown, what: string, target: AzureTarget, kind: ArmCallKind): Error {
-  if (e instanceof ArmRequestError || e instanceof ArmRetryExhaustedError) return e;
+  if (e instanceof LiveError || e instanceof ArmRetryExhaustedError) return e;
   const status = statusOf(e);
   const code = codeOf(e);
   const message = (e as Error)?.message ?? String(e);
   const service = serviceResourceId(target);
-  const wrap = (text: string) => new ArmRequestError(text, status, code, { cause: e });
+  const wrap = (text: string) => typedError(text, status, code, e);
   if (status === 403) {
     const action = /perform action '([^']+)'/.exec(message)?.[1] ?? (kind === 'read' ? 'Microsoft.ApiManagement/service/*/read' : 'Microsoft.ApiManagement/service/*/write');
     const scope = /over scope '([^']+)'/.exec(message)?.[1] ?? service;

@@ -12,14 +12,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuthorizationManagementClient } from '@azure/arm-authorization';
 import type { ManagedServiceIdentityClient } from '@azure/arm-msi';
-import type { IdentityManifest } from '../model/identity.js';
 import { KNOWN_BUILT_IN_ROLES } from '../model/roles.js';
+import { roleAssignmentAddress } from '../model/address.js';
 import { armIdSegments, idSegmentProblem } from '../model/arm-id.js';
 import type { IdentityShape, IdentityState, IdentityWriter, RoleAssignment } from '../model/index.js';
-import type { LiveIdentity, LiveRoleAssignment, UserAssignedInfo } from '../plan/identity.js';
-import { identityType } from '../plan/identity.js';
+import type { IdentityQuery, LiveIdentity, LiveRoleAssignment, UserAssignedInfo } from '../model/live.js';
 import { armCall, armClientOptions, listAll, type ArmSession } from './apim.js';
 import { statusOf } from './arm-errors.js';
+import { NotFound } from '../model/live-errors.js';
 
 const lower = (s: string) => s.toLowerCase();
 const guidOf = (roleDefinitionId: string | undefined) => lower((roleDefinitionId ?? '').split('/').pop() ?? '');
@@ -41,6 +41,14 @@ function parseUserAssignedId(id: string): { subscriptionId: string; resourceGrou
   const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/([^/]+)$/i.exec(id);
   if (!m) throw new Error(`${id} is not the resource ID of a user-assigned identity`);
   return { subscriptionId: m[1]!, resourceGroup: m[2]!, name: m[3]! };
+}
+
+/** ARM's `identity.type` for a shape. */
+export function identityType(shape: IdentityShape): string {
+  const u = shape.userAssigned.length > 0;
+  if (shape.systemAssigned && u) return 'SystemAssigned, UserAssigned';
+  if (shape.systemAssigned) return 'SystemAssigned';
+  return u ? 'UserAssigned' : 'None';
 }
 
 function stateOf(identity: { type?: string; principalId?: string; userAssignedIdentities?: Record<string, unknown> } | undefined): IdentityState {
@@ -147,7 +155,7 @@ export class ArmIdentityStore implements IdentityWriter {
 
   async readAssignment(scope: string, name: string): Promise<{ principalId: string; roleDefinitionGuid: string } | undefined> {
     const { client } = await this.authorization();
-    return armCall(this.session, 'read', `GET roleAssignments/${name}`, async () => {
+    return armCall(this.session, 'read', `GET ${roleAssignmentAddress(name)}`, async () => {
       try {
         const a = await client.roleAssignments.get(sdkScope(scope, name), name);
         return a.principalId ? { principalId: a.principalId, roleDefinitionGuid: guidOf(a.roleDefinitionId) } : undefined;
@@ -168,7 +176,7 @@ export class ArmIdentityStore implements IdentityWriter {
       principalType: 'ServicePrincipal',
       description: a.description ?? 'Managed by apim-policy-deploy (identity.yaml)',
     };
-    const what = `PUT roleAssignments/${a.name} (${a.roleName} on ${a.scope})`;
+    const what = `PUT ${roleAssignmentAddress(a.name)} (${a.roleName} on ${a.scope})`;
     const { client } = await this.authorization();
     for (let attempt = 0; ; attempt++) {
       try {
@@ -192,7 +200,7 @@ export class ArmIdentityStore implements IdentityWriter {
 
   async deleteAssignment(scope: string, name: string): Promise<void> {
     const { client } = await this.authorization();
-    await armCall(this.session, 'write', `DELETE roleAssignments/${name}`, () => client.roleAssignments.delete(sdkScope(scope, name), name));
+    await armCall(this.session, 'write', `DELETE ${roleAssignmentAddress(name)}`, () => client.roleAssignments.delete(sdkScope(scope, name), name));
   }
 
   /** Every assignment of these principals in these subscriptions (at, above and below), once each. */
@@ -256,7 +264,7 @@ export class ArmIdentityStore implements IdentityWriter {
     const [namedValues, certificates] = await Promise.all([
       listAll(this.session, 'namedValues', () => client.namedValue.listByService(resourceGroup, this.service)),
       listAll(this.session, 'certificates', () => client.certificate.listByService(resourceGroup, this.service)).catch((e: unknown) => {
-        if (statusOf(e) === 404) return [];
+        if (e instanceof NotFound) return [];
         throw e;
       }),
     ]);
@@ -268,23 +276,23 @@ export class ArmIdentityStore implements IdentityWriter {
 }
 
 /** Everything the identity plan needs from live, read in as few calls as the manifest allows. */
-export async function readLiveIdentity(store: ArmIdentityStore, session: ArmSession, manifest: IdentityManifest): Promise<LiveIdentity> {
+export async function readLiveIdentity(store: ArmIdentityStore, session: ArmSession, query: IdentityQuery & { file?: string }): Promise<LiveIdentity> {
   const { subscriptionId } = session.target;
   const svc = await store.readService();
   const state = stateOf(svc.identity);
   const attached = (svc.identity?.userAssignedIdentities ?? {}) as Record<string, { principalId?: string; clientId?: string }>;
-  const ids = [...state.shape.userAssigned, ...manifest.userAssigned.map((u) => u.resourceId).filter((id) => !state.shape.userAssigned.some((x) => lower(x) === lower(id)))];
+  const ids = [...state.shape.userAssigned, ...query.userAssigned.filter((id) => !state.shape.userAssigned.some((x) => lower(x) === lower(id)))];
   const [userAssigned, keyVaultUsers] = await Promise.all([store.readUserAssigned(ids, attached), store.keyVaultUsers()]);
 
   const principals = [state.systemPrincipalId, ...[...userAssigned.values()].map((u) => u.principalId)].filter((p): p is string => !!p);
-  const subscriptions = [...new Map([subscriptionId, ...manifest.roleAssignments.map((r) => subscriptionOf(r.scope)).filter((s): s is string => !!s)].map((s) => [lower(s), s])).values()];
+  const subscriptions = [...new Map([subscriptionId, ...query.roleAssignments.map((r) => subscriptionOf(r.scope)).filter((s): s is string => !!s)].map((s) => [lower(s), s])).values()];
   const assignments = principals.length ? await store.listAssignments(principals, subscriptions) : [];
 
   // Roles: GUIDs as written or known; names looked up where they would be assigned.
   const roleNames = new Map(Object.entries(KNOWN_BUILT_IN_ROLES).map(([name, guid]) => [lower(guid), name]));
   const resolvedRoles = new Map<string, string>();
   let knownRoleNames: string[] = [];
-  for (const r of manifest.roleAssignments) {
+  for (const r of query.roleAssignments) {
     if (r.roleDefinitionGuid || resolvedRoles.has(lower(r.role))) continue;
     const hit = await store.roleByName(r.scope, r.role);
     if (hit) {
@@ -293,7 +301,7 @@ export async function readLiveIdentity(store: ArmIdentityStore, session: ArmSess
     } else if (!knownRoleNames.length) knownRoleNames = await store.allRoleNames(`subscriptions/${subscriptionOf(r.scope) ?? subscriptionId}`);
   }
   const unnamed = new Set(
-    [...manifest.roleAssignments.map((r) => r.roleDefinitionGuid), ...assignments.map((a) => a.roleDefinitionGuid)].filter((g): g is string => !!g && !roleNames.has(g)),
+    [...query.roleAssignments.map((r) => r.roleDefinitionGuid), ...assignments.map((a) => a.roleDefinitionGuid)].filter((g): g is string => !!g && !roleNames.has(g)),
   );
   for (const guid of unnamed) {
     const name = await store.roleName(`subscriptions/${subscriptionId}`, guid);

@@ -4,21 +4,16 @@
  * ETag; and, for reference checks, the names of the named values and backends.
  */
 import type { PagedAsyncIterableIterator } from '@azure/core-paging';
-import { addressKey, parsePolicyAddress } from '../model/address.js';
+import { addressKey, fragmentAddress, parsePolicyAddress, resourceOfCopy } from '../model/address.js';
+import { workspaceQualified } from '../model/kinds.js';
 import { idSegmentProblem, idSegmentsProblem, showId } from '../model/arm-id.js';
 import type { Address, Diagnostic, PolicyResource, State } from '../model/index.js';
+import type { LiveNames } from '../model/live.js';
 import { ArmPolicyStore, addressOfId, listAll, type ArmSession } from './apim.js';
-import { statusOf } from './arm-errors.js';
+import { NotFound, Rejected } from '../model/live-errors.js';
 import { serviceResourceId } from './target.js';
 
-export interface LiveNames {
-  /** Lower-cased `[workspaces/<w>/]<name>` of every named value. */
-  namedValues: Set<string>;
-  /** Lower-cased `[workspaces/<w>/]<name>` of every backend. */
-  backends: Set<string>;
-  /** Values of the named values that are not secret, by the same key. */
-  namedValueValues: Map<string, string>;
-}
+export type { LiveNames } from '../model/live.js';
 
 export interface LiveRead {
   state: State;
@@ -58,7 +53,7 @@ async function listWorkspaces(session: ArmSession, problems: Diagnostic[]): Prom
       return !problem;
     });
   } catch (e) {
-    if (statusOf(e) === 404 || statusOf(e) === 400) return [];
+    if (e instanceof NotFound || e instanceof Rejected) return [];
     throw e;
   }
 }
@@ -84,14 +79,14 @@ async function policyAddresses(session: ArmSession, problems: Diagnostic[]): Pro
     else add(address);
   }
   /** A fragment name from a list: one segment, or a warning. */
-  const fragment = (prefix: string, name: string | undefined): Address | undefined => {
+  const fragment = (workspace: string | undefined, name: string | undefined): Address | undefined => {
     if (!name) return undefined;
     const problem = idSegmentProblem(name);
-    if (!problem) return `${prefix}policyFragments/${name}`;
-    problems.push(liveIdWarning(session, 'policy fragment id', `${prefix}policyFragments/${name}`, `is not a clean ARM id (its name ${problem})`));
+    if (!problem) return fragmentAddress(name, workspace);
+    problems.push(liveIdWarning(session, 'policy fragment id', fragmentAddress(name, workspace), `is not a clean ARM id (its name ${problem})`));
     return undefined;
   };
-  for (const f of fragments) add(fragment('', f.name));
+  for (const f of fragments) add(fragment(undefined, f.name));
   const workspaces = new Map(listedWorkspaces.map((w) => [w.toLowerCase(), w]));
   for (const address of found.values()) {
     const ws = parsePolicyAddress(address)?.workspace;
@@ -99,8 +94,8 @@ async function policyAddresses(session: ArmSession, problems: Diagnostic[]): Pro
   }
   const wsFragments = await Promise.all(
     [...workspaces.values()].map((ws) =>
-      listAll(session, `list workspaces/${ws}/policyFragments`, () => client.workspacePolicyFragment.listByService(rg, svc, ws),
-      ).then((items) => items.map((f) => fragment(`workspaces/${ws}/`, f.name))),
+      listAll(session, `list ${workspaceQualified('policyFragments', ws)}`, () => client.workspacePolicyFragment.listByService(rg, svc, ws),
+      ).then((items) => items.map((f) => fragment(ws, f.name))),
     ),
   );
   for (const list of wsFragments) list.forEach(add);
@@ -114,14 +109,8 @@ export async function readLivePolicies(session: ArmSession): Promise<LiveRead> {
   const store = new ArmPolicyStore(session);
   const copies = await Promise.all(addresses.map((a) => store.read(a)));
   const resources = new Map<string, PolicyResource>();
-  for (const copy of copies) {
-    // Deleted between the list and the read: not live.
-    if (!copy) continue;
-    const resource: PolicyResource = { type: 'policy', address: copy.address, scope: parsePolicyAddress(copy.address)!, xml: copy.xml };
-    if (copy.etag !== undefined) resource.etag = copy.etag;
-    if (copy.description !== undefined) resource.description = copy.description;
-    resources.set(addressKey(copy.address), resource);
-  }
+  // Deleted between the list and the read: not live.
+  for (const copy of copies) if (copy) resources.set(addressKey(copy.address), resourceOfCopy(copy));
   return { state: { resources }, workspaces, problems };
 }
 
@@ -136,7 +125,7 @@ export async function readLiveNames(session: ArmSession, workspaces: string[]): 
     const lists = await Promise.all([
       listAll(session, `list ${collection}`, service).then((items) => items.map((i) => ({ key: i.name, value: i.value }))),
       ...workspaces.map((ws) =>
-        listAll(session, `list workspaces/${ws}/${collection}`, () => inWorkspace(ws)).then((items) => items.map((i) => ({ key: i.name && `workspaces/${ws}/${i.name}`, value: i.value }))),
+        listAll(session, `list ${workspaceQualified(collection, ws)}`, () => inWorkspace(ws)).then((items) => items.map((i) => ({ key: i.name && workspaceQualified(i.name, ws), value: i.value }))),
       ),
     ]);
     // A name that is not one clean segment is left out: a reference to it is then reported as missing.

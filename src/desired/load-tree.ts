@@ -4,7 +4,8 @@
  */
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { addressKey, policyAddress } from '../model/address.js';
+import { addressKey, policyAddress, scopeOfLocated } from '../model/address.js';
+import { kindRow, parseTreePath, POLICY_KINDS } from '../model/kinds.js';
 import { idSegmentProblem } from '../model/arm-id.js';
 import type { IdentityManifest } from '../model/identity.js';
 import type { LintConfig } from '../model/lint.js';
@@ -121,39 +122,23 @@ interface Placement {
   names: Array<[keyof typeof NAME_RULES, string]>;
 }
 
-/** Where a `policy.xml` at this relative path (split on "/") belongs, if anywhere. */
+/** The name rule of each id a tree path of the kinds table holds. */
+const RULE_OF_PARAM: Record<string, keyof typeof NAME_RULES> = { workspace: 'workspace', apiId: 'api', operationId: 'operation', productId: 'product', fragmentId: 'fragment' };
+
+/** Where a `policy.xml` at this relative path (split on "/") belongs, if anywhere (the kinds table's tree paths). */
 export function placementOf(parts: string[]): Placement | undefined {
-  let workspace: string | undefined;
-  const names: Placement['names'] = [];
-  if (parts[0] === 'workspaces' && parts.length >= 3) {
-    workspace = parts[1]!;
-    names.push(['workspace', workspace]);
-    parts = parts.slice(2);
-  }
-  const ws = workspace ? { workspace } : {};
-  const p = parts;
-  if (p.length === 1 && p[0] === 'policy.xml') return { scope: { kind: 'global', ...ws }, names };
-  if (p.length === 3 && p[0] === 'apis' && p[2] === 'policy.xml') {
-    return { scope: { kind: 'api', apiId: p[1]!, ...ws }, names: [...names, ['api', p[1]!]] };
-  }
-  if (p.length === 5 && p[0] === 'apis' && p[2] === 'operations' && p[4] === 'policy.xml') {
-    return {
-      scope: { kind: 'operation', apiId: p[1]!, operationId: p[3]!, ...ws },
-      names: [...names, ['api', p[1]!], ['operation', p[3]!]],
-    };
-  }
-  if (p.length === 3 && p[0] === 'products' && p[2] === 'policy.xml') {
-    return { scope: { kind: 'product', productId: p[1]!, ...ws }, names: [...names, ['product', p[1]!]] };
-  }
-  if (p.length === 3 && (p[0] === 'policy fragments' || p[0] === 'policyFragments') && p[2] === 'policy.xml') {
-    return { scope: { kind: 'fragment', fragmentId: p[1]!, ...ws }, names: [...names, ['fragment', p[1]!]] };
-  }
-  return undefined;
+  const at = parseTreePath(parts, POLICY_KINDS);
+  const scope = at && scopeOfLocated(at);
+  if (!at || !scope) return undefined;
+  const ids: Array<[string, string]> = [...(at.workspace !== undefined ? [['workspace', at.workspace] as [string, string]] : []), ...Object.entries(at.params)];
+  return { scope, names: ids.map(([param, name]) => [RULE_OF_PARAM[param]!, name]) };
 }
 
 function diagnostic(file: string, message: string, line = 1, column = 1, rule = 'layout'): Diagnostic {
   return { severity: 'error', rule, file, line, column, message };
 }
+
+const FRAGMENT_INFO = kindRow('fragment').infoFile!;
 
 function decodeUtf8(bytes: Buffer, file: string): string {
   try {
@@ -254,7 +239,7 @@ export async function loadPolicyTree(root: string, options: { label?: string } =
       const doc = parsePolicyDocument(xml, { file: shown, expect: isFragment ? 'fragment' : 'policies' });
       const resource: PolicyResource = { type: 'policy', address, scope: placement.scope, xml, file: shown };
       if (isFragment) {
-        const description = readDescription(root, join(path, '..', 'policyFragmentInformation.json'), join(shown, '..', 'policyFragmentInformation.json'), diagnostics);
+        const description = readDescription(root, join(path, '..', FRAGMENT_INFO), join(shown, '..', FRAGMENT_INFO), diagnostics);
         if (description !== undefined) resource.description = description;
       }
       resources.set(key, resource);

@@ -6,12 +6,14 @@
 import { readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Diagnostic, Plan } from '../model/index.js';
+import { didYouMean, rootProblem, WHAT_A_ROOT_HOLDS } from '../model/policies-root.js';
 import { placementOf } from './load-tree.js';
+// The shim below only: the lead removes it once no caller is left.
 import { recount } from '../plan/compute.js';
+import { emptyTreeProblem, type PoliciesRoot } from '../plan/empty-tree.js';
 import { sealPlan } from '../plan/integrity.js';
 
-export const ROOT_RULE = 'policies-root';
-const WHAT_A_ROOT_HOLDS = 'the folder that holds policy.xml, apis/, products/ and policy fragments/';
+export { ROOT_RULE } from '../model/policies-root.js';
 /** A tree with a lot of files is walked only this far; the guess needs a few files, not all. */
 const MAX_ENTRIES = 200_000;
 
@@ -65,12 +67,6 @@ export function guessPolicyRoot(root: string, files: string[][] = policyFiles(ro
   return best?.path;
 }
 
-const didYouMean = (guess: string | undefined) => (guess ? `; did you mean \`${guess}\`?` : '.');
-
-function problem(root: string, message: string): Diagnostic {
-  return { severity: 'error', rule: ROOT_RULE, file: root, line: 1, column: 1, message };
-}
-
 /**
  * Policy files are in the tree, but none where the layout places one (every file is at
  * `<root>/policies/apis/…`, say): nothing would deploy and a plan would delete every live policy.
@@ -82,29 +78,29 @@ export function misplacedTreeProblem(root: string, deployable: number): Diagnost
   // A placed file that did not load (a parse error) is reported as such: the root is right.
   if (files.length === 0 || files.some((parts) => placementOf(parts))) return undefined;
   const example = join(root, ...files[0]!);
-  return problem(
+  return rootProblem(
     root,
     `no policy.xml in ${root} is where the APIOps layout places one (${files.length} found elsewhere, e.g. ${example}), so nothing would deploy and a plan would delete every live policy. ` +
       `Point --policies (input policies-path) at ${WHAT_A_ROOT_HOLDS}${didYouMean(guessPolicyRoot(root, files))}`,
   );
 }
 
+/** What the plan's empty-tree guard needs to name the folder: the folder, and the guess when the tree has nothing to deploy. */
+export function policiesRootOf(root: string, deployable: number): PoliciesRoot {
+  const guess = deployable === 0 ? guessPolicyRoot(root) : undefined;
+  return { path: root, ...(guess !== undefined ? { guess } : {}) };
+}
+
 /**
- * The tree has no policy to deploy while the plan deletes live ones: every live policy would go.
- * The problem goes on top of the plan (which then fails, and apply refuses it) and the deletes are
- * taken out of it, so nothing is planned for deletion.
+ * The plan with the empty-tree guard (plan/empty-tree.ts) applied, for callers that computed it
+ * without `policiesRoot`: a new plan, computed again; the plan given is not changed. New callers
+ * pass `policiesRoot: policiesRootOf(root, n)` to computePlan instead.
  */
 export function guardEmptyTree(plan: Plan, deployable: number, root: string): Plan {
-  const deletes = plan.changes.filter((c) => c.action === 'delete' && c.resourceType !== 'identity' && c.resourceType !== 'roleAssignment');
-  if (deployable > 0 || deletes.length === 0) return plan;
-  plan.problems.unshift(
-    problem(
-      root,
-      `${root} has no policy to deploy, while the instance has ${deletes.length} (policies and fragments): this plan would delete every one of them, so it is refused and none is planned for deletion. ` +
-        `If ${root} is the wrong folder, point --policies (input policies-path) at ${WHAT_A_ROOT_HOLDS}${didYouMean(guessPolicyRoot(root))}`,
-    ),
-  );
-  plan.changes = plan.changes.filter((c) => !deletes.includes(c));
-  recount(plan);
-  return sealPlan(plan);
+  const guard = emptyTreeProblem(plan.changes, deployable, policiesRootOf(root, deployable));
+  if (!guard) return plan;
+  const changes = plan.changes.filter((c) => !guard.dropped.includes(c));
+  const guarded: Plan = { ...plan, changes, problems: [guard.problem, ...plan.problems] };
+  recount(guarded);
+  return sealPlan(guarded);
 }

@@ -6,25 +6,10 @@ import { constants } from 'node:fs';
 import { mkdir, open, readdir, realpath } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { idSegmentsProblem, showId } from '../model/arm-id.js';
-import type { PolicyResource, PolicyScope } from '../model/index.js';
+import { policyFilePath } from '../model/address.js';
+import { kindRow } from '../model/kinds.js';
+import type { PolicyResource } from '../model/index.js';
 import { formatPolicy, parsePolicyDocument } from '../policy-xml/index.js';
-
-/** The file of a scope's policy, relative to the tree's root ("/"-separated). */
-export function policyFilePath(scope: PolicyScope): string {
-  const ws = scope.workspace ? `workspaces/${scope.workspace}/` : '';
-  switch (scope.kind) {
-    case 'global':
-      return `${ws}policy.xml`;
-    case 'product':
-      return `${ws}products/${scope.productId}/policy.xml`;
-    case 'api':
-      return `${ws}apis/${scope.apiId}/policy.xml`;
-    case 'operation':
-      return `${ws}apis/${scope.apiId}/operations/${scope.operationId}/policy.xml`;
-    case 'fragment':
-      return `${ws}policy fragments/${scope.fragmentId}/policy.xml`;
-  }
-}
 
 export async function isEmptyOrMissing(dir: string): Promise<boolean> {
   try {
@@ -77,9 +62,10 @@ export async function writePolicyTree(root: string, resources: Iterable<PolicyRe
     await writeInside(realRoot, path, formatPolicy(doc));
     written.push(rel);
     if (r.scope.kind === 'fragment' && r.description) {
-      const info = join(path, '..', 'policyFragmentInformation.json');
+      const infoFile = kindRow('fragment').infoFile!;
+      const info = join(path, '..', infoFile);
       await writeInside(realRoot, info, JSON.stringify({ properties: { description: r.description } }, null, 2) + '\n');
-      written.push(rel.replace(/policy\.xml$/, 'policyFragmentInformation.json'));
+      written.push(`${rel.slice(0, rel.lastIndexOf('/'))}/${infoFile}`);
     }
   }
   return written.sort();

@@ -18,16 +18,17 @@
  *    settle, then undo what this run can prove it wrote (live's ETag is the one its own write
  *    returned), newest first, and report each undo.
  */
-import { parsePolicyAddress, SCOPE_ORDER } from '../model/address.js';
-import type { Address, Change, IdentityShape, IdentityWriter, LiveCopy, LiveWriter, Plan, PolicyScopeKind, RoleAssignment } from '../model/index.js';
-import { canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
-import { policyDiff, sha256 } from './compute.js';
+import { roleAssignmentAddress } from '../model/address.js';
+import { rankOf } from '../model/kinds.js';
+import { PreconditionFailed } from '../model/live-errors.js';
+import type { Address, Change, IdentityWriter, LiveWriter, Plan, RoleAssignment } from '../model/index.js';
+import { bareEtag, canonicalHash, deleteCountRefusal, driftOf, guardrailRefusals, isPolicy, lower, reviewedDiffHolds, union } from './apply-checks.js';
 import { integrityRefusal } from './integrity.js';
-import { GUARDRAIL_INPUTS, describeAssignment, identityHash, roleAssignmentName, scopeWithin, type Guardrails } from './identity.js';
-import { PRIVILEGED_ROLE_GUIDS } from '../model/roles.js';
+import { identityHash, roleAssignmentName, type Guardrails } from './identity.js';
 import { SNAPSHOT_FORMAT_VERSION, SnapshotFile, type Snapshot, type SnapshotResource } from './snapshot.js';
 
 export { SNAPSHOT_FORMAT_VERSION, type Snapshot } from './snapshot.js';
+export { bareEtag } from './apply-checks.js';
 
 /** Most deletes one apply makes unless the workflow says otherwise (input max-deletes, flag --max-deletes; -1: no limit). */
 export const DEFAULT_MAX_DELETES = 10;
@@ -98,111 +99,18 @@ export class ApplyRefusedError extends Error {
   }
 }
 
-export function bareEtag(etag: string | undefined): string | undefined {
-  return etag?.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
-}
-
-function canonicalHash(address: Address, xml: string): string | undefined {
-  try {
-    const kind = parsePolicyAddress(address)?.kind === 'fragment' ? 'fragment' : 'policies';
-    return sha256(canonicalize(parsePolicyDocument(xml, { file: address, expect: kind })));
-  } catch {
-    return undefined;
-  }
-}
-
-const statusOf = (e: unknown) => (e as { statusCode?: number })?.statusCode;
 /** A write the interruption kept from going out (see azure/write-gate.ts). */
 const isHalted = (e: unknown) => (e as Error)?.name === 'WritesHaltedError';
-
-/** Why `now` is not what the plan saw, or undefined when it is. */
-function driftOf(change: Change, now: LiveCopy | undefined): string | undefined {
-  if (change.action === 'create') return now ? `${change.address} was created live since the plan` : undefined;
-  if (!now) return `${change.address} was deleted live since the plan`;
-  const planned = bareEtag(change.live?.etag);
-  if (planned !== undefined && planned !== bareEtag(now.etag)) {
-    return `${change.address} was changed live since the plan (ETag ${change.live!.etag} then, ${now.etag} now)`;
-  }
-  if (planned === undefined && change.live && canonicalHash(change.address, now.xml) !== change.live.sha256) {
-    return `${change.address} was changed live since the plan`;
-  }
-  return undefined;
-}
-
-/** Whether the plan's diff for a policy is the diff of `now` (live) and the content the plan writes. */
-function reviewedDiffHolds(change: Change, now: LiveCopy | undefined): boolean {
-  const canonical = (xml: string) => {
-    const kind = parsePolicyAddress(change.address)?.kind === 'fragment' ? 'fragment' : 'policies';
-    return canonicalize(parsePolicyDocument(xml, { file: change.address, expect: kind }));
-  };
-  try {
-    const want = change.action === 'delete' ? undefined : change.desired;
-    const descriptions = { both: !!want && !!now, ...(now?.description !== undefined ? { live: now.description } : {}), ...(want?.description !== undefined ? { desired: want.description } : {}) };
-    const d = policyDiff(change.address, now ? canonical(now.xml) : '', want ? canonical(want.xml) : '', descriptions);
-    return d.patch === (change.diff ?? '') && d.added === (change.added ?? 0) && d.removed === (change.removed ?? 0);
-  } catch {
-    return false;
-  }
-}
-
-/** The refusal when apply would delete more than `max` resources, or undefined. */
-function deleteCountRefusal(pending: Change[], allowDeletes: boolean, destructiveOk: boolean, narrowing: { from: IdentityShape; to: IdentityShape } | undefined, max: number): string | undefined {
-  if (max < 0) return undefined;
-  const policies = allowDeletes ? pending.filter((c) => isPolicy(c) && c.action === 'delete').length : 0;
-  const assignments = destructiveOk ? pending.filter((c) => c.resourceType === 'roleAssignment' && c.action === 'delete').length : 0;
-  let identities = 0;
-  if (narrowing) {
-    if (narrowing.from.systemAssigned && !narrowing.to.systemAssigned) identities++;
-    identities += narrowing.from.userAssigned.filter((id) => !narrowing.to.userAssigned.some((x) => lower(x) === lower(id))).length;
-  }
-  const total = policies + assignments + identities;
-  if (total <= max) return undefined;
-  const parts = [
-    policies ? `${policies} polic${policies === 1 ? 'y' : 'ies'}` : '',
-    assignments ? `${assignments} role assignment(s)` : '',
-    identities ? `${identities} identit${identities === 1 ? 'y' : 'ies'} taken away` : '',
-  ].filter(Boolean);
-  return (
-    `this plan deletes ${total} resources (${parts.join(', ')}), more than max-deletes allows (${max}); nothing was written. ` +
-    `If that many deletes are meant, raise the limit for this run: --max-deletes ${total} (action input max-deletes: ${total}), or -1 for no limit.`
-  );
-}
 
 /** Groups policy changes by apply level, keeping plan order (the plan lists them in apply order). */
 function levels(changes: Change[]): Change[][] {
   const out: Change[][] = [];
   let key = '';
   for (const c of changes) {
-    const k = `${c.action === 'delete'}:${SCOPE_ORDER.indexOf(c.resourceType as PolicyScopeKind)}`;
+    const k = `${c.action === 'delete'}:${rankOf(c.resourceType)}`;
     if (k !== key || out.length === 0) out.push([]);
     key = k;
     out[out.length - 1]!.push(c);
-  }
-  return out;
-}
-
-const isPolicy = (c: Change) => c.resourceType !== 'identity' && c.resourceType !== 'roleAssignment';
-const lower = (s: string) => s.toLowerCase();
-
-function union(a: IdentityShape, b: IdentityShape): IdentityShape {
-  const ids = [...a.userAssigned];
-  for (const id of b.userAssigned) if (!ids.some((x) => lower(x) === lower(id))) ids.push(id);
-  return { systemAssigned: a.systemAssigned || b.systemAssigned, userAssigned: ids };
-}
-
-/** The workflow's guardrails, checked again at apply time (a saved plan may come from a looser workflow). */
-function guardrailRefusals(changes: Change[], guardrails: Guardrails | undefined): string[] {
-  if (!guardrails) return [];
-  const out: string[] = [];
-  for (const c of changes) {
-    const a = c.roleAssignment;
-    if (c.action !== 'create' || !a) continue;
-    if (PRIVILEGED_ROLE_GUIDS.has(lower(a.roleDefinitionGuid)) && !guardrails.allowPrivilegedRoles) {
-      out.push(`${describeAssignment(a)}: "${a.roleName}" is a privileged role; ${GUARDRAIL_INPUTS.privileged} allows it`);
-    }
-    if (!guardrails.allowedScopes.some((s) => scopeWithin(a.scope, s))) {
-      out.push(`${describeAssignment(a)}: ${a.scope} is outside the allowed scopes (${guardrails.allowedScopes.join(', ')}); ${GUARDRAIL_INPUTS.scopes} allows it`);
-    }
   }
   return out;
 }
@@ -342,7 +250,7 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
         try {
           d = await one(c);
         } catch (e) {
-          if (isPolicy(c) && statusOf(e) !== 412) unsure.push(c);
+          if (isPolicy(c) && !(e instanceof PreconditionFailed)) unsure.push(c);
           throw e;
         }
         if (d) {
@@ -377,7 +285,7 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
     const resolved: RoleAssignment & { name: string; principalId: string } = { ...a, name, principalId };
     await ids!.createAssignment(resolved);
     return {
-      change: { ...c, address: `roleAssignments/${name}`, roleAssignment: resolved },
+      change: { ...c, address: roleAssignmentAddress(name), roleAssignment: resolved },
       undo: async () => (await ids!.deleteAssignment(a.scope, name), 'deleted again (it did not exist before)'),
       record: (s) => (s.roleAssignmentsCreated ??= []).push(resolved),
     };
@@ -439,7 +347,7 @@ async function writePolicy(change: Change, writer: LiveWriter): Promise<{ change
     const { etag } = await writer.put(change.address, change.desired!.xml, { ...(ifMatch ? { ifMatch } : {}), ...(change.desired!.description !== undefined ? { description: change.desired!.description } : {}) });
     return { change, ...(etag ? { etag } : {}), proven: true };
   } catch (e) {
-    if (statusOf(e) === 412) {
+    if (e instanceof PreconditionFailed) {
       const now = await writer.read(change.address);
       const landed = change.action === 'delete' ? !now : !!now && canonicalHash(change.address, now.xml) === change.desired!.sha256;
       if (landed) return { change, proven: false };
@@ -471,7 +379,7 @@ async function restorePolicy(w: { change: Change; etag?: string; proven: boolean
     await writer.remove(change.address, etag);
     return 'deleted again (it did not exist before)';
   } catch (e) {
-    if (statusOf(e) === 412) throw new Error(`it was changed by someone else after this run wrote it; its earlier content is in ${options.snapshotFile}`, { cause: e });
+    if (e instanceof PreconditionFailed) throw new Error(`it was changed by someone else after this run wrote it; its earlier content is in ${options.snapshotFile}`, { cause: e });
     const message = (e as Error)?.message ?? String(e);
     throw new Error(message.includes(options.snapshotFile) ? message : `${message}; its earlier content is in ${options.snapshotFile}`, { cause: e });
   }

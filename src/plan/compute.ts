@@ -1,127 +1,145 @@
-import { createHash } from 'node:crypto';
-import { SCOPE_ORDER } from '../model/address.js';
-import type { Change, Diagnostic, Plan, PolicyResource, State } from '../model/index.js';
+/**
+ * The whole plan, computed once from the two states: policies and fragments, the identity and
+ * its role assignments, reference checks, the workflow's guardrails, the empty-tree guard, the
+ * summary and the seal. Pure: the live side is read before (a `LiveReader`, a snapshot folder or
+ * an in-memory state), and nothing changes the plan after it is returned.
+ */
+import type { IdentityManifest } from '../model/identity.js';
+import { addressKey } from '../model/address.js';
+import type { Address, Change, Diagnostic, Plan, PolicyResource, State } from '../model/index.js';
 import { PLAN_FORMAT_VERSION } from '../model/index.js';
-import { canonicalize, diffCanonical, parsePolicyDocument } from '../policy-xml/index.js';
+import type { Guardrails, LiveIdentity, LiveState, UserAssignedInfo } from '../model/live.js';
+import type { PolicyDocument } from '../policy-xml/index.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+import { emptyTreeProblem, type PoliciesRoot } from './empty-tree.js';
+import { planIdentity } from './identity.js';
 import { sealPlan } from './integrity.js';
+import { comparePolicies, type PlanSide } from './policies.js';
+import { checkReferences } from './references.js';
 
-/** One side of a plan: a state and, when the loader already made them, its canonical forms by key. */
-export interface PlanSide {
-  state: State;
-  canonical?: Map<string, string>;
+export { policyDiff, sha256, type PlanSide } from './policies.js';
+
+/** The desired side: the policies tree and, when it has one, identity.yaml. */
+export interface PlanDesired extends PlanSide {
+  /** Parsed documents by address key, for the reference checks. */
+  documents?: { get(key: string): PolicyDocument | undefined };
+  identity?: IdentityManifest;
 }
 
-export interface PlanOptions {
+export interface PlanSettings {
   source: Plan['source'];
   commit?: string;
+  /** Findings to show with the plan's own (before them). */
   problems?: Diagnostic[];
+  /** The workflow's limits on role assignments; required to plan identity.yaml (none allowed without). */
+  guardrails?: Guardrails;
+  /**
+   * The policies folder as the user named it (and the loader's guess of the right one when the tree
+   * is empty): with it, a tree with no policy while live has some plans no deletes and gets an
+   * error naming the folder (the empty-tree guard).
+   */
+  policiesRoot?: PoliciesRoot;
+  /** Plan only these addresses (a PR-scoped plan), and say so in the plan. */
+  scope?: { addresses: Address[]; base: string; read: number; identity: boolean };
   /** For reproducible output in tests; defaults to now. */
   now?: Date;
 }
 
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+const lower = (s: string) => s.toLowerCase();
+
+/** Only the resources whose key is in `keys`. */
+function only(state: State, keys: Set<string> | undefined): State {
+  return keys ? { resources: new Map([...state.resources].filter(([k]) => keys.has(k))) } : state;
 }
 
-function canonicalOf(side: PlanSide, key: string, resource: PolicyResource): string {
-  const known = side.canonical?.get(key);
-  if (known !== undefined) return known;
-  const doc = parsePolicyDocument(resource.xml, {
-    file: resource.file ?? resource.address,
-    expect: resource.scope.kind === 'fragment' ? 'fragment' : 'policies',
-  });
-  return canonicalize(doc);
+/** The user-assigned identities the instance has once the plan is applied: the manifest's, else those attached. */
+function identitiesAfterApply(manifest: IdentityManifest | undefined, identity: LiveIdentity | undefined, attached: UserAssignedInfo[]) {
+  let infos: UserAssignedInfo[];
+  const labels = new Map<string, string>();
+  if (manifest && identity && manifest.userAssignedDeclared) {
+    infos = manifest.userAssigned.map((u) => identity.userAssigned.get(lower(u.resourceId))).filter((u): u is UserAssignedInfo => !!u);
+    for (const u of manifest.userAssigned) labels.set(lower(u.resourceId), u.alias);
+  } else if (identity) {
+    infos = identity.shape.userAssigned.map((id) => identity.userAssigned.get(lower(id))).filter((u): u is UserAssignedInfo => !!u);
+  } else infos = attached;
+  const label = (u: UserAssignedInfo) => labels.get(lower(u.resourceId)) ?? u.resourceId.split('/').pop()!;
+  return {
+    clients: new Map(infos.map((u) => [lower(u.clientId), label(u)])),
+    principals: new Map(infos.map((u) => [lower(u.principalId), { clientId: u.clientId, label: label(u) }])),
+  };
+}
+
+/** The problem a snapshot plan gets for identity.yaml: a snapshot folder holds no principals or role assignments to plan against. */
+function identityNotPlanned(manifest: IdentityManifest): Diagnostic {
+  return {
+    severity: 'warning',
+    rule: 'identity-not-planned',
+    file: manifest.file,
+    line: manifest.identityLine ?? 1,
+    column: 1,
+    message: `${manifest.file} is not planned: a live snapshot folder holds no principals, role assignments or roles to compare it with, so this plan shows policies only. Plan against the instance (the Azure target flags) to see its identity and role assignment changes.`,
+  };
 }
 
 /**
- * The diff a reviewer reads for one policy: of the canonical forms, and a line for a changed
- * fragment description. Apply derives it again from what is live and what the plan writes, and
- * refuses a plan whose diff is not this one.
+ * Compares desired with live and returns the whole plan, in apply order: identity and role
+ * assignments created, fragments, global, product, API and operation policies, then deletes in
+ * reverse and role assignments deleted.
  */
-export function policyDiff(
-  address: string,
-  before: string,
-  after: string,
-  descriptions: { live?: string; desired?: string; both: boolean },
-): { patch: string; added: number; removed: number; replaced?: { before: number; after: number }; descriptionChanged: boolean } {
-  const descriptionChanged = descriptions.both && descriptions.desired !== undefined && descriptions.desired !== (descriptions.live ?? '');
-  let { patch, added, removed, replaced } = diffCanonical(before, after, `live/${address}`, `desired/${address}`);
-  if (descriptionChanged) patch += `description: ${JSON.stringify(descriptions.live ?? '')} → ${JSON.stringify(descriptions.desired)}\n`;
-  return { patch, added, removed, ...(replaced ? { replaced } : {}), descriptionChanged };
-}
+export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveState, 'state' | 'canonical'>, settings: PlanSettings): Plan {
+  const keys = settings.scope ? new Set(settings.scope.addresses.map(addressKey)) : undefined;
+  const planned: PlanDesired = { ...desired, state: only(desired.state, keys) };
+  let changes = comparePolicies(planned, { ...live, state: only(live.state, keys) });
+  const problems: Diagnostic[] = [...(settings.problems ?? [])];
 
-function orderKey(change: Change, scopeKind: PolicyResource['scope']['kind']): [number, number, string] {
-  const del = change.action === 'delete' ? 1 : 0;
-  const rank = SCOPE_ORDER.indexOf(scopeKind);
-  // Deletes run after everything else and in reverse scope order (operations before fragments).
-  return [del, del ? SCOPE_ORDER.length - rank : rank, change.address.toLowerCase()];
-}
-
-/**
- * Compares desired with live, resource by resource, on canonical forms: formatting APIM applies
- * on storage is never a change. The result lists every resource in apply order.
- */
-export function computePlan(desired: PlanSide, live: PlanSide, options: PlanOptions): Plan {
-  const keys = new Set([...desired.state.resources.keys(), ...live.state.resources.keys()]);
-  const entries: Array<{ change: Change; sort: [number, number, string] }> = [];
-  for (const key of keys) {
-    const want = desired.state.resources.get(key);
-    const have = live.state.resources.get(key);
-    const resource = (want ?? have)!;
-    const after = want ? canonicalOf(desired, key, want) : '';
-    const before = have ? canonicalOf(live, key, have) : '';
-    const descriptions = { both: !!want && !!have, ...(have?.description !== undefined ? { live: have.description } : {}), ...(want?.description !== undefined ? { desired: want.description } : {}) };
-    const descriptionChanged = descriptions.both && want!.description !== undefined && want!.description !== (have!.description ?? '');
-    let action: Change['action'];
-    if (want && !have) action = 'create';
-    else if (!want && have) action = 'delete';
-    else action = after === before && !descriptionChanged ? 'noop' : 'update';
-
-    const change: Change = { address: resource.address, action, resourceType: resource.scope.kind };
-    if (want?.file) change.file = want.file;
-    if (action !== 'noop') {
-      const { patch, added, removed, replaced } = policyDiff(resource.address, before, after, descriptions);
-      change.diff = patch;
-      change.added = added;
-      change.removed = removed;
-      if (replaced) change.replaced = replaced;
+  // Reference checks need the live names: a snapshot has none.
+  if (live.names && desired.documents) {
+    const fragments = new Set<string>();
+    for (const side of [planned.state, only(live.state, keys), live.referenced ?? { resources: new Map() }]) {
+      for (const [key, r] of side.resources) if (r.scope.kind === 'fragment') fragments.add(key);
     }
-    if (want && action !== 'noop') {
-      change.desired = { xml: want.xml, sha256: sha256(after) };
-      if (want.description !== undefined) change.desired.description = want.description;
-    }
-    if (have) {
-      change.live = { sha256: sha256(before) };
-      if (have.etag !== undefined) change.live.etag = have.etag;
-    }
-    entries.push({ change, sort: orderKey(change, resource.scope.kind) });
+    const changing = changes
+      .filter((c) => c.action === 'create' || c.action === 'update')
+      .map((c) => planned.state.resources.get(addressKey(c.address)))
+      .filter((r): r is PolicyResource => !!r);
+    const identities = { ...identitiesAfterApply(desired.identity, live.rbac, live.attached ?? []), namedValueValues: live.names.namedValueValues };
+    problems.push(...checkReferences(changing, desired.documents, { fragments, namedValues: live.names.namedValues, backends: live.names.backends, identities }));
   }
-  entries.sort((a, b) => {
-    for (let i = 0; i < 3; i++) {
-      const x = a.sort[i]!;
-      const y = b.sort[i]!;
-      if (x < y) return -1;
-      if (x > y) return 1;
+
+  if (desired.identity && live.rbac) {
+    const identity = planIdentity(desired.identity, live.rbac, settings.guardrails ?? { allowPrivilegedRoles: false, allowedScopes: [] });
+    changes = [...identity.first, ...changes, ...identity.last];
+    problems.push(...identity.problems);
+  } else if (desired.identity && settings.source.kind === 'snapshot') problems.push(identityNotPlanned(desired.identity));
+  problems.push(...(live.problems ?? []));
+
+  // The whole tree, not the scoped part: a pull request may change one file of many.
+  if (settings.policiesRoot) {
+    const guard = emptyTreeProblem(changes, desired.state.resources.size, settings.policiesRoot);
+    if (guard) {
+      problems.unshift(guard.problem);
+      changes = changes.filter((c) => !guard.dropped.includes(c));
     }
-    return 0;
-  });
-  const changes = entries.map((e) => e.change);
+  }
+
   const count = (action: Change['action']) => changes.filter((c) => c.action === action).length;
   const plan: Plan = {
     formatVersion: PLAN_FORMAT_VERSION,
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
-    createdAt: (options.now ?? new Date()).toISOString(),
-    source: options.source,
+    createdAt: (settings.now ?? new Date()).toISOString(),
+    source: settings.source,
     summary: { create: count('create'), update: count('update'), delete: count('delete'), unchanged: count('noop') },
     changes,
-    problems: options.problems ?? [],
+    problems,
+    ...(settings.commit ? { commit: settings.commit } : {}),
+    // Before `scoped`, where plan files have always had it.
+    integrity: '',
+    ...(settings.scope ? { scoped: { base: settings.scope.base, read: settings.scope.read, identity: settings.scope.identity } } : {}),
   };
-  if (options.commit) plan.commit = options.commit;
   return sealPlan(plan);
 }
 
-/** Counts the changes again after a plan was changed (identity changes added, deletes dropped). */
+/** Counts the changes of a plan again (tests use it to make plans that were edited after plan wrote them). */
 export function recount(plan: Plan): void {
   const count = (action: Change['action']) => plan.changes.filter((c) => c.action === action).length;
   plan.summary = { create: count('create'), update: count('update'), delete: count('delete'), unchanged: count('noop') };

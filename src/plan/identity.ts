@@ -12,52 +12,18 @@
  * - Guardrails from the workflow, not the manifest: privileged roles and scopes outside the
  *   allowed ones are errors naming the input that would allow them.
  */
-import { createHash } from 'node:crypto';
 import type { IdentityManifest } from '../model/identity.js';
 import { PRIVILEGED_ROLE_GUIDS, suggestRole } from '../model/roles.js';
 import { normaliseScope, scopeProblem } from '../model/scope.js';
+import { IDENTITY_ADDRESS, roleAssignmentAddress } from '../model/address.js';
+import { roleAssignmentName } from '../model/role-assignment-name.js';
 import { armIdWithin } from '../model/arm-id.js';
 import type { Change, Diagnostic, IdentityShape, RoleAssignment } from '../model/index.js';
+import type { Guardrails, IdentityQuery, LiveIdentity, LiveRoleAssignment } from '../model/live.js';
 import { diffCanonical } from '../policy-xml/diff.js';
 import { sha256 } from './compute.js';
 
-/** A user-assigned identity as ARM knows it (from its own resource). */
-export interface UserAssignedInfo {
-  resourceId: string;
-  principalId: string;
-  clientId: string;
-}
-
-export interface LiveRoleAssignment {
-  name: string;
-  scope: string;
-  roleDefinitionGuid: string;
-  principalId: string;
-}
-
-export interface LiveIdentity {
-  shape: IdentityShape;
-  /** Object ID of the system identity, when it is on. */
-  systemPrincipalId?: string;
-  /** Every user-assigned identity attached live or named in the manifest, by lower-cased resource ID; absent = does not exist. */
-  userAssigned: Map<string, UserAssignedInfo>;
-  /** Role assignments of the principals above. */
-  assignments: LiveRoleAssignment[];
-  /** Role GUID → display name, for every role the plan names. */
-  roleNames: Map<string, string>;
-  /** Role as written in the manifest (lower-cased) → GUID; absent = no such role at that scope. */
-  resolvedRoles: Map<string, string>;
-  /** Built-in role names that exist, for suggestions. */
-  knownRoleNames: string[];
-  /** Key Vault-backed named values and certificates: which identity fetches each (no client ID = the system identity). */
-  keyVaultUsers: Array<{ what: string; identityClientId?: string }>;
-}
-
-export interface Guardrails {
-  allowPrivilegedRoles: boolean;
-  /** Scopes role assignments may target; an assignment at or below one of them is allowed. */
-  allowedScopes: string[];
-}
+export type { Guardrails, LiveIdentity, LiveRoleAssignment, UserAssignedInfo } from '../model/live.js';
 
 /** The input a refusal names, in the words of the action and of the CLI. */
 export const GUARDRAIL_INPUTS = {
@@ -66,20 +32,7 @@ export const GUARDRAIL_INPUTS = {
   destructive: 'input allow-destructive-identity-changes: true (CLI --allow-destructive-identity-changes)',
 };
 
-const NAMESPACE = '6f1d3c4e-9a57-4c1b-8f2e-3a0b5d7c9e21'; // apim-policy-deploy role assignments (UUIDv5 namespace)
-
-/** UUIDv5 of (scope, principal, role), lower-cased: the same assignment always gets the same name. */
-export function roleAssignmentName(scope: string, principalId: string, roleDefinitionGuid: string): string {
-  const ns = Buffer.from(NAMESPACE.replace(/-/g, ''), 'hex');
-  const h = createHash('sha1')
-    .update(ns)
-    .update(`${scope.toLowerCase()}|${principalId.toLowerCase()}|${roleDefinitionGuid.toLowerCase()}`)
-    .digest();
-  h[6] = (h[6]! & 0x0f) | 0x50;
-  h[8] = (h[8]! & 0x3f) | 0x80;
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
+export { roleAssignmentName } from '../model/role-assignment-name.js';
 
 /** True when `name` is the name this tool gives the assignment: it made it. */
 export function isManaged(a: LiveRoleAssignment): boolean {
@@ -94,13 +47,6 @@ const sameScope = (a: string, b: string) => lower(a) === lower(b);
  */
 export function scopeWithin(scope: string, outer: string): boolean {
   return armIdWithin(normaliseScope(scope), normaliseScope(outer));
-}
-
-export function identityType(shape: IdentityShape): string {
-  const u = shape.userAssigned.length > 0;
-  if (shape.systemAssigned && u) return 'SystemAssigned, UserAssigned';
-  if (shape.systemAssigned) return 'SystemAssigned';
-  return u ? 'UserAssigned' : 'None';
 }
 
 /** The shape as text: what the plan diffs and hashes. */
@@ -128,7 +74,7 @@ function assignmentText(a: RoleAssignment): string {
 
 /** `roleAssignments/<guid>`; while the principal is unknown the GUID is too, so the n-th such one is numbered. */
 export function assignmentAddress(a: RoleAssignment, pendingIndex = 0): string {
-  return a.name ? `roleAssignments/${a.name}` : `roleAssignments/(known after apply #${pendingIndex})`;
+  return roleAssignmentAddress(a.name ?? `(known after apply #${pendingIndex})`);
 }
 
 function change(base: Omit<Change, 'diff' | 'added' | 'removed'>, before: string, after: string): Change {
@@ -188,7 +134,7 @@ export function planIdentity(manifest: IdentityManifest, live: LiveIdentity, gua
   const identityDiffers = identityHash(live.shape) !== identityHash(after);
   const identityChange = change(
     {
-      address: 'identity',
+      address: IDENTITY_ADDRESS,
       action: identityDiffers ? 'update' : 'noop',
       resourceType: 'identity',
       file,
@@ -278,7 +224,7 @@ export function planIdentity(manifest: IdentityManifest, live: LiveIdentity, gua
       principalId: a.principalId,
     };
     if (!isManaged(a)) {
-      problem(1, 1, `roleAssignments/${a.name} (${describeAssignment(spec)}) was not made by apim-policy-deploy, so it is left alone; add it to ${file} to manage it`, 'unmanaged-role-assignment', 'info');
+      problem(1, 1, `${roleAssignmentAddress(a.name)} (${describeAssignment(spec)}) was not made by apim-policy-deploy, so it is left alone; add it to ${file} to manage it`, 'unmanaged-role-assignment', 'info');
       continue;
     }
     const text = assignmentText(spec);
@@ -299,4 +245,12 @@ export function planIdentity(manifest: IdentityManifest, live: LiveIdentity, gua
     );
   }
   return { first, last, problems };
+}
+
+/** What the live side must read for this manifest (the `LiveReader` is not given the manifest itself). */
+export function identityQueryOf(manifest: IdentityManifest): IdentityQuery {
+  return {
+    userAssigned: manifest.userAssigned.map((u) => u.resourceId),
+    roleAssignments: manifest.roleAssignments.map((r) => ({ role: r.role, scope: r.scope, ...(r.roleDefinitionGuid ? { roleDefinitionGuid: r.roleDefinitionGuid } : {}) })),
+  };
 }

@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parsePolicyAddress } from '../model/address.js';
+import { isPolicyKind } from '../model/kinds.js';
 import type { Address, Change, Plan } from '../model/index.js';
 import { canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
@@ -52,7 +53,7 @@ export function sealPlan(plan: Plan): Plan {
   return plan;
 }
 
-export const isPolicyChange = (c: Change) => c.resourceType !== 'identity' && c.resourceType !== 'roleAssignment';
+export const isPolicyChange = (c: Change) => isPolicyKind(c.resourceType);
 
 /** The canonical hash of a policy document as compute.ts makes it, or the parse error. */
 export function canonicalHashOf(address: Address, xml: string): { sha256?: string; error?: string } {

@@ -3,10 +3,10 @@
  * refuses the write. `include-fragment` needs the fragment in the tree or live, `{{name}}` a live
  * named value, `set-backend-service backend-id` a live backend.
  */
-import { addressKey } from '../model/address.js';
+import { addressKey, fragmentAddress, policyFilePath } from '../model/address.js';
+import { workspaceQualified } from '../model/kinds.js';
 import type { Diagnostic, PolicyResource } from '../model/index.js';
-import type { DocumentSource } from '../desired/load-tree.js';
-import type { Segment, XmlElement } from '../policy-xml/index.js';
+import { literalAttribute, type PolicyDocument, type Segment, type XmlElement } from '../policy-xml/index.js';
 
 export interface ReferenceTargets {
   /** Address keys of fragments in the desired tree and live. */
@@ -34,10 +34,6 @@ const NAMED_VALUE = /\{\{([^{}]+?)\}\}/g;
 // What APIM allows as a named value's name; anything else between braces is some other tool's template.
 const NAMED_VALUE_NAME = /^[A-Za-z0-9._-]+$/;
 
-function literal(segments: Segment[]): string | undefined {
-  return segments.every((s) => !s.expression) ? segments.map((s) => (s as { text: string }).text).join('') : undefined;
-}
-
 function segmentText(segments: Segment[]): string {
   return segments.map((s) => (s.expression ? s.source : s.text)).join('');
 }
@@ -53,12 +49,12 @@ function* walk(element: XmlElement): Generator<{ element: XmlElement; texts: str
   for (const child of element.children) if (child.type === 'element') yield* walk(child);
 }
 
-export function checkReferences(resources: Iterable<PolicyResource>, documents: Pick<DocumentSource, 'get'>, targets: ReferenceTargets): Diagnostic[] {
+export function checkReferences(resources: Iterable<PolicyResource>, documents: { get(key: string): PolicyDocument | undefined }, targets: ReferenceTargets): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const resource of resources) {
     const doc = documents.get(addressKey(resource.address));
     if (!doc) continue;
-    const ws = resource.scope.workspace ? `workspaces/${resource.scope.workspace}/` : '';
+    const workspace = resource.scope.workspace;
     const file = resource.file ?? resource.address;
     const reported = new Set<string>();
     const report = (element: XmlElement, rule: string, what: string, message: string) => {
@@ -66,23 +62,20 @@ export function checkReferences(resources: Iterable<PolicyResource>, documents: 
       reported.add(`${rule}:${what}`);
       out.push({ severity: 'error', rule, file, line: element.line, column: element.column, message, address: resource.address });
     };
-    const known = (set: Set<string>, name: string) => set.has(`${ws}${name}`.toLowerCase()) || set.has(name.toLowerCase());
+    const known = (set: Set<string>, name: string) => set.has(workspaceQualified(name, workspace).toLowerCase()) || set.has(name.toLowerCase());
     for (const { element, texts } of walk(doc.root)) {
-      const attr = (name: string) => {
-        const a = element.attributes.find((x) => x.name === name);
-        return a ? literal(a.segments) : undefined;
-      };
+      const attr = (name: string) => literalAttribute(element, name);
       if (element.name === 'include-fragment') {
         const id = attr('fragment-id');
-        if (id && !targets.fragments.has(addressKey(`${ws}policyFragments/${id}`))) {
-          report(element, 'missing-fragment', id, `include-fragment names fragment "${id}", which is neither in the tree (${ws ? `${ws}` : ''}policy fragments/${id}/policy.xml) nor live; add the fragment or correct fragment-id`);
+        if (id && !targets.fragments.has(addressKey(fragmentAddress(id, workspace)))) {
+          report(element, 'missing-fragment', id, `include-fragment names fragment "${id}", which is neither in the tree (${policyFilePath({ kind: 'fragment', fragmentId: id, ...(workspace !== undefined ? { workspace } : {}) })}) nor live; add the fragment or correct fragment-id`);
         }
       }
       if (element.name === 'authentication-managed-identity' && targets.identities) {
         const raw = attr('client-id');
         const ids = targets.identities;
         const nv = raw ? /^\{\{\s*([A-Za-z0-9._-]+)\s*\}\}$/.exec(raw.trim())?.[1] : undefined;
-        const value = nv ? (ids.namedValueValues.get(`${ws}${nv}`.toLowerCase()) ?? ids.namedValueValues.get(nv.toLowerCase())) : raw?.trim();
+        const value = nv ? (ids.namedValueValues.get(workspaceQualified(nv, workspace).toLowerCase()) ?? ids.namedValueValues.get(nv.toLowerCase())) : raw?.trim();
         const shown = nv ? `client-id "{{${nv}}}" (= ${value})` : `client-id "${value}"`;
         if (value && !ids.clients.has(value.toLowerCase())) {
           const mixed = ids.principals.get(value.toLowerCase());

@@ -7,10 +7,12 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { parsePolicyAddress, SCOPE_ORDER } from '../model/address.js';
+import { parsePolicyAddress, roleAssignmentAddress } from '../model/address.js';
+import { rankOf } from '../model/kinds.js';
+import { PreconditionFailed } from '../model/live-errors.js';
 import { idSegmentsProblem } from '../model/arm-id.js';
 import { FILE_LIMITS, FileRefusedError, readLocalFile } from '../desired/safe-file.js';
-import type { Address, IdentityShape, IdentityWriter, LiveCopy, LiveWriter, PolicyScopeKind, RoleAssignment } from '../model/index.js';
+import type { Address, IdentityShape, IdentityWriter, LiveCopy, LiveWriter, RoleAssignment } from '../model/index.js';
 import { canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
 import { sha256 } from './compute.js';
 import { identityHash } from './identity.js';
@@ -176,7 +178,6 @@ export function restoreDecision(r: SnapshotResource, live: LiveCopy | undefined,
   return { do: 'refuse', message: `NOT restored: ${why}; check it, then pass --force to put the snapshot's content back over it` };
 }
 
-const statusOf = (e: unknown) => (e as { statusCode?: number })?.statusCode;
 const lower = (s: string) => s.toLowerCase();
 const errorText = (e: unknown) => (e as Error)?.message ?? String(e);
 
@@ -191,7 +192,7 @@ async function restoreResource(r: SnapshotResource, writer: LiveWriter, force: b
     else await writer.remove(address, d.ifMatch);
     return { address, outcome: 'restored', message: d.message };
   } catch (e) {
-    if (statusOf(e) === 412) return { address, outcome: 'not-restored', message: 'NOT restored: it changed again while restore ran (412 Precondition Failed); run restore again to see how it stands' };
+    if (e instanceof PreconditionFailed) return { address, outcome: 'not-restored', message: 'NOT restored: it changed again while restore ran (412 Precondition Failed); run restore again to see how it stands' };
     return { address, outcome: 'not-restored', message: `NOT restored: ${errorText(e)}` };
   }
 }
@@ -201,7 +202,7 @@ function restoreLevels(resources: SnapshotResource[]): SnapshotResource[][] {
   const out: SnapshotResource[][] = [];
   let key = '';
   for (const r of [...resources].reverse()) {
-    const k = `${r.action === 'delete'}:${SCOPE_ORDER.indexOf(parsePolicyAddress(r.address)!.kind as PolicyScopeKind)}`;
+    const k = `${r.action === 'delete'}:${rankOf(parsePolicyAddress(r.address)!.kind)}`;
     if (k !== key || out.length === 0) out.push([]);
     key = k;
     out[out.length - 1]!.push(r);
@@ -242,7 +243,7 @@ export async function restoreSnapshot(snapshot: Snapshot, writer: LiveWriter, id
   };
   // Role assignments the apply created: deleted again while they are still exactly that grant.
   for (const a of snapshot.roleAssignmentsCreated ?? []) {
-    const address = `roleAssignments/${a.name}`;
+    const address = roleAssignmentAddress(a.name);
     await guard(address, async () => {
       const now = await identities.readAssignment(a.scope, a.name);
       if (!now) return { address, outcome: 'unchanged', message: 'already gone (it did not exist before)' };
@@ -255,7 +256,7 @@ export async function restoreSnapshot(snapshot: Snapshot, writer: LiveWriter, id
   // Role assignments the plan deletes: re-created as they were when they are gone.
   const deleted = new Set((snapshot.roleAssignmentsDeleted ?? []).map(lower));
   for (const a of snapshot.roleAssignments ?? []) {
-    const address = `roleAssignments/${a.name ?? '(unnamed)'}`;
+    const address = roleAssignmentAddress(a.name ?? '(unnamed)');
     await guard(address, async () => {
       if (!a.name || !a.principalId) return { address, outcome: 'not-restored', message: `NOT restored: the snapshot does not name it or its principal (${a.roleName} for ${a.identity} on ${a.scope}); re-create it by hand` };
       const now = await identities.readAssignment(a.scope, a.name);

@@ -1,0 +1,60 @@
+/**
+ * The `LiveReader` over ARM: the policies and fragments (all of them through `allPolicies`, or
+ * the addresses a scoped plan names), the names of named values and backends for the reference
+ * checks, and the identity and role assignments identity.yaml needs (or only what is attached).
+ */
+import { addressKey, parsePolicyAddress, resourceOfCopy } from '../model/address.js';
+import type { PolicyResource } from '../model/index.js';
+import type { LiveReader, LiveRequest, LiveState, UserAssignedInfo } from '../model/live.js';
+import type { ArmPolicyStore, ArmSession } from './apim.js';
+import { readLiveIdentity, type ArmIdentityStore } from './identity.js';
+import { readLiveNames, readLivePolicies } from './reader.js';
+
+/** The user-assigned identities attached to the instance now, with their principal and client IDs. */
+async function attachedIdentities(identities: ArmIdentityStore): Promise<UserAssignedInfo[]> {
+  const attached = (await identities.readService()).identity?.userAssignedIdentities ?? {};
+  return Object.entries(attached)
+    .filter(([, v]) => v.principalId && v.clientId)
+    .map(([resourceId, v]) => ({ resourceId, principalId: v.principalId!, clientId: v.clientId! }));
+}
+
+export class ArmLiveReader implements LiveReader {
+  constructor(
+    private readonly session: ArmSession,
+    private readonly store: ArmPolicyStore,
+    private readonly identities: ArmIdentityStore,
+  ) {}
+
+  async read(request: LiveRequest): Promise<LiveState> {
+    const live: LiveState = { state: { resources: new Map() } };
+    let workspaces: string[];
+    if (request.addresses) {
+      const referenced = new Set((request.referenced ?? []).map(addressKey));
+      const copies = await Promise.all(request.addresses.map((a) => this.store.read(a)));
+      const planned = new Map<string, PolicyResource>();
+      const onlyReferenced = new Map<string, PolicyResource>();
+      for (const copy of copies) {
+        if (!copy) continue;
+        const key = addressKey(copy.address);
+        (referenced.has(key) ? onlyReferenced : planned).set(key, resourceOfCopy(copy));
+      }
+      live.state = { resources: planned };
+      live.referenced = { resources: onlyReferenced };
+      workspaces = [...new Set(request.addresses.map((a) => parsePolicyAddress(a)?.workspace).filter((w): w is string => !!w))];
+    } else {
+      const read = await readLivePolicies(this.session);
+      live.state = read.state;
+      live.problems = read.problems;
+      workspaces = read.workspaces;
+    }
+    const [names, rbac, attached] = await Promise.all([
+      readLiveNames(this.session, workspaces),
+      request.identity ? readLiveIdentity(this.identities, this.session, request.identity) : undefined,
+      request.identity ? undefined : attachedIdentities(this.identities),
+    ]);
+    live.names = names;
+    if (rbac) live.rbac = rbac;
+    if (attached) live.attached = attached;
+    return live;
+  }
+}
