@@ -51,7 +51,7 @@ function call(
   return res;
 }
 
-type Body = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Body = Record<string, any>;  
 
 const RAW_POLICY = `<policies>
   <inbound>

@@ -5,7 +5,7 @@
  *    canonical form + diff of both trees), and the wall time of the bundled CLI beyond a bare `node`.
  * 2. Live, against the emulator in its own process with ARM's default throttling (reads 250 burst
  *    + 25/s, writes 200 + 10/s) and 20 ms latency, for 1,000 and 5,000 policies, each run in its own
- *    process as the product runs (`connect` + `planLive` / `applyLive` from src/pipeline/live.ts):
+ *    process as the product runs (`connect` from src/azure/connection.ts + `planLive` / `applyLive` from src/ci/plan-apply.ts):
  *    - full plan: wall time vs the read bucket's bound, reads, 429s, failed calls, peak RSS;
  *    - PR-scoped plan of 3 changed files (`planScoped`; the row is skipped if it is not exported);
  *    - apply of 50 changes (a fresh run with full buckets) vs the bucket bounds;

@@ -2,7 +2,7 @@
  * One product run against the emulator, in its own process (started by scripts/bench.ts with the
  * emulator's `ready.env`, so NODE_EXTRA_CA_CERTS is in place from the start): a full plan
  * (`connect` + `planLive`, as the CLI and the action do it), an apply of a saved plan (`applyLive`),
- * or a PR-scoped plan (`planScoped` with the base tree, when src/pipeline/live.ts exports it). Prints one JSON line: timings, the scheduler's counters,
+ * or a PR-scoped plan (`planScoped` with the base tree, when src/ci/plan-apply.ts exports it). Prints one JSON line: timings, the scheduler's counters,
  * CPU and peak RSS of this process.
  *
  *   tsx scripts/bench/live-worker.ts '{"mode":"plan","policies":DIR,"planFile":FILE,"target":{…}}'
@@ -11,8 +11,11 @@ import { dirname, join } from 'node:path';
 import type { TargetWords } from '../../src/azure/target.js';
 import { loadDesiredTree } from '../../src/desired/load-desired.js';
 import { githubIdToken } from '../../src/github/id-token.js';
-import { readPlanFile, writePlanFile } from '../../src/plan/plan-file.js';
-import * as live from '../../src/pipeline/live.js';
+import { readPlanFile, writePlanFile } from '../../src/ci/plan-file.js';
+import * as connection from '../../src/azure/connection.js';
+import * as planApply from '../../src/ci/plan-apply.js';
+
+const live = { ...connection, ...planApply };
 
 export interface WorkerArgs {
   mode: 'plan' | 'apply' | 'scoped';
@@ -34,7 +37,7 @@ export interface WorkerResult {
   applied?: number;
   error?: string;
   skipped?: string;
-  stats?: ReturnType<live.LiveConnection['session']['scheduler']['stats']>;
+  stats?: ReturnType<connection.LiveConnection['session']['scheduler']['stats']>;
   cpuMs: number;
   maxRssMB: number;
 }
@@ -54,11 +57,11 @@ async function main(): Promise<WorkerResult> {
     const loadMs = Math.round(performance.now() - l0);
     if (args.mode === 'scoped') {
       // ─── PR-scoped plan (issue 8 asks for it; the feature itself is built separately) ───
-      // Skipped when src/pipeline/live.ts does not export `planScoped(conn, head, base, options)`.
+      // Skipped when src/ci/plan-apply.ts does not export `planScoped(conn, head, base, options)`.
       const planScoped = (live as Record<string, unknown>).planScoped as
-        | ((conn: live.LiveConnection, desired: unknown, base: unknown, options: { baseLabel?: string }) => Promise<{ summary: unknown; scoped?: unknown }>)
+        | ((conn: connection.LiveConnection, desired: unknown, base: unknown, options: { baseLabel?: string }) => Promise<{ summary: unknown; scoped?: unknown }>)
         | undefined;
-      if (typeof planScoped !== 'function') return { mode: args.mode, wallMs: 0, loadMs, skipped: 'planScoped is not exported from src/pipeline/live.ts', ...base() };
+      if (typeof planScoped !== 'function') return { mode: args.mode, wallMs: 0, loadMs, skipped: 'planScoped is not exported from src/ci/plan-apply.ts', ...base() };
       const baseTree = await loadDesiredTree(args.base!);
       const t0 = performance.now();
       const conn = await live.connect(words, undefined, githubIdToken());

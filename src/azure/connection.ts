@@ -2,12 +2,14 @@
  * What a run logged in to one APIM instance holds: the target, the ARM session (one scheduler),
  * the policy and identity stores (the `LiveWriter`s), and the instance as plans name it.
  */
+import type { IdTokenSource } from '../model/ci-host.js';
 import type { AzureSource } from '../model/index.js';
 import type { LiveReader } from '../model/live.js';
-import type { ArmPolicyStore, ArmSession } from './apim.js';
-import type { ArmIdentityStore } from './identity.js';
+import { ArmPolicyStore, createArmSession, type ArmSession } from './apim.js';
+import { checkOidcAvailable, createCredential, prefetchToken } from './credential.js';
+import { ArmIdentityStore } from './identity.js';
 import { ArmLiveReader } from './live-reader.js';
-import type { AzureTarget } from './target.js';
+import { armTokenScope, resolveTarget, serviceResourceId, targetFingerprint, type AzureTarget, type TargetWords } from './target.js';
 
 export interface LiveConnection {
   target: AzureTarget;
@@ -20,4 +22,20 @@ export interface LiveConnection {
 /** The `LiveReader` of a connection. */
 export function liveReaderOf(conn: LiveConnection): LiveReader {
   return new ArmLiveReader(conn.session, conn.store, conn.identities);
+}
+
+/**
+ * Settles target and auth and makes the session; fails early when the settings cannot work.
+ * `onProgress` hears of every ARM call (done, total); `idToken` is the CI host's OIDC ID token,
+ * the assertion of an `oidc` login.
+ */
+export async function connect(words: TargetWords, onProgress?: (done: number, total: number) => void, idToken?: IdTokenSource): Promise<LiveConnection> {
+  const { target, auth } = resolveTarget(words);
+  checkOidcAvailable(auth, idToken);
+  const credential = createCredential(auth, (audience) => idToken!.get(audience));
+  // The token for the first ARM call is on its way (GitHub ID token, then Entra) while the SDKs load.
+  await prefetchToken(credential, armTokenScope(target.armEndpoint));
+  const session = await createArmSession(target, credential, onProgress ? { onProgress } : {});
+  const source: AzureSource = { kind: 'azure', serviceId: serviceResourceId(target), armEndpoint: target.armEndpoint, fingerprint: targetFingerprint(target) };
+  return { target, session, store: new ArmPolicyStore(session), identities: new ArmIdentityStore(session), source };
 }

@@ -19,6 +19,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PipelinePolicy, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';
 import pLimit from 'p-limit';
+import { classify, parseRetryAfterMs, type Classified } from './arm-retry.js';
 
 export type ArmCallKind = 'read' | 'write';
 
@@ -92,8 +93,6 @@ export class ArmRetryExhaustedError extends Error {
 
 export const RATE_LIMIT_POLICY_NAME = 'apimPolicyDeployRateLimit';
 
-const RESET_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EPIPE', 'ECONNABORTED']);
-const RESET_MESSAGE = /socket hang up|ECONNRESET|ETIMEDOUT|ECONNREFUSED/i;
 /** Window (ms) over which the bucket's refill rate is measured, and the minimum span for a measurement. */
 const RATE_WINDOW_MS = 10_000;
 const RATE_MIN_SPAN_MS = 1_000;
@@ -114,49 +113,6 @@ const BEST_REPORT_MAX_AGE_MS = 2_000;
  * cap, paces the calls once the burst is spent.
  */
 const DEFAULT_CONCURRENCY = 32;
-
-/** Retry-After in ms from headers: `retry-after-ms`, `x-ms-retry-after-ms`, `Retry-After` (seconds or HTTP date). */
-export function parseRetryAfterMs(get: (name: string) => string | undefined, nowMs: number = Date.now()): number | undefined {
-  for (const h of ['retry-after-ms', 'x-ms-retry-after-ms']) {
-    const v = get(h);
-    if (v !== undefined && v.trim() !== '' && Number.isFinite(Number(v))) return Math.max(0, Number(v));
-  }
-  const ra = get('retry-after');
-  if (ra === undefined || ra.trim() === '') return undefined;
-  if (/^\s*\d+(\.\d+)?\s*$/.test(ra)) return Math.max(0, Number(ra) * 1000);
-  const date = Date.parse(ra);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
-}
-
-interface Classified {
-  status: number | undefined;
-  code: string | undefined;
-  retryable: boolean;
-  reset: boolean;
-  retryAfterMs: number | undefined;
-  request: unknown;
-}
-
-function headerGetter(h: unknown): (name: string) => string | undefined {
-  if (!h || typeof h !== 'object') return () => undefined;
-  const anyH = h as { get?: (n: string) => string | undefined } & Record<string, unknown>;
-  if (typeof anyH.get === 'function') return (n) => anyH.get!(n) ?? undefined;
-  return (n) => {
-    for (const [k, v] of Object.entries(anyH)) if (k.toLowerCase() === n) return v === undefined ? undefined : String(v);
-    return undefined;
-  };
-}
-
-function classify(err: unknown, nowMs: number): Classified {
-  const e = (err ?? {}) as Record<string, any>;
-  const status: number | undefined = typeof e.statusCode === 'number' ? e.statusCode : typeof e.status === 'number' ? e.status : undefined;
-  const code: string | undefined = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : undefined;
-  const get = headerGetter(e.response?.headers ?? e.headers);
-  const retryAfterMs = typeof e.retryAfterMs === 'number' ? e.retryAfterMs : parseRetryAfterMs(get, nowMs);
-  const reset = status === undefined && ((code !== undefined && RESET_CODES.has(code)) || RESET_MESSAGE.test(String(e.message ?? '')));
-  const retryable = reset || status === 429 || status === 408 || (status !== undefined && status >= 500 && status !== 501 && status !== 505);
-  return { status, code, retryable, reset, retryAfterMs, request: e.request };
-}
 
 /**
  * One report of a remaining budget: its value, when it arrived, and `known`: how many requests of
@@ -256,6 +212,8 @@ function budgetEstimate(s: Pick<KindState, 'reports' | 'best' | 'sent'>, rate: n
   for (const r of s.reports) best = Math.max(best, of(r));
   return best;
 }
+
+export { parseRetryAfterMs };
 
 export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmScheduler {
   const maxConcurrency = Math.max(1, Math.floor(options.maxConcurrency ?? DEFAULT_CONCURRENCY));

@@ -4,22 +4,24 @@
  * says what happened (event, pull request) and shows what this reports (log, annotations, outputs,
  * job summary, sticky comment, failure).
  */
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Guardrails } from '../plan/identity.js';
 import { loadDesiredTree } from '../desired/load-desired.js';
 import { loadPolicyTree, type LoadedTree } from '../desired/load-tree.js';
-import { guardEmptyTree } from '../desired/root-guess.js';
-import { lintTree } from '../lint/index.js';
+import { policiesRootOf } from '../desired/root-guess.js';
+import { lintRuleText, lintTree } from '../lint/index.js';
 import type { CiHost } from '../model/ci-host.js';
 import type { Plan } from '../model/index.js';
 import { blockingProblems, computePlan, hasChanges } from '../plan/compute.js';
-import { readPlanFile, savedPlanLine, writePlanFile } from '../plan/plan-file.js';
+import { readPlanFile, savedPlanLine, writePlanFile } from './plan-file.js';
 import { privateTempDir } from '../plan/private-file.js';
-import { applyLive, connect, defaultGuardrails, planLive, planScoped, type LiveConnection } from '../pipeline/live.js';
-import { whileInterruptible } from '../pipeline/interrupt.js';
+import { connect, type LiveConnection } from '../azure/connection.js';
+import { applyLive, defaultGuardrails, planLive, planScoped } from './plan-apply.js';
+import { whileInterruptible } from './interrupt.js';
 import { renderApplyMarkdown } from '../render/apply.js';
 import { renderLintMarkdown, renderMarkdown } from '../render/markdown.js';
-import { writeSarif } from '../render/sarif.js';
+import { toSarif } from '../render/sarif.js';
 import { applyEventLine, snapshotFilePath } from './apply-log.js';
 import { resolveMode, type Mode } from './mode.js';
 import { armProgressLog, armSummaryLine } from './progress.js';
@@ -52,7 +54,7 @@ async function planFromSnapshot(desired: LoadedTree, policiesPath: string, liveS
   if (liveErrors.length) {
     throw new Error(`live snapshot ${liveSnapshot}: ${liveErrors.length} error(s), first ${liveErrors[0]!.file}:${liveErrors[0]!.line} ${liveErrors[0]!.message}`);
   }
-  return guardEmptyTree(computePlan(desired, live, { source: { kind: 'snapshot', path: liveSnapshot }, ...(commit ? { commit } : {}) }), desired.state.resources.size, policiesPath);
+  return computePlan(desired, live, { source: { kind: 'snapshot', path: liveSnapshot }, ...(commit ? { commit } : {}), policiesRoot: policiesRootOf(policiesPath, desired.state.resources.size) });
 }
 
 /** One run of the workflow; what it finds goes into `report`. */
@@ -81,7 +83,8 @@ async function runWith(host: CiHost, report: Report): Promise<void> {
     const findings = lintTree(desired);
     report.findings.push(...findings);
     if (sarifFile) {
-      await writeSarif(sarifFile, findings);
+      await mkdir(dirname(sarifFile), { recursive: true });
+      await writeFile(sarifFile, JSON.stringify(toSarif(findings, undefined, lintRuleText()), null, 2) + '\n');
       host.info(`SARIF with ${findings.length} finding(s): ${sarifFile}`);
     }
     const errors = findings.filter((d) => d.severity === 'error');

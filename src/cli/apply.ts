@@ -5,9 +5,9 @@ import { guardrailSettings, parseMaxDeletes, SettingError } from '../ci/settings
 import type { Plan } from '../model/index.js';
 import { DEFAULT_MAX_DELETES } from '../plan/apply.js';
 import { blockingProblems, hasChanges } from '../plan/compute.js';
-import { readPlanFile, savedPlanLine } from '../plan/plan-file.js';
-import { applyLive, defaultGuardrails, planLive } from '../pipeline/live.js';
-import { signalExitCode, whileInterruptible } from '../pipeline/interrupt.js';
+import { readPlanFile, savedPlanLine } from '../ci/plan-file.js';
+import { applyLive, defaultGuardrails, planLive } from '../ci/plan-apply.js';
+import { signalExitCode, whileInterruptible } from '../ci/interrupt.js';
 import { renderApplyText } from '../render/apply.js';
 import { renderText } from '../render/text.js';
 import { CliError } from './errors.js';

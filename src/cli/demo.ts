@@ -5,7 +5,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { ReadyLine } from '../emulator/server.js';
-import { readPlanFile } from '../plan/plan-file.js';
+import { readPlanFile } from '../ci/plan-file.js';
 import { renderMarkdown } from '../render/markdown.js';
 import { startSeededEmulator } from './emulator-seed.js';
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { loadDesiredTree } from '../desired/load-desired.js';
-import { lintTree } from '../lint/index.js';
+import { lintRuleText, lintTree } from '../lint/index.js';
 import { RULES } from '../lint/rules/index.js';
 import { toSarif } from '../render/sarif.js';
 import { formatDiagnostic } from '../render/text.js';
@@ -26,7 +26,7 @@ export function registerLint(program: Command): void {
       if (opts.format === 'json') {
         process.stdout.write(JSON.stringify({ diagnostics: diagnostics.map(({ severity, rule, file, line, column, message }) => ({ severity, rule, file, line, column, message })) }, null, 2) + '\n');
       } else if (opts.format === 'sarif') {
-        process.stdout.write(JSON.stringify(toSarif(diagnostics), null, 2) + '\n');
+        process.stdout.write(JSON.stringify(toSarif(diagnostics, undefined, lintRuleText()), null, 2) + '\n');
       } else {
         for (const d of diagnostics) process.stdout.write(formatDiagnostic(d) + '\n');
         const warnings = diagnostics.filter((d) => d.severity === 'warning').length;

@@ -5,9 +5,9 @@ import { loadDesiredTree } from '../desired/load-desired.js';
 import { loadPolicyTree, type LoadedTree } from '../desired/load-tree.js';
 import type { Plan } from '../model/index.js';
 import { blockingProblems, computePlan, hasChanges } from '../plan/compute.js';
-import { guardEmptyTree } from '../desired/root-guess.js';
-import { writePlanFile } from '../plan/plan-file.js';
-import { defaultGuardrails, planLive, planScoped } from '../pipeline/live.js';
+import { policiesRootOf } from '../desired/root-guess.js';
+import { writePlanFile } from '../ci/plan-file.js';
+import { defaultGuardrails, planLive, planScoped } from '../ci/plan-apply.js';
 import { renderJson } from '../render/json.js';
 import { renderMarkdown } from '../render/markdown.js';
 import { renderText } from '../render/text.js';
@@ -36,7 +36,7 @@ export async function planAgainstSnapshot(policies: string, snapshot: string): P
   const desired = await loadDesired(policies);
   const live = await loadPolicyTree(snapshot);
   failOnErrors(live.diagnostics, `live snapshot ${snapshot}`);
-  return guardEmptyTree(computePlan(desired, live, { source: { kind: 'snapshot', path: snapshot } }), desired.state.resources.size, policies);
+  return computePlan(desired, live, { source: { kind: 'snapshot', path: snapshot }, policiesRoot: policiesRootOf(policies, desired.state.resources.size) });
 }
 
 /** Plans a policies tree against the live instance the target flags name (only what differs from `base`, when given). */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { TargetSettings } from '../azure/target.js';
-import { readSnapshot, restoreSnapshot, type SnapshotRestoreReport } from '../plan/snapshot.js';
+import { readSnapshot } from '../ci/snapshot-file.js';
+import { restoreSnapshot, type SnapshotRestoreReport } from '../plan/snapshot.js';
 import { CliError } from './errors.js';
 import { addTargetOptions, connectWithProgress, type CliEnvironment } from './target.js';
 

@@ -4,7 +4,7 @@ import { Option } from 'commander';
 import { AUTH_KINDS, DEFAULT_OIDC_AUDIENCE, PUBLIC_ARM_ENDPOINT, type TargetSettings } from '../azure/target.js';
 import { targetSettings } from '../ci/settings.js';
 import type { IdTokenSource, SettingSource } from '../model/ci-host.js';
-import { connect, type LiveConnection } from '../pipeline/live.js';
+import { connect, type LiveConnection } from '../azure/connection.js';
 import { createProgress, type Progress } from './progress.js';
 
 /** The Azure target flags: the same words as the action's inputs. */

@@ -4,7 +4,7 @@
  * extracted tree right after shows no identity or RBAC change.
  */
 import { stringify } from 'yaml';
-import type { LiveIdentity } from '../plan/identity.js';
+import type { LiveIdentity } from '../model/live.js';
 
 export const SCHEMA_URL = 'https://raw.githubusercontent.com/apim-policy-deploy/apim-policy-deploy/main/schema/identity.schema.json';
 

@@ -5,15 +5,9 @@
  */
 import { readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { Diagnostic, Plan } from '../model/index.js';
-import { didYouMean, rootProblem, WHAT_A_ROOT_HOLDS } from '../model/policies-root.js';
+import type { Diagnostic } from '../model/index.js';
+import { didYouMean, rootProblem, WHAT_A_ROOT_HOLDS, type PoliciesRoot } from '../model/policies-root.js';
 import { placementOf } from './load-tree.js';
-// The shim below only: the lead removes it once no caller is left.
-import { recount } from '../plan/compute.js';
-import { emptyTreeProblem, type PoliciesRoot } from '../plan/empty-tree.js';
-import { sealPlan } from '../plan/integrity.js';
-
-export { ROOT_RULE } from '../model/policies-root.js';
 /** A tree with a lot of files is walked only this far; the guess needs a few files, not all. */
 const MAX_ENTRIES = 200_000;
 
@@ -89,18 +83,4 @@ export function misplacedTreeProblem(root: string, deployable: number): Diagnost
 export function policiesRootOf(root: string, deployable: number): PoliciesRoot {
   const guess = deployable === 0 ? guessPolicyRoot(root) : undefined;
   return { path: root, ...(guess !== undefined ? { guess } : {}) };
-}
-
-/**
- * The plan with the empty-tree guard (plan/empty-tree.ts) applied, for callers that computed it
- * without `policiesRoot`: a new plan, computed again; the plan given is not changed. New callers
- * pass `policiesRoot: policiesRootOf(root, n)` to computePlan instead.
- */
-export function guardEmptyTree(plan: Plan, deployable: number, root: string): Plan {
-  const guard = emptyTreeProblem(plan.changes, deployable, policiesRootOf(root, deployable));
-  if (!guard) return plan;
-  const changes = plan.changes.filter((c) => !guard.dropped.includes(c));
-  const guarded: Plan = { ...plan, changes, problems: [guard.problem, ...plan.problems] };
-  recount(guarded);
-  return sealPlan(guarded);
 }

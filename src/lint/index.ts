@@ -80,3 +80,8 @@ export function lintTree(tree: LintTree, options: { config?: LintConfig; rules?:
   }
   return found.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || ORDER[a.severity] - ORDER[b.severity]);
 }
+
+/** What each lint rule checks, by rule id (for SARIF's rule descriptions). */
+export function lintRuleText(): Record<string, string> {
+  return Object.fromEntries(RULES.map((r) => [r.id, r.description]));
+}

@@ -15,6 +15,7 @@ export function idSegmentProblem(segment: string): string | undefined {
   if (/[/\\]/.test(segment)) return 'contains a path separator ("/" or "\\")';
   // Any percent-encoded byte: ARM names never contain "%XX", and a decoder on the way would turn "%2F" into "/" and "%2E%2E" into "..".
   if (/%[0-9a-f]{2}/i.test(segment)) return 'contains a percent-encoded character (%XX)';
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
   if (/[\u0000-\u001f\u007f-\u009f]/.test(segment)) return 'contains a control character';
   return undefined;
 }

@@ -12,3 +12,9 @@ export const didYouMean = (guess: string | undefined) => (guess ? `; did you mea
 export function rootProblem(root: string, message: string): Diagnostic {
   return { severity: 'error', rule: ROOT_RULE, file: root, line: 1, column: 1, message };
 }
+
+/** The folder as the user named it, and the folder that would place its files, when the loader found one. */
+export interface PoliciesRoot {
+  path: string;
+  guess?: string;
+}

@@ -28,19 +28,11 @@ import { identityHash, roleAssignmentName, type Guardrails } from './identity.js
 import { SNAPSHOT_FORMAT_VERSION, SnapshotFile, type Snapshot, type SnapshotResource } from './snapshot.js';
 
 export { SNAPSHOT_FORMAT_VERSION, type Snapshot } from './snapshot.js';
+export { DEFAULT_MAX_DELETES, type ApplyEvent, type ApplyResult, type RestoreReport } from '../model/apply.js';
+import { DEFAULT_MAX_DELETES, type ApplyEvent, type ApplyResult, type RestoreReport } from '../model/apply.js';
 export { bareEtag } from './apply-checks.js';
 
-/** Most deletes one apply makes unless the workflow says otherwise (input max-deletes, flag --max-deletes; -1: no limit). */
-export const DEFAULT_MAX_DELETES = 10;
 
-export type ApplyEvent =
-  /** The snapshot is written: sent before the first write, so its path is known even if the run is killed. */
-  | { type: 'snapshot'; file: string }
-  | { type: 'write'; change: Change }
-  /** The apply stops writing and starts restoring (from here on `signal` no longer matters). */
-  | { type: 'restoring' }
-  | { type: 'written'; change: Change }
-  | { type: 'restore'; address: Address; ok: boolean; message: string };
 
 export interface ApplyOptions {
   /** Fingerprint of the instance this run is logged in to; must equal the plan's. */
@@ -65,27 +57,6 @@ export interface ApplyOptions {
   signal?: AbortSignal;
 }
 
-export interface RestoreReport {
-  address: Address;
-  ok: boolean;
-  message: string;
-}
-
-export interface ApplyResult {
-  ok: boolean;
-  /** Changes written (and, when `ok` is false, then restored or not: see `restored`). */
-  applied: Change[];
-  /** Deletes in the plan left alone because deletes were not allowed. */
-  skippedDeletes: Change[];
-  /** Identity removals and role assignment deletes left alone because they were not allowed. */
-  skippedDestructive: Change[];
-  restored: RestoreReport[];
-  snapshotFile?: string;
-  /** What went wrong, when `ok` is false. */
-  error?: string;
-  /** Set when `signal` stopped the apply: the interruption's reason (e.g. "SIGTERM"). */
-  interrupted?: string;
-}
 
 /** A refusal before anything was written. */
 export class ApplyRefusedError extends Error {

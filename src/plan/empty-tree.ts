@@ -4,14 +4,10 @@
  * fails and apply refuses it) and plans none of those deletes.
  */
 import type { Change, Diagnostic } from '../model/index.js';
+import type { PoliciesRoot } from '../model/policies-root.js';
 import { didYouMean, rootProblem, WHAT_A_ROOT_HOLDS } from '../model/policies-root.js';
 import { isPolicyKind } from '../model/kinds.js';
 
-/** The folder as the user named it, and the folder that would place its files, when the loader found one. */
-export interface PoliciesRoot {
-  path: string;
-  guess?: string;
-}
 
 /** The problem and the deletes to leave out, or undefined when the tree has something to deploy or nothing is deleted. */
 export function emptyTreeProblem(changes: Change[], deployable: number, root: PoliciesRoot): { problem: Diagnostic; dropped: Change[] } | undefined {
@@ -24,3 +20,5 @@ export function emptyTreeProblem(changes: Change[], deployable: number, root: Po
   );
   return { problem, dropped };
 }
+
+export type { PoliciesRoot } from '../model/policies-root.js';

@@ -21,7 +21,7 @@ import { armIdWithin } from '../model/arm-id.js';
 import type { Change, Diagnostic, IdentityShape, RoleAssignment } from '../model/index.js';
 import type { Guardrails, IdentityQuery, LiveIdentity, LiveRoleAssignment } from '../model/live.js';
 import { diffCanonical } from '../policy-xml/diff.js';
-import { sha256 } from './compute.js';
+import { sha256 } from './policies.js';
 
 export type { Guardrails, LiveIdentity, LiveRoleAssignment, UserAssignedInfo } from '../model/live.js';
 

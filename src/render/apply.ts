@@ -1,5 +1,5 @@
 /** The result of an apply, for a terminal (text) and for a job summary or PR comment (markdown). */
-import type { ApplyResult } from '../plan/apply.js';
+import type { ApplyResult } from '../model/apply.js';
 import { mdCode, mdText } from './escape.js';
 
 

@@ -3,10 +3,7 @@
  * (`github/codeql-action/upload-sarif`): one run, a rule per finding kind, a result per finding
  * with its repository-relative file, line and column.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { isAbsolute, relative } from 'node:path';
-import { RULES } from '../lint/rules/index.js';
 import type { Diagnostic, Severity } from '../model/index.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 
@@ -21,8 +18,6 @@ const OTHER_RULES: Record<string, string> = {
   'lint-config': 'apim-policy-lint.yaml is not a valid lint configuration.',
 };
 
-const RULE_TEXT: Record<string, string> = { ...OTHER_RULES, ...Object.fromEntries(RULES.map((r) => [r.id, r.description])) };
-
 /** A path relative to the repository (the workspace), as annotations and code scanning place files; unchanged without one. */
 export function repoPath(file: string, workspace: string | undefined): string {
   if (!workspace || !isAbsolute(file)) return file.split('\\').join('/');
@@ -30,7 +25,12 @@ export function repoPath(file: string, workspace: string | undefined): string {
   return (rel.startsWith('..') || isAbsolute(rel) ? file : rel).split('\\').join('/');
 }
 
-export function toSarif(diagnostics: Diagnostic[], workspace: string | undefined = process.env.GITHUB_WORKSPACE): object {
+/**
+ * `ruleText`: what each lint rule checks (lint's registry; the caller passes it, so render/ needs
+ * no lint/); the loader's and the plan's own rule ids are described here.
+ */
+export function toSarif(diagnostics: Diagnostic[], workspace: string | undefined = process.env.GITHUB_WORKSPACE, ruleText: Record<string, string> = {}): object {
+  const text: Record<string, string> = { ...OTHER_RULES, ...ruleText };
   const ruleIds = [...new Set(diagnostics.map((d) => d.rule))].sort();
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
@@ -45,7 +45,7 @@ export function toSarif(diagnostics: Diagnostic[], workspace: string | undefined
             rules: ruleIds.map((id) => ({
               id,
               name: id,
-              shortDescription: { text: RULE_TEXT[id] ?? `apim-policy-deploy check ${id}` },
+              shortDescription: { text: text[id] ?? `apim-policy-deploy check ${id}` },
             })),
           },
         },
@@ -66,9 +66,4 @@ export function toSarif(diagnostics: Diagnostic[], workspace: string | undefined
       },
     ],
   };
-}
-
-export async function writeSarif(path: string, diagnostics: Diagnostic[], workspace?: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, JSON.stringify(toSarif(diagnostics, workspace), null, 2) + '\n');
 }

@@ -1,5 +1,5 @@
 import type { Diagnostic, Plan } from '../model/index.js';
-import { DEFAULT_MAX_DELETES } from '../plan/apply.js';
+import { DEFAULT_MAX_DELETES } from '../model/apply.js';
 import { ACTION_SYMBOL, ACTION_VERB, changeLabel, destructiveChanges, pendingChanges, plural, policyDeletes, scopedNote, summaryLine } from './labels.js';
 
 export interface TextOptions {

@@ -4,8 +4,8 @@ import { idSegmentsProblem, showId } from '../model/arm-id.js';
 import type { Change, Plan } from '../model/index.js';
 import { PLAN_FORMAT_VERSION } from '../model/index.js';
 import { FILE_LIMITS, readLocalFile } from '../desired/safe-file.js';
-import { integrityRefusal, toolMismatch } from './integrity.js';
-import { replacePrivateFile } from './private-file.js';
+import { integrityRefusal, toolMismatch } from '../plan/integrity.js';
+import { replacePrivateFile } from '../plan/private-file.js';
 
 /**
  * Writes the plan readable by its owner only (0600): a new file renamed into place, so a plan file

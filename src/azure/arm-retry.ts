@@ -1,0 +1,51 @@
+/**
+ * Which failures of an ARM call are worth another attempt, and after how long: 429, 408 and most
+ * 5xx, connection resets, and the `Retry-After` family of headers.
+ */
+
+const RESET_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EPIPE', 'ECONNABORTED']);
+const RESET_MESSAGE = /socket hang up|ECONNRESET|ETIMEDOUT|ECONNREFUSED/i;
+
+/** Retry-After in ms from headers: `retry-after-ms`, `x-ms-retry-after-ms`, `Retry-After` (seconds or HTTP date). */
+export function parseRetryAfterMs(get: (name: string) => string | undefined, nowMs: number = Date.now()): number | undefined {
+  for (const h of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+    const v = get(h);
+    if (v !== undefined && v.trim() !== '' && Number.isFinite(Number(v))) return Math.max(0, Number(v));
+  }
+  const ra = get('retry-after');
+  if (ra === undefined || ra.trim() === '') return undefined;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(ra)) return Math.max(0, Number(ra) * 1000);
+  const date = Date.parse(ra);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+export interface Classified {
+  status: number | undefined;
+  code: string | undefined;
+  retryable: boolean;
+  reset: boolean;
+  retryAfterMs: number | undefined;
+  request: unknown;
+}
+
+function headerGetter(h: unknown): (name: string) => string | undefined {
+  if (!h || typeof h !== 'object') return () => undefined;
+  const anyH = h as { get?: (n: string) => string | undefined } & Record<string, unknown>;
+  if (typeof anyH.get === 'function') return (n) => anyH.get!(n) ?? undefined;
+  return (n) => {
+    for (const [k, v] of Object.entries(anyH)) if (k.toLowerCase() === n) return v === undefined ? undefined : String(v);
+    return undefined;
+  };
+}
+
+export function classify(err: unknown, nowMs: number): Classified {
+  const e = (err ?? {}) as Record<string, any>;
+  const status: number | undefined = typeof e.statusCode === 'number' ? e.statusCode : typeof e.status === 'number' ? e.status : undefined;
+  const code: string | undefined = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : undefined;
+  const get = headerGetter(e.response?.headers ?? e.headers);
+  const retryAfterMs = typeof e.retryAfterMs === 'number' ? e.retryAfterMs : parseRetryAfterMs(get, nowMs);
+  const reset = status === undefined && ((code !== undefined && RESET_CODES.has(code)) || RESET_MESSAGE.test(String(e.message ?? '')));
+  const retryable = reset || status === 429 || status === 408 || (status !== undefined && status >= 500 && status !== 501 && status !== 505);
+  return { status, code, retryable, reset, retryAfterMs, request: e.request };
+}
+
