@@ -1,7 +1,7 @@
 // Compiles schema/identity.schema.json into a standalone validator (ajv's "standalone code"),
 // src/desired/identity-schema.validate.ts, so the action neither bundles ajv's compiler nor
 // compiles the schema on every run (about 70 ms). `node scripts/gen-validators.mjs --check` fails
-// when the committed file is not what the schema gives (`__tests__/identity-manifest.test.ts`).
+// when the committed file is not what the schema gives (`__tests__/desired/identity-manifest.test.ts`).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';

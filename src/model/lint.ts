@@ -2,7 +2,7 @@
  * What the lint configuration (`apim-policy-lint.yaml`, loaded by desired/lint-config.ts) may say:
  * the rule ids and the level of each. The rules themselves live in lint/rules/; their ids are
  * listed here so that the loader can check a configuration without importing the rules
- * (__tests__/lint.test.ts keeps the two lists equal).
+ * (__tests__/lint/runner.test.ts keeps the two lists equal).
  */
 
 export const LINT_LEVELS = ['off', 'error', 'warning', 'info'] as const;
