@@ -46,8 +46,16 @@ const WRITE_BURST = 200;
 const WRITE_RATE = 10;
 const LATENCY_MS = 20;
 
-const sizes = (process.env.BENCH_SIZES ?? '1000,5000').split(',').map(Number).filter((n) => n > 0);
-const skip = new Set((process.env.BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const sizes = (process.env.BENCH_SIZES ?? '1000,5000')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
+const skip = new Set(
+  (process.env.BENCH_SKIP ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
 const readBoundMs = (reads: number) => (Math.max(0, reads - READ_BURST) / READ_RATE) * 1000;
@@ -301,12 +309,13 @@ try {
   const throttledOf = (m: Measured) => m.counts.throttled;
   const ratioOf = (m: Measured) => (m.boundMs > 0 ? m.result.wallMs / m.boundMs : NaN);
 
-  if (runs.length || k400) console.log(
-    `\nLive, against the emulator: ARM default throttling (reads ${READ_BURST} + ${READ_RATE}/s, writes ${WRITE_BURST} + ${WRITE_RATE}/s), ${LATENCY_MS} ms latency.` +
-      `\nbound = max(0, reads − ${READ_BURST}) / ${READ_RATE} s + max(0, writes − ${WRITE_BURST}) / ${WRITE_RATE} s, counting every ARM read/write the emulator served` +
-      `\n(list pages, one GET per policy, named values, backends, the service GET; apply: one GET per change, then the PUTs); 429s apart.` +
-      `\nwall = connect + planLive (or applyLive) in a fresh process (${dist.worker ? 'bundled, plain node' : 'tsx'}), token included; the desired tree is loaded before (load ms).`,
-  );
+  if (runs.length || k400)
+    console.log(
+      `\nLive, against the emulator: ARM default throttling (reads ${READ_BURST} + ${READ_RATE}/s, writes ${WRITE_BURST} + ${WRITE_RATE}/s), ${LATENCY_MS} ms latency.` +
+        `\nbound = max(0, reads − ${READ_BURST}) / ${READ_RATE} s + max(0, writes − ${WRITE_BURST}) / ${WRITE_RATE} s, counting every ARM read/write the emulator served` +
+        `\n(list pages, one GET per policy, named values, backends, the service GET; apply: one GET per change, then the PUTs); 429s apart.` +
+        `\nwall = connect + planLive (or applyLive) in a fresh process (${dist.worker ? 'bundled, plain node' : 'tsx'}), token included; the desired tree is loaded before (load ms).`,
+    );
   const table: Record<string, Record<string, string>> = {};
   const col = (name: string, m: Measured | undefined, extra: Record<string, string> = {}) => {
     if (!m) return;
@@ -330,7 +339,9 @@ try {
     if (r.scoped) col(`PR-scoped plan (3 files) of ${fmt(r.n)}`, r.scoped, r.scoped.result.skipped ? { 'wall ms': `skipped (${r.scoped.result.skipped})` } : {});
     col(`apply 50 (instance of ${fmt(r.n)})`, r.apply, { summary: `${r.apply.result.applied ?? 0} applied, ok=${r.apply.result.ok}` });
   }
-  col('apply 400 (past the write burst)', k400, { summary: k400 ? `${k400.result.applied ?? 0} applied, ok=${k400.result.ok}; bound = ${fmt(readBoundMs(k400.counts.reads))} read + ${fmt(writeBoundMs(k400.counts.writes))} write` : '' });
+  col('apply 400 (past the write burst)', k400, {
+    summary: k400 ? `${k400.result.applied ?? 0} applied, ok=${k400.result.ok}; bound = ${fmt(readBoundMs(k400.counts.reads))} read + ${fmt(writeBoundMs(k400.counts.writes))} write` : '',
+  });
   if (runs.length || k400) console.table(table);
 
   if (cold) {

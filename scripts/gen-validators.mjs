@@ -19,11 +19,7 @@ export function generate(root = '.') {
     .default(ajv, ajv.compile(schema))
     .replace(/const (\w+) = require\("([^"]+)"\)\.default;/g, (_, name, path) => `import ${name}$m from "${path}.js";\nconst ${name} = ${name}$m.default ?? ${name}$m;`);
   if (/\brequire\(/.test(code)) throw new Error('the generated validator still calls require()');
-  return (
-    `// @ts-nocheck\n// Generated from ${SCHEMA} by scripts/gen-validators.mjs (npm run package); do not edit.\n` +
-    code.replace(/^"use strict";/, '') +
-    '\n'
-  );
+  return `// @ts-nocheck\n// Generated from ${SCHEMA} by scripts/gen-validators.mjs (npm run package); do not edit.\n` + code.replace(/^"use strict";/, '') + '\n';
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -20,7 +20,11 @@ export interface CorpusLint {
 }
 
 export async function lintCorpus(corpus = resolve(import.meta.dirname, '..', '..', 'shared', 'corpus')): Promise<CorpusLint> {
-  const rows = readFileSync(join(corpus, 'MANIFEST.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
+  const rows = readFileSync(join(corpus, 'MANIFEST.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split('\t'));
   const root = mkdtempSync(join(tmpdir(), 'apim-policy-corpus-'));
   const origin = new Map<string, string>();
   rows.forEach(([file, , , , kind], i) => {

@@ -28,8 +28,7 @@ function fakeClock() {
   };
 }
 
-const httpError = (status: number, headers: Record<string, string> = {}) =>
-  Object.assign(new Error(`HTTP ${status}`), { statusCode: status, response: { headers: createHttpHeaders(headers) } });
+const httpError = (status: number, headers: Record<string, string> = {}) => Object.assign(new Error(`HTTP ${status}`), { statusCode: status, response: { headers: createHttpHeaders(headers) } });
 const resetError = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
 
 /** fn that throws the given errors in order, then resolves 'ok'. */
@@ -194,9 +193,7 @@ describe('pipelinePolicy', () => {
     const sentAt: number[] = [];
     const next = async () => {
       sentAt.push(clock.now());
-      return sentAt.length === 1
-        ? response(429, { 'Retry-After': '4', 'x-ms-ratelimit-remaining-subscription-reads': '0' })
-        : response(200, { 'x-ms-ratelimit-remaining-subscription-reads': '100' });
+      return sentAt.length === 1 ? response(429, { 'Retry-After': '4', 'x-ms-ratelimit-remaining-subscription-reads': '0' }) : response(200, { 'x-ms-ratelimit-remaining-subscription-reads': '100' });
     };
     const get = () => s.pipelinePolicy.sendRequest(createPipelineRequest({ url: 'https://arm.example/x', method: 'GET' }), next);
     expect((await get()).status).toBe(429);
@@ -264,7 +261,7 @@ function eventClock() {
 /** Deterministic pseudo-random numbers in [0, 1). */
 function lcg(seed = 7) {
   let x = seed;
-  return () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+  return () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
 }
 
 interface BucketOptions {
@@ -496,11 +493,7 @@ describe('against the emulator token bucket (real SDK client)', () => {
 
   beforeAll(async () => {
     emu = await startEmulator({ port: 0, throttle: { readBurst: 20, readRate: 10, writeBurst: 20, writeRate: 10 } });
-    storePolicy(
-      emu.state,
-      'policies/policy',
-      '<policies><inbound><base /></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>',
-    );
+    storePolicy(emu.state, 'policies/policy', '<policies><inbound><base /></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>');
   });
   afterAll(async () => {
     await emu?.close();
@@ -532,9 +525,7 @@ describe('against the emulator token bucket (real SDK client)', () => {
     const { resourceGroup: rg, serviceName: svc } = emu.ready;
 
     const started = Date.now();
-    const results = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => scheduler.run('read', () => client.policy.get(rg, svc, 'policy', { format: 'rawxml' }), `policies/policy #${i}`)),
-    );
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => scheduler.run('read', () => client.policy.get(rg, svc, 'policy', { format: 'rawxml' }), `policies/policy #${i}`)));
     const elapsed = Date.now() - started;
     if (process.env.SCHEDULER_DEBUG) console.log({ elapsed, ...scheduler.stats() });
 

@@ -56,7 +56,9 @@ describe('apim-policy plan (offline, against a live snapshot)', () => {
 
 describe('apim-policy fmt', () => {
   it('formats files in place; --check then passes; a second fmt changes nothing', () => {
-    const root = makeTree({ 'apis/a/policy.xml': '<policies><inbound><base/><set-header exists-action=\'override\' name="h"><value>@(context.Request.Method == "GET" ? "a" : "b")</value></set-header></inbound></policies>' });
+    const root = makeTree({
+      'apis/a/policy.xml': '<policies><inbound><base/><set-header exists-action=\'override\' name="h"><value>@(context.Request.Method == "GET" ? "a" : "b")</value></set-header></inbound></policies>',
+    });
     const file = join(root, 'apis/a/policy.xml');
     expect(runCli(['fmt', '--check', root]).code).toBe(1);
     expect(runCli(['fmt', root]).code).toBe(0);

@@ -46,7 +46,10 @@ function manifest(extra = ''): string {
 }
 
 const state = () => admin(emu, 'GET', 'state') as Promise<State>;
-const assignments = async () => Object.entries((await state()).resources).filter(([k]) => k.toLowerCase().startsWith('roleassignments/')).map(([, v]) => v.value);
+const assignments = async () =>
+  Object.entries((await state()).resources)
+    .filter(([k]) => k.toLowerCase().startsWith('roleassignments/'))
+    .map(([, v]) => v.value);
 const writes = async () => ((await admin(emu, 'GET', 'requests')).log as LogEntry[]).filter((e) => e.method !== 'GET' && /^\/subscriptions\//i.test(e.path));
 const planJson = async (tree: string, extra: string[] = []) => {
   const r = await cli(emu, ['plan', '--policies', tree, '--format', 'json', ...extra]);
@@ -108,7 +111,9 @@ test('an Owner grant or a scope outside the allowed ones is refused with the rea
   const owner = `  - identity: system\n    role: Owner\n    scope: /subscriptions/${SUB}/resourceGroups/rg-integration\n`;
   const tree = makeTree({ 'policy.xml': policy(), 'identity.yaml': manifest(owner) });
   const plan = await cli(emu, ['plan', '--policies', tree]);
-  expect(plan.stdout).toMatch(/identity\.yaml:12:5: error: role "Owner" is privileged .*refused\. A workflow that means it sets input allow-privileged-roles: true \(CLI --allow-privileged-roles\) \[guardrail\]/);
+  expect(plan.stdout).toMatch(
+    /identity\.yaml:12:5: error: role "Owner" is privileged .*refused\. A workflow that means it sets input allow-privileged-roles: true \(CLI --allow-privileged-roles\) \[guardrail\]/,
+  );
   const apply = await cli(emu, ['apply', '--policies', tree]);
   expect(apply.code).toBe(1);
   expect(apply.stderr).toMatch(/the plan has 1 problem\(s\) that stop it \(first: .*identity\.yaml:12 role "Owner" is privileged/);
@@ -184,13 +189,28 @@ test('taking away needs the opt-in; assignments the tool did not make are report
   const made = await assignments();
   const mine = made.find((a: any) => a.properties.scope === aiScope());
   const handName = '0f0f0f0f-1111-4222-8333-444444444444';
-  const hand = { ...mine, name: handName, id: `${sbScope()}/providers/Microsoft.Authorization/roleAssignments/${handName}`, properties: { ...mine.properties, scope: sbScope(), roleDefinitionId: mine.properties.roleDefinitionId.replace('5e0bd9bd-7b93-4f28-af87-19fc36ad61bd', '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0') } };
+  const hand = {
+    ...mine,
+    name: handName,
+    id: `${sbScope()}/providers/Microsoft.Authorization/roleAssignments/${handName}`,
+    properties: { ...mine.properties, scope: sbScope(), roleDefinitionId: mine.properties.roleDefinitionId.replace('5e0bd9bd-7b93-4f28-af87-19fc36ad61bd', '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0') },
+  };
   await admin(emu, 'POST', 'edit', { address: `roleAssignments/${handName}`, value: hand });
   // A Key Vault-backed named value read with the system identity.
   await admin(emu, 'POST', 'edit', { address: 'namedValues/kv-secret', value: { displayName: 'kv-secret', secret: true, keyVault: { secretIdentifier: 'https://kv.vault.azure.net/secrets/x' } } });
 
   // Now the manifest drops the system identity and its Service Bus role.
-  const narrowed = ['identity:', '  systemAssigned: false', '  userAssigned:', `    openai: ${uai()}`, 'roleAssignments:', '  - identity: openai', '    role: Cognitive Services OpenAI User', `    scope: ${aiScope()}`, ''].join('\n');
+  const narrowed = [
+    'identity:',
+    '  systemAssigned: false',
+    '  userAssigned:',
+    `    openai: ${uai()}`,
+    'roleAssignments:',
+    '  - identity: openai',
+    '    role: Cognitive Services OpenAI User',
+    `    scope: ${aiScope()}`,
+    '',
+  ].join('\n');
   writeFileSync(join(tree, 'identity.yaml'), narrowed);
   const plan = await cli(emu, ['plan', '--policies', tree]);
   expect(plan.stdout).toMatch(/identity\.yaml:1:1: warning: named value "kv-secret" reads its Key Vault secret with the system-assigned identity, which this plan takes away/);
@@ -212,7 +232,7 @@ test('taking away needs the opt-in; assignments the tool did not make are report
   expect(left).toEqual([handName, mine.name].sort());
 }, 60000);
 
-test('an identity with more role assignments than one page of ARM\'s list: every one is read (the list is followed to its end)', async () => {
+test("an identity with more role assignments than one page of ARM's list: every one is read (the list is followed to its end)", async () => {
   const tree = makeTree({ 'policy.xml': policy(), 'identity.yaml': manifest() });
   expect((await cli(emu, ['apply', '--policies', tree])).code).toBe(0);
   const mine = (await assignments()).find((a: any) => a.properties.scope === aiScope());

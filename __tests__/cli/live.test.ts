@@ -31,8 +31,6 @@ function admin<T>(emu: RunningEmulator, path: string, body?: unknown): Promise<T
 
 const cli = cliAgainst;
 
-
-
 const values = (s: State) => Object.fromEntries(Object.entries(s.resources).map(([k, v]) => [k, v.value]));
 const writesIn = (log: LogEntry[]) => log.filter((e) => e.method !== 'GET' && e.method !== 'HEAD' && /^\/subscriptions\//i.test(e.path));
 const armLog = async (emu: RunningEmulator) => (await admin<{ log: LogEntry[] }>(emu, 'requests')).log;
@@ -171,7 +169,10 @@ test('a malformed tree writes nothing and makes no Azure call; the error names t
 });
 
 test('deletes only with --allow-deletes; a plan made for another instance is refused', async () => {
-  await admin(emu, 'edit', { address: 'apis/extra/policies/policy', value: '<policies><inbound><base /></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>' });
+  await admin(emu, 'edit', {
+    address: 'apis/extra/policies/policy',
+    value: '<policies><inbound><base /></inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>',
+  });
   const keep = await cli(emu, ['apply', '--policies', 'policies']);
   expect(keep.code).toBe(0);
   expect(keep.stdout).toContain('1 delete(s) in the plan were not applied (pass --allow-deletes): apis/extra/policies/policy');

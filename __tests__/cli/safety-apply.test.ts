@@ -26,8 +26,6 @@ const FRAGMENT = 'policyFragments/correlation';
 const values = (s: State) => Object.fromEntries(Object.entries(s.resources).map(([k, v]) => [k, v.value]));
 const state = async (emu: RunningEmulator) => (await admin(emu, 'GET', 'state')) as State;
 
-
-
 const header = (name: string) => `<base />\n        <set-header name="${name}" exists-action="override"><value>1</value></set-header>`;
 
 /** A process of the bundled CLI or action whose output can be waited on line by line. */
@@ -106,7 +104,9 @@ test('SIGTERM during apply: no write after it, what the run wrote is put back, t
   // A second signal (a runner's SIGTERM after its SIGINT) does not cut the restore short.
   await apply.waitFor(/^SIGTERM: stopping the apply/m);
   apply.child.kill('SIGTERM');
-  await apply.waitFor(/^SIGTERM again: still restoring what this run wrote; wait for it to finish\. If the process is killed, `apim-policy restore --snapshot .+` with the same target flags puts back what is left\.$/m);
+  await apply.waitFor(
+    /^SIGTERM again: still restoring what this run wrote; wait for it to finish\. If the process is killed, `apim-policy restore --snapshot .+` with the same target flags puts back what is left\.$/m,
+  );
   const r = await apply.closed;
   const out = r.stdout + r.stderr;
 
@@ -211,7 +211,16 @@ test('restore refuses a snapshot of another instance, and a file that is not a s
   expect(help.stdout).toContain('--force');
   const dir = mkdtempSync(join(tmpdir(), 'apim-policy-snap-'));
   const other = join(dir, 'other.json');
-  writeFileSync(other, JSON.stringify({ formatVersion: 2, createdAt: 'x', serviceId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ApiManagement/service/other', fingerprint: '0'.repeat(32), resources: [{ address: ORDERS, existed: false }] }));
+  writeFileSync(
+    other,
+    JSON.stringify({
+      formatVersion: 2,
+      createdAt: 'x',
+      serviceId: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ApiManagement/service/other',
+      fingerprint: '0'.repeat(32),
+      resources: [{ address: ORDERS, existed: false }],
+    }),
+  );
   const r = await cliAgainst(emu, ['restore', '--snapshot', other]);
   expect(r.code).toBe(1);
   expect(r.stderr).toContain(`${other} is a snapshot of /subscriptions/s/resourceGroups/rg/providers/Microsoft.ApiManagement/service/other, not of the instance the flags name`);
@@ -224,7 +233,7 @@ test('restore refuses a snapshot of another instance, and a file that is not a s
   expect(log.filter((e) => e.method !== 'GET' && e.path.startsWith('/subscriptions/'))).toEqual([]);
 });
 
-test('two applies at once: a run restores only what it can prove it wrote, never the other run\'s identical write', async () => {
+test("two applies at once: a run restores only what it can prove it wrote, never the other run's identical write", async () => {
   // Run B creates a fragment, sets the orders policy to X and changes the operation; run A sets
   // the orders policy to the same X. Both plan from the same live state.
   const treeB = sampleCopy();

@@ -124,10 +124,7 @@ test('diff of two files refuses a FIFO and an oversized file by name', async () 
   const dir = makeTree({ 'a.xml': policy(), 'big.xml': '' });
   execFileSync('mkfifo', [join(dir, 'pipe.xml')]);
   truncateSync(join(dir, 'big.xml'), 3 * 1024 ** 3);
-  const [fifo, big] = await Promise.all([
-    runCliAsync(['diff', join(dir, 'pipe.xml'), join(dir, 'a.xml')]),
-    runCliAsync(['diff', join(dir, 'a.xml'), join(dir, 'big.xml')]),
-  ]);
+  const [fifo, big] = await Promise.all([runCliAsync(['diff', join(dir, 'pipe.xml'), join(dir, 'a.xml')]), runCliAsync(['diff', join(dir, 'a.xml'), join(dir, 'big.xml')])]);
   expect(fifo.code).toBe(2);
   expect(fifo.stderr).toContain(`${join(dir, 'pipe.xml')}: is a FIFO (named pipe), not a regular file`);
   expect(big.code).toBe(2);

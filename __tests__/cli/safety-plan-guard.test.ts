@@ -42,8 +42,6 @@ const values = (s: State) => Object.fromEntries(Object.entries(s.resources).map(
 const log = async () => (await admin(emu, 'GET', 'requests')).log as LogEntry[];
 const writesSince = async (n: number) => (await log()).slice(n).filter((e) => e.method !== 'GET' && e.method !== 'HEAD' && /^\/subscriptions\//i.test(e.path));
 
-
-
 const header = (name: string) => `<base />\n        <set-header name="${name}" exists-action="override"><value>1</value></set-header>`;
 
 /** Markdown as a reader sees it: text from the tree and from live is backslash-escaped in the summary (render/escape.ts). */
@@ -74,7 +72,10 @@ describe('plans with errors fail, everywhere', () => {
   test('CLI: an error that leaves nothing to change (a refused privileged role) still fails plan and apply', async () => {
     const tree = sampleCopy();
     const sub = emu.ready.subscriptionId;
-    writeFileSync(join(tree, 'identity.yaml'), readFileSync(join(tree, 'identity.yaml'), 'utf8') + `  - identity: system\n    role: Owner\n    scope: /subscriptions/${sub}/resourceGroups/rg-integration\n`);
+    writeFileSync(
+      join(tree, 'identity.yaml'),
+      readFileSync(join(tree, 'identity.yaml'), 'utf8') + `  - identity: system\n    role: Owner\n    scope: /subscriptions/${sub}/resourceGroups/rg-integration\n`,
+    );
     const plan = await cli(emu, ['plan', '--policies', tree]);
     expect(plan.code).toBe(1);
     expect(plan.stdout).toMatch(/identity\.yaml:\d+:\d+: error: role "Owner" is privileged/);
@@ -147,7 +148,15 @@ describe('the wrong folder never deletes an instance', () => {
     const repo = mkdtempSync(join(tmpdir(), 'apim-policy-repo-'));
     cpSync(join(ROOT, 'policies'), join(repo, 'policies'), { recursive: true });
     const before = await state();
-    const env = { ...emu.ready.env, GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/main', GITHUB_SHA: 'b'.repeat(40), GITHUB_REPOSITORY: 'octo-org/octo-repo', GITHUB_WORKSPACE: repo };
+    const env = {
+      ...emu.ready.env,
+      GITHUB_ACTIONS: 'true',
+      GITHUB_EVENT_NAME: 'push',
+      GITHUB_REF: 'refs/heads/main',
+      GITHUB_SHA: 'b'.repeat(40),
+      GITHUB_REPOSITORY: 'octo-org/octo-repo',
+      GITHUB_WORKSPACE: repo,
+    };
     const r = await runActionAsync({ ...targetInputs(emu), 'policies-path': repo, mode: 'apply', 'allow-deletes': 'true', 'max-deletes': '-1' }, env);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`did you mean \`${join(repo, 'policies')}\`?`);
@@ -200,7 +209,14 @@ describe('the wrong folder never deletes an instance', () => {
   test('max-deletes in the action: a saved plan with deletes over the input is refused at apply', async () => {
     await admin(emu, 'POST', 'edit', { address: 'apis/old-0/policies/policy', value: policy() });
     await admin(emu, 'POST', 'edit', { address: 'apis/old-1/policies/policy', value: policy() });
-    const env = (event: string) => ({ ...emu.ready.env, GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: event, GITHUB_REF: 'refs/heads/main', GITHUB_SHA: 'c'.repeat(40), GITHUB_REPOSITORY: 'octo-org/octo-repo' });
+    const env = (event: string) => ({
+      ...emu.ready.env,
+      GITHUB_ACTIONS: 'true',
+      GITHUB_EVENT_NAME: event,
+      GITHUB_REF: 'refs/heads/main',
+      GITHUB_SHA: 'c'.repeat(40),
+      GITHUB_REPOSITORY: 'octo-org/octo-repo',
+    });
     const planned = await runActionAsync({ ...targetInputs(emu), 'policies-path': 'policies' }, env('pull_request'));
     expect(planned.code).toBe(0);
     const before = await state();
@@ -223,7 +239,12 @@ describe('a saved plan is applied exactly as reviewed, or not at all', () => {
     const r = await cli(emu, ['plan', '--policies', tree, '--out', file], { GITHUB_SHA: 'd'.repeat(40) });
     expect(r.code).toBe(0);
     const plan = JSON.parse(readFileSync(file, 'utf8'));
-    expect(plan.changes.filter((c: any) => c.action !== 'noop').map((c: any) => c.address).sort()).toEqual([CHAT, ORDERS]);
+    expect(
+      plan.changes
+        .filter((c: any) => c.action !== 'noop')
+        .map((c: any) => c.address)
+        .sort(),
+    ).toEqual([CHAT, ORDERS]);
     expect(plan.tool).toEqual({ name: 'apim-policy-deploy', version: expect.any(String) });
     expect(plan.commit).toBe('d'.repeat(40));
     expect(plan.integrity).toMatch(/^[0-9a-f]{64}$/);
@@ -277,7 +298,10 @@ describe('a saved plan is applied exactly as reviewed, or not at all', () => {
   test('the diff edited (to hide a line) is refused, naming the address', async () => {
     const { file, plan } = await savedPlan();
     const chat = change(plan, CHAT);
-    chat.diff = chat.diff.split('\n').filter((l: string) => !l.includes('X-Chat')).join('\n');
+    chat.diff = chat.diff
+      .split('\n')
+      .filter((l: string) => !l.includes('X-Chat'))
+      .join('\n');
     const r = await applyEdited(file, plan);
     expect(r.stderr).toContain(`${CHAT}: its diff in the plan is not the one plan wrote`);
   });

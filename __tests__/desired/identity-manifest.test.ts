@@ -127,9 +127,7 @@ describe('a valid identity.yaml', () => {
     expect(manifestOf({ 'identity.yaml': 'roleAssignments:\n  - identity: system\n    role: Reader\n    scope: /subscriptions/' + SUB + '\n' })).toEqual({
       file: identityFile,
       userAssigned: [],
-      roleAssignments: [
-        { identity: 'system', role: 'Reader', roleDefinitionGuid: KNOWN_BUILT_IN_ROLES.Reader, scope: `/subscriptions/${SUB}`, at: { file: identityFile, line: 2, column: 5 } },
-      ],
+      roleAssignments: [{ identity: 'system', role: 'Reader', roleDefinitionGuid: KNOWN_BUILT_IN_ROLES.Reader, scope: `/subscriptions/${SUB}`, at: { file: identityFile, line: 2, column: 5 } }],
     });
   });
 
@@ -156,16 +154,12 @@ describe('a valid identity.yaml', () => {
 
 describe('YAML and schema problems', () => {
   it('reports YAML syntax errors where they are', () => {
-    expect(errorsOf({ 'identity.yaml': 'identity:\n  systemAssigned: true\n  systemAssigned: false\n' })).toEqual([
-      `${at(3, 3)} not valid YAML: Map keys must be unique`,
-    ]);
+    expect(errorsOf({ 'identity.yaml': 'identity:\n  systemAssigned: true\n  systemAssigned: false\n' })).toEqual([`${at(3, 3)} not valid YAML: Map keys must be unique`]);
     expect(errorsOf({ 'identity.yaml': 'roleAssignments:\n  - identity: "system\n' })).toEqual([`${at(3, 1)} not valid YAML: Missing closing "quote`]);
   });
 
   it('wants a map at the top level', () => {
-    expect(errorsOf({ 'identity.yaml': '- identity: system\n' })).toEqual([
-      `${at(1, 1)} identity.yaml must be a map with identity: and roleAssignments: at the top level`,
-    ]);
+    expect(errorsOf({ 'identity.yaml': '- identity: system\n' })).toEqual([`${at(1, 1)} identity.yaml must be a map with identity: and roleAssignments: at the top level`]);
     expect(errorsOf({ 'identity.yaml': 'just words\n' })).toHaveLength(1);
   });
 
@@ -174,9 +168,7 @@ describe('YAML and schema problems', () => {
     expect(errorsOf({ 'identity.yaml': 'identity:\n  systemAssigned: yes\n' })).toEqual([`${at(2, 19)} identity.systemAssigned must be true or false, not "yes"`]);
     expect(errorsOf({ 'identity.yaml': 'roleAssignments:\n  identity: system\n' })).toEqual([`${at(2, 3)} roleAssignments must be a list (- item), not a map`]);
     expect(errorsOf({ 'identity.yaml': 'roleAssignments:\n  - system\n' })).toEqual([`${at(2, 5)} roleAssignments[0] must be a map (key: value), not "system"`]);
-    expect(errorsOf({ 'identity.yaml': `roleAssignments:\n  - identity: system\n    role: 42\n    scope: ${SB}\n` })).toEqual([
-      `${at(3, 11)} roleAssignments[0].role must be a string, not 42`,
-    ]);
+    expect(errorsOf({ 'identity.yaml': `roleAssignments:\n  - identity: system\n    role: 42\n    scope: ${SB}\n` })).toEqual([`${at(3, 11)} roleAssignments[0].role must be a string, not 42`]);
     expect(errorsOf({ 'identity.yaml': 'identity:\n  userAssigned:\n    openai:\n' })).toEqual([`${at(3, 12)} identity.userAssigned.openai must be a string, not empty`]);
   });
 
@@ -184,9 +176,7 @@ describe('YAML and schema problems', () => {
     expect(errorsOf({ 'identity.yaml': 'identity:\n  systemAssigned: true\nroleAsignments: []\n' })).toEqual([
       `${at(3, 1)} unknown key "roleAsignments" at the top level (did you mean "roleAssignments"?); allowed keys: identity, roleAssignments`,
     ]);
-    expect(errorsOf({ 'identity.yaml': 'identity:\n  system: true\n' })).toEqual([
-      `${at(2, 3)} unknown key "system" in identity; allowed keys: systemAssigned, userAssigned`,
-    ]);
+    expect(errorsOf({ 'identity.yaml': 'identity:\n  system: true\n' })).toEqual([`${at(2, 3)} unknown key "system" in identity; allowed keys: systemAssigned, userAssigned`]);
     expect(errorsOf({ 'identity.yaml': `roleAssignments:\n  - identity: system\n    role: Reader\n    scope: ${SB}\n    principalType: ServicePrincipal\n` })).toEqual([
       `${at(5, 5)} unknown key "principalType" in roleAssignments[0]; allowed keys: identity, role, scope, description`,
     ]);
@@ -198,9 +188,7 @@ describe('YAML and schema problems', () => {
       `${at(4, 5)} roleAssignments[1] has no identity; required keys: identity, role, scope`,
       `${at(4, 5)} roleAssignments[1] has no role; required keys: identity, role, scope`,
     ]);
-    expect(errorsOf({ 'identity.yaml': `roleAssignments:\n  - identity: system\n    role: ""\n    scope: ${SB}\n` })).toEqual([
-      `${at(3, 11)} roleAssignments[0].role must not be empty`,
-    ]);
+    expect(errorsOf({ 'identity.yaml': `roleAssignments:\n  - identity: system\n    role: ""\n    scope: ${SB}\n` })).toEqual([`${at(3, 11)} roleAssignments[0].role must not be empty`]);
   });
 
   it('checks aliases and user-assigned resource IDs', () => {
@@ -244,8 +232,7 @@ describe('role assignments', () => {
 
   it('refuses assignments for a system-assigned identity the manifest turns off', () => {
     expect(errorsOf({ 'identity.yaml': 'identity:\n  systemAssigned: false\nroleAssignments:\n' + assignment('system', 'Reader') })).toEqual([
-      `${at(4, 15)} a role assignment for the system-assigned identity, but identity.systemAssigned is false (line 2): ` +
-        'it could never be made; set systemAssigned: true or remove the assignment',
+      `${at(4, 15)} a role assignment for the system-assigned identity, but identity.systemAssigned is false (line 2): ` + 'it could never be made; set systemAssigned: true or remove the assignment',
     ]);
   });
 
@@ -308,15 +295,9 @@ describe('scopes', () => {
     [`/subscriptions/${SUB}/rg`, 'has "rg" after the subscription where /resourceGroups/<group> belongs'],
     [`/subscriptions/${SUB}/resourceGroups`, 'has no resource group name after /resourceGroups'],
     [`/subscriptions/${SUB}/resourceGroups/rg.`, 'has "rg." as resource group name, which ARM does not allow'],
-    [
-      `/subscriptions/${SUB}/resourceGroups/rg/Microsoft.ServiceBus/namespaces/sb`,
-      'has "Microsoft.ServiceBus" after the resource group where /providers/<Namespace>/<type>/<name> belongs',
-    ],
+    [`/subscriptions/${SUB}/resourceGroups/rg/Microsoft.ServiceBus/namespaces/sb`, 'has "Microsoft.ServiceBus" after the resource group where /providers/<Namespace>/<type>/<name> belongs'],
     [`/subscriptions/${SUB}/resourceGroups/rg/providers/namespaces/sb`, 'needs a resource provider namespace such as Microsoft.ServiceBus after /providers'],
-    [
-      `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.ServiceBus/namespaces`,
-      'must go on after /providers/Microsoft.ServiceBus with <type>/<name> pairs, and "namespaces" is not',
-    ],
+    [`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.ServiceBus/namespaces`, 'must go on after /providers/Microsoft.ServiceBus with <type>/<name> pairs, and "namespaces" is not'],
     [`${SB}/queues`, 'must go on after /providers/Microsoft.ServiceBus with <type>/<name> pairs, and "namespaces/sb-orders/queues" is not'],
     [`/subscriptions/${SUB}/resourceGroups/my rg`, 'contains whitespace'],
     ['/providers/Microsoft.Management/managementGroups', 'is not a management group (/providers/Microsoft.Management/managementGroups/<id>)'],
@@ -501,9 +482,7 @@ describe('environment variables', () => {
     const plain = load({ 'identity.yaml': 'identity:\n  systemAssigned: true\n' }, 'prod');
     expect(plain.diagnostics).toEqual([]);
     expect(plain.manifest?.systemAssigned).toBe(true);
-    expect(errorsOf({ 'identity.yaml': identity }, '../secrets')).toEqual([
-      `${at(1, 1)} environment "../secrets" is not a valid name: use letters, digits, ".", "-" and "_"`,
-    ]);
+    expect(errorsOf({ 'identity.yaml': identity }, '../secrets')).toEqual([`${at(1, 1)} environment "../secrets" is not a valid name: use letters, digits, ".", "-" and "_"`]);
   });
 
   it('validates the substituted values and reports them at the reference', () => {

@@ -91,17 +91,13 @@ describe('loading a policies tree in the APIOps layout', () => {
     });
     const tree = await loadPolicyTree(root);
     expect(tree.state.resources.size).toBe(1);
-    expect(tree.diagnostics).toEqual([
-      expect.objectContaining({ severity: 'error', rule: 'parse', file: join(root, 'apis/broken/policy.xml'), line: 4, column: 3 }),
-    ]);
+    expect(tree.diagnostics).toEqual([expect.objectContaining({ severity: 'error', rule: 'parse', file: join(root, 'apis/broken/policy.xml'), line: 4, column: 3 })]);
   });
 
   it('requires <fragment> for fragments and <policies> elsewhere', async () => {
     const root = makeTree({ 'apis/a/policy.xml': '<fragment />', 'policy fragments/f/policy.xml': policy() });
     const messages = (await loadPolicyTree(root)).diagnostics.map((d) => d.message);
-    expect(messages).toEqual(
-      expect.arrayContaining([expect.stringMatching(/must have a <policies> root/), expect.stringMatching(/must have a <fragment> root/)]),
-    );
+    expect(messages).toEqual(expect.arrayContaining([expect.stringMatching(/must have a <policies> root/), expect.stringMatching(/must have a <fragment> root/)]));
   });
 
   it('warns about a policy.xml the layout does not place', async () => {

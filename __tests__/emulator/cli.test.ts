@@ -46,7 +46,10 @@ describe('apim-policy emulator (as a process)', () => {
       ]),
     );
     // Without a bearer token ARM answers 401.
-    const unauth = await getJson(`${ready.armEndpoint}/subscriptions/${ready.subscriptionId}/resourceGroups/${ready.resourceGroup}/providers/Microsoft.ApiManagement/service/${ready.serviceName}/policies/policy?api-version=2024-05-01`, ca);
+    const unauth = await getJson(
+      `${ready.armEndpoint}/subscriptions/${ready.subscriptionId}/resourceGroups/${ready.resourceGroup}/providers/Microsoft.ApiManagement/service/${ready.serviceName}/policies/policy?api-version=2024-05-01`,
+      ca,
+    );
     expect(unauth.status).toBe(401);
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');

@@ -39,19 +39,13 @@ function request(method: string, url: string, options: { body?: unknown; headers
   };
 }
 
-function call(
-  state: EmulatorState,
-  method: string,
-  url: string,
-  options: { body?: unknown; headers?: Record<string, string> } = {},
-  handler: RouteHandler = policyRoutes,
-): EmulatorResponse {
+function call(state: EmulatorState, method: string, url: string, options: { body?: unknown; headers?: Record<string, string> } = {}, handler: RouteHandler = policyRoutes): EmulatorResponse {
   const res = handler(request(method, url, options), state);
   if (!res) throw new Error(`no route for ${method} ${url}`);
   return res;
 }
 
-type Body = Record<string, any>;  
+type Body = Record<string, any>;
 
 const RAW_POLICY = `<policies>
   <inbound>
@@ -131,9 +125,7 @@ describe('serialiseLikeApim', () => {
     const doc = parsePolicyDocument(RAW_POLICY);
     const attr = 'value="@(context.Request.Headers.GetValueOrDefault("X-Role", "") == "admin")"';
     expect(serialiseLikeApim(doc, 'rawxml')).toContain(attr);
-    expect(serialiseLikeApim(doc, 'xml')).toContain(
-      'value="@(context.Request.Headers.GetValueOrDefault(&quot;X-Role&quot;, &quot;&quot;) == &quot;admin&quot;)"',
-    );
+    expect(serialiseLikeApim(doc, 'xml')).toContain('value="@(context.Request.Headers.GetValueOrDefault(&quot;X-Role&quot;, &quot;&quot;) == &quot;admin&quot;)"');
   });
 
   test('set-body payload keeps its whitespace and line breaks (as CRLF)', () => {
@@ -428,13 +420,7 @@ describe('lists and paging', () => {
 
   test('allPolicies lists every stored policy (not fragments), paged', () => {
     const state = freshState();
-    const addresses = [
-      'policies/policy',
-      'apis/echo/policies/policy',
-      'apis/echo/operations/get/policies/policy',
-      'products/starter/policies/policy',
-      'workspaces/team-a/policies/policy',
-    ];
+    const addresses = ['policies/policy', 'apis/echo/policies/policy', 'apis/echo/operations/get/policies/policy', 'products/starter/policies/policy', 'workspaces/team-a/policies/policy'];
     for (const a of addresses) put(state, a, RAW_POLICY);
     put(state, 'policyFragments/auth', '<fragment><base /></fragment>');
     state.resources.set('apis/extra', { address: 'apis/extra', value: { displayName: 'x' }, etag: '"x"' });

@@ -12,7 +12,6 @@ import { raw } from '../helpers/emulator.js';
 
 const ARM_SCOPE = 'https://management.azure.com/.default';
 
-
 function credentialFor(emu: RunningEmulator): ClientAssertionCredential {
   return new ClientAssertionCredential(
     emu.ready.tenantId,
@@ -142,13 +141,7 @@ test('apiOperationPolicy and productPolicy: createOrUpdate + get', async () => {
 
 test('policyFragment.beginCreateOrUpdateAndWait completes; get returns the fragment', async () => {
   const fragment = '<fragment><set-header name="X-Frag" exists-action="override"><value>f</value></set-header></fragment>';
-  const done = await client.policyFragment.beginCreateOrUpdateAndWait(
-    rg,
-    svc,
-    'frag-1',
-    { value: fragment, format: 'xml', description: 'shared header' },
-    { updateIntervalInMs: 10 },
-  );
+  const done = await client.policyFragment.beginCreateOrUpdateAndWait(rg, svc, 'frag-1', { value: fragment, format: 'xml', description: 'shared header' }, { updateIntervalInMs: 10 });
   expect(done.provisioningState).toBe('Succeeded');
   const got = await client.policyFragment.get(rg, svc, 'frag-1');
   expect(got.name).toBe('frag-1');
@@ -165,9 +158,11 @@ test('ETags: stale If-Match → 412 PreconditionFailed and nothing changes; dele
   const second = await client.productPolicy.createOrUpdate(rg, svc, 'etag-prod', 'policy', { value: simplePolicy('X-V2') }, { ifMatch: first.eTag });
   expect(second.eTag).not.toBe(first.eTag);
 
-  await expect(
-    client.productPolicy.createOrUpdate(rg, svc, 'etag-prod', 'policy', { value: simplePolicy('X-V3') }, { ifMatch: first.eTag }),
-  ).rejects.toMatchObject({ name: 'RestError', statusCode: 412, code: 'PreconditionFailed' });
+  await expect(client.productPolicy.createOrUpdate(rg, svc, 'etag-prod', 'policy', { value: simplePolicy('X-V3') }, { ifMatch: first.eTag })).rejects.toMatchObject({
+    name: 'RestError',
+    statusCode: 412,
+    code: 'PreconditionFailed',
+  });
   const after = await client.productPolicy.get(rg, svc, 'etag-prod', 'policy');
   expect(after.value).toContain('X-V2');
   expect(after.value).not.toContain('X-V3');

@@ -9,7 +9,6 @@ import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
 import { raw } from '../helpers/emulator.js';
 
-
 let emu: RunningEmulator;
 let credential: ClientAssertionCredential;
 const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -45,9 +44,7 @@ test('ready line carries every endpoint and variable a client needs', () => {
   const r = emu.ready;
   expect(r.armEndpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
   expect(r.adminUrl).toBe(`${r.armEndpoint}/admin/`);
-  expect(Object.keys(r.env).sort()).toEqual(
-    ['ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_URL', 'AZURE_AUTHORITY_HOST', 'GITHUB_API_URL', 'NODE_EXTRA_CA_CERTS'].sort(),
-  );
+  expect(Object.keys(r.env).sort()).toEqual(['ACTIONS_ID_TOKEN_REQUEST_TOKEN', 'ACTIONS_ID_TOKEN_REQUEST_URL', 'AZURE_AUTHORITY_HOST', 'GITHUB_API_URL', 'NODE_EXTRA_CA_CERTS'].sort());
   for (const k of ['subscriptionId', 'resourceGroup', 'serviceName', 'tenantId', 'clientId'] as const) expect(r[k]).toBeTruthy();
 });
 
@@ -55,7 +52,10 @@ test('OIDC fake rejects a wrong request token and issues an RS256 JWT with the a
   const bad = await raw(emu, 'GET', `${emu.ready.env.ACTIONS_ID_TOKEN_REQUEST_URL}&audience=x`, { headers: { Authorization: 'Bearer nope' } });
   expect(bad.status).toBe(401);
   const jwt = await githubIdToken();
-  const [h, p] = jwt.split('.').slice(0, 2).map((s) => JSON.parse(Buffer.from(s, 'base64url').toString('utf8') || '{}'));
+  const [h, p] = jwt
+    .split('.')
+    .slice(0, 2)
+    .map((s) => JSON.parse(Buffer.from(s, 'base64url').toString('utf8') || '{}'));
   expect(h.alg).toBe('RS256');
   expect(p).toMatchObject({ aud: 'api://AzureADTokenExchange', sub: 'repo:octo-org/octo-repo:pull_request' });
   expect(p.exp).toBeGreaterThan(Date.now() / 1000);
@@ -108,12 +108,7 @@ test('APIM service get and identity PATCH as an LRO with the real SDK', async ()
   const before = await client.apiManagementService.get(emu.ready.resourceGroup, emu.ready.serviceName);
   expect(before.identity?.type ?? 'None').toBe('None');
   expect(before.etag).toMatch(/^".+"$/);
-  const after = await client.apiManagementService.beginUpdateAndWait(
-    emu.ready.resourceGroup,
-    emu.ready.serviceName,
-    { identity: { type: 'SystemAssigned' } },
-    { updateIntervalInMs: 10 },
-  );
+  const after = await client.apiManagementService.beginUpdateAndWait(emu.ready.resourceGroup, emu.ready.serviceName, { identity: { type: 'SystemAssigned' } }, { updateIntervalInMs: 10 });
   expect(after.identity?.type).toBe('SystemAssigned');
   expect(after.identity?.principalId).toMatch(/^[0-9a-f-]{36}$/);
   expect(after.identity?.tenantId).toBe(emu.ready.tenantId);
@@ -154,9 +149,10 @@ test('role assignments: create 201, idempotent 200, get, 409 under another name,
     statusCode: 409,
     code: 'RoleAssignmentExists',
   });
-  await expect(
-    client.roleAssignments.create(scope, name, { ...params, principalId: '99999999-2222-4333-8444-555555555555' }),
-  ).rejects.toMatchObject({ statusCode: 400, code: 'RoleAssignmentUpdateNotPermitted' });
+  await expect(client.roleAssignments.create(scope, name, { ...params, principalId: '99999999-2222-4333-8444-555555555555' })).rejects.toMatchObject({
+    statusCode: 400,
+    code: 'RoleAssignmentUpdateNotPermitted',
+  });
 
   const listed = [];
   for await (const a of client.roleAssignments.listForScope(`subscriptions/${emu.ready.subscriptionId}`, { filter: `principalId eq '${principalId}'` })) listed.push(a);
@@ -212,8 +208,7 @@ test('failWrites rolls back the write and answers the configured status', async 
   const token = (await credential.getToken(ARM_SCOPE))!.token;
   await raw(emu, 'POST', `${emu.ready.adminUrl}faults`, { body: JSON.stringify({ failWrites: { address: 'identity', status: 500, times: 1 } }) });
   const S = `${emu.ready.armEndpoint}/subscriptions/${emu.ready.subscriptionId}/resourceGroups/${emu.ready.resourceGroup}/providers/Microsoft.ApiManagement/service/${emu.ready.serviceName}?api-version=2024-05-01`;
-  const patch = (type: string) =>
-    raw(emu, 'PATCH', S, { headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ identity: { type } }) });
+  const patch = (type: string) => raw(emu, 'PATCH', S, { headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ identity: { type } }) });
   const first = await patch('None');
   expect(first.status).toBe(500);
   expect((await raw(emu, 'GET', `${emu.ready.adminUrl}state`)).body.resources.identity.value.type).toBe('SystemAssigned');

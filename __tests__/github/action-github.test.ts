@@ -158,7 +158,15 @@ test('a push to the default branch applies, and the result goes to the merged pu
   expect(drift.code).toBe(0);
   expect(drift.outputs['has-changes']).toBe('false');
   const writesBefore = (await admin(emu, 'GET', 'requests')).log.filter((e: any) => e.method === 'PUT' || e.method === 'DELETE').length;
-  const feature = await runActionAsync({ ...target() }, runner('push', eventFile('push.json', (p) => (p.ref = 'refs/heads/feature')), sha, 'refs/heads/feature'));
+  const feature = await runActionAsync(
+    { ...target() },
+    runner(
+      'push',
+      eventFile('push.json', (p) => (p.ref = 'refs/heads/feature')),
+      sha,
+      'refs/heads/feature',
+    ),
+  );
   expect(feature.code).toBe(0);
   expect(feature.stdout).toContain('is not the default branch (main), so this run plans and does not apply');
   expect((await admin(emu, 'GET', 'requests')).log.filter((e: any) => e.method === 'PUT' || e.method === 'DELETE')).toHaveLength(writesBefore);
@@ -214,7 +222,9 @@ test('lint errors: annotations within the per-step caps, all findings in the sum
 test('a token that cannot write comments: the plan still lands in the summary, a warning says which permission is missing', async () => {
   const r = await runActionAsync({ ...target(), 'github-token': 'ghs_readonly_token' }, prRun(eventFile('pull_request.opened.json')));
   expect(r.code).toBe(0);
-  expect(r.stdout).toMatch(/::warning::could not post the plan comment on pull request #2: GitHub answered 403 \(Resource not accessible by integration.*\)\. Give the job `permissions: pull-requests: write`/);
+  expect(r.stdout).toMatch(
+    /::warning::could not post the plan comment on pull request #2: GitHub answered 403 \(Resource not accessible by integration.*\)\. Give the job `permissions: pull-requests: write`/,
+  );
   expect(r.outputs['comment-url']).toBeUndefined();
   expect(r.outputs['has-changes']).toBe('true');
   expect(r.summary).toContain('**Plan:** 3 to create, 3 to update, 1 to delete');

@@ -19,14 +19,20 @@ afterEach(async () => {
   await emu?.close();
 });
 
-
 const inputs = () => ({
   'policies-path': 'policies',
   ...targetInputs(emu),
   auth: 'oidc',
   audience: 'api://AzureADTokenExchange',
 });
-const runnerEnv = (event: string) => ({ ...emu.ready.env, GITHUB_ACTIONS: 'true', GITHUB_EVENT_NAME: event, GITHUB_REF: 'refs/heads/main', GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567', GITHUB_REPOSITORY: 'octo-org/octo-repo' });
+const runnerEnv = (event: string) => ({
+  ...emu.ready.env,
+  GITHUB_ACTIONS: 'true',
+  GITHUB_EVENT_NAME: event,
+  GITHUB_REF: 'refs/heads/main',
+  GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567',
+  GITHUB_REPOSITORY: 'octo-org/octo-repo',
+});
 
 test('pull_request plans over OIDC; push applies exactly the saved plan (with deletes allowed) and outputs the snapshot', async () => {
   const plan = await runActionAsync(inputs(), runnerEnv('pull_request'));
@@ -61,7 +67,10 @@ test('pull_request plans over OIDC; push applies exactly the saved plan (with de
 test('push with a stale saved plan fails and writes nothing', async () => {
   const plan = await runActionAsync(inputs(), runnerEnv('pull_request'));
   const chat = readFileSync(join(ROOT, 'demo', 'live-snapshot', 'apis', 'chat', 'policy.xml'), 'utf8');
-  await admin(emu, 'POST', 'edit', { address: 'apis/chat/policies/policy', value: chat.replace('<base />', '<base /><set-header name="X-Portal" exists-action="override"><value>1</value></set-header>') });
+  await admin(emu, 'POST', 'edit', {
+    address: 'apis/chat/policies/policy',
+    value: chat.replace('<base />', '<base /><set-header name="X-Portal" exists-action="override"><value>1</value></set-header>'),
+  });
   const apply = await runActionAsync({ ...inputs(), 'plan-file': plan.outputs['plan-file']! }, runnerEnv('push'));
   expect(apply.code).toBe(1);
   expect(apply.stdout).toContain('::error::live changed since the plan');

@@ -31,7 +31,9 @@ describe('the action (dist/index.js as a runner runs it)', () => {
   it('names every missing target input when asked to plan against a live instance without one', () => {
     const r = runAction({ 'policies-path': makeTree({ 'policy.xml': policy() }), mode: 'plan' }, { AZURE_SUBSCRIPTION_ID: '' });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/::error::Azure target: --subscription-id \(input subscription-id, or AZURE_SUBSCRIPTION_ID\) is required; --resource-group \(input resource-group\) is required; --service-name/);
+    expect(r.stdout).toMatch(
+      /::error::Azure target: --subscription-id \(input subscription-id, or AZURE_SUBSCRIPTION_ID\) is required; --resource-group \(input resource-group\) is required; --service-name/,
+    );
     // The job summary is written on failure too.
     expect(r.summary).toMatch(/> \[!CAUTION\]\n> Azure target: --subscription-id/);
   });

@@ -9,7 +9,9 @@ import { ROOT } from '../helpers/run.js';
 
 const dist = join(ROOT, 'dist');
 const entry = readFileSync(join(dist, 'index.js'), 'utf8');
-const chunks = readdirSync(dist).filter((f) => /^\d+\.index\.js$/.test(f)).map((f) => readFileSync(join(dist, f), 'utf8'));
+const chunks = readdirSync(dist)
+  .filter((f) => /^\d+\.index\.js$/.test(f))
+  .map((f) => readFileSync(join(dist, f), 'utf8'));
 
 test.each([
   ['the APIM SDK', 'class ApiManagementClient'],

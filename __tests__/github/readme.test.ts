@@ -16,7 +16,12 @@ function table(heading: string): string[][] {
   if (start < 0) throw new Error(`README has no "### ${heading}" section`);
   const lines = readme.slice(start).split('\n').slice(2);
   const rows = lines.slice(lines.findIndex((l) => l.startsWith('|')));
-  const body = rows.slice(0, rows.findIndex((l) => !l.startsWith('|'))).slice(2);
+  const body = rows
+    .slice(
+      0,
+      rows.findIndex((l) => !l.startsWith('|')),
+    )
+    .slice(2);
   return body.map((l) =>
     l
       .slice(1, -1)
@@ -58,6 +63,16 @@ test('the lint rules table lists every rule with its default severity and descri
   const start = readme.indexOf('| rule | severity | what it catches |');
   expect(start).toBeGreaterThan(0);
   const lines = readme.slice(start).split('\n').slice(2);
-  const rows = lines.slice(0, lines.findIndex((l) => !l.startsWith('|'))).map((l) => l.slice(1, -1).split('|').map((c) => c.trim().replace(/&lt;/g, '<').replace(/&gt;/g, '>')));
+  const rows = lines
+    .slice(
+      0,
+      lines.findIndex((l) => !l.startsWith('|')),
+    )
+    .map((l) =>
+      l
+        .slice(1, -1)
+        .split('|')
+        .map((c) => c.trim().replace(/&lt;/g, '<').replace(/&gt;/g, '>')),
+    );
   expect(rows.map((r) => [r[0]!.replace(/`/g, ''), r[1], r[2]])).toEqual(RULES.map((r) => [r.id, r.severity, r.description]));
 });

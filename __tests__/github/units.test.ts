@@ -69,7 +69,7 @@ const finding = (i: number, severity: Diagnostic['severity'] = 'error'): Diagnos
 });
 
 describe('comment author', () => {
-  it('is the token\'s own account, spelled as REST or as GraphQL names it; never a look-alike', () => {
+  it("is the token's own account, spelled as REST or as GraphQL names it; never a look-alike", () => {
     expect(writtenBy({ login: 'github-actions[bot]', type: 'Bot' }, 'github-actions[bot]')).toBe(true);
     // GraphQL may name an app's bot without "[bot]"; REST shows it on the comment with it.
     expect(writtenBy({ login: 'github-actions[bot]', type: 'Bot' }, 'github-actions')).toBe(true);
@@ -120,10 +120,36 @@ describe('markdown for comments', () => {
 describe('markdown for identity changes', () => {
   it('warns about what is taken away and names roles, not only GUIDs', () => {
     const plan = computePlan({ state: { resources: new Map() }, diagnostics: [], documents: new Map() } as any, { state: { resources: new Map() } }, { source: { kind: 'snapshot', path: 'x' } });
-    const ra = { name: '0f0f0f0f-1111-5222-8333-444444444444', scope: '/subscriptions/s/resourceGroups/rg', roleDefinitionGuid: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39', roleName: 'Azure Service Bus Data Sender', identity: 'system', principalId: 'p' };
+    const ra = {
+      name: '0f0f0f0f-1111-5222-8333-444444444444',
+      scope: '/subscriptions/s/resourceGroups/rg',
+      roleDefinitionGuid: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39',
+      roleName: 'Azure Service Bus Data Sender',
+      identity: 'system',
+      principalId: 'p',
+    };
     plan.changes = [
-      { address: 'identity', action: 'update', resourceType: 'identity', file: 'policies/identity.yaml', line: 2, diff: '-systemAssigned: true\n+systemAssigned: false\n', added: 1, removed: 1, destructive: 'identity: disables the system-assigned identity' },
-      { address: `roleAssignments/${ra.name}`, action: 'delete', resourceType: 'roleAssignment', roleAssignment: ra, diff: '-role: x\n', added: 0, removed: 1, destructive: 'deletes the role assignment Azure Service Bus Data Sender for system (p) on /subscriptions/s/resourceGroups/rg' },
+      {
+        address: 'identity',
+        action: 'update',
+        resourceType: 'identity',
+        file: 'policies/identity.yaml',
+        line: 2,
+        diff: '-systemAssigned: true\n+systemAssigned: false\n',
+        added: 1,
+        removed: 1,
+        destructive: 'identity: disables the system-assigned identity',
+      },
+      {
+        address: `roleAssignments/${ra.name}`,
+        action: 'delete',
+        resourceType: 'roleAssignment',
+        roleAssignment: ra,
+        diff: '-role: x\n',
+        added: 0,
+        removed: 1,
+        destructive: 'deletes the role assignment Azure Service Bus Data Sender for system (p) on /subscriptions/s/resourceGroups/rg',
+      },
     ];
     plan.summary = { create: 0, update: 1, delete: 1, unchanged: 0 };
     const body = renderMarkdown(plan);
@@ -140,7 +166,11 @@ describe('ARM progress in the action log', () => {
   test('a line at most every interval, none before the first interval has passed', () => {
     let t = 1_000;
     const lines: string[] = [];
-    const progress = armProgressLog((l) => lines.push(l), 15_000, () => t);
+    const progress = armProgressLog(
+      (l) => lines.push(l),
+      15_000,
+      () => t,
+    );
     progress(1, 10);
     t += 14_999;
     progress(2, 10);

@@ -45,12 +45,18 @@ export async function admin(emu: RunningEmulator, method: 'GET' | 'POST', route:
 
 /** The Azure target flags naming the emulator, as a user passes them. */
 export const targetFlags = (emu: RunningEmulator) => [
-  '--arm-endpoint', emu.ready.armEndpoint,
-  '--subscription-id', emu.ready.subscriptionId,
-  '--resource-group', emu.ready.resourceGroup,
-  '--service-name', emu.ready.serviceName,
-  '--tenant-id', emu.ready.tenantId,
-  '--client-id', emu.ready.clientId,
+  '--arm-endpoint',
+  emu.ready.armEndpoint,
+  '--subscription-id',
+  emu.ready.subscriptionId,
+  '--resource-group',
+  emu.ready.resourceGroup,
+  '--service-name',
+  emu.ready.serviceName,
+  '--tenant-id',
+  emu.ready.tenantId,
+  '--client-id',
+  emu.ready.clientId,
 ];
 
 /** The same target as action inputs (INPUT_* names), for the bundled action. */

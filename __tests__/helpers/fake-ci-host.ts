@@ -25,7 +25,11 @@ export function fakeCiHost(context: RunContext, inputs: Record<string, string> =
     context,
     settings: {
       value: (name) => given(name) || undefined,
-      values: (name) => given(name).split('\n').map((s) => s.trim()).filter(Boolean),
+      values: (name) =>
+        given(name)
+          .split('\n')
+          .map((s) => s.trim())
+          .filter(Boolean),
       flag: (name) => /^true$/i.test(given(name)),
       label: (name) => `input ${name}`,
     },

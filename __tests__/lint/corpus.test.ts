@@ -10,12 +10,16 @@ import { ROOT } from '../helpers/run.js';
 
 const corpus = join(ROOT, '..', 'shared', 'corpus');
 
-(existsSync(join(corpus, 'MANIFEST.tsv')) ? test : test.skip)('no error on a corpus file that parses', async () => {
-  const { files, findings, origin } = await lintCorpus(corpus);
-  expect(files).toBeGreaterThan(200);
-  const errors = findings.filter((d) => d.severity === 'error');
-  const notParse = errors.filter((d) => d.rule !== 'parse').map((d) => `${origin.get(d.file)}:${d.line} [${d.rule}] ${d.message}`);
-  expect(notParse).toEqual([]);
-  // The corpus's broken files, and only those.
-  expect(errors.filter((d) => d.rule === 'parse').length).toBeLessThanOrEqual(3);
-}, 60000);
+(existsSync(join(corpus, 'MANIFEST.tsv')) ? test : test.skip)(
+  'no error on a corpus file that parses',
+  async () => {
+    const { files, findings, origin } = await lintCorpus(corpus);
+    expect(files).toBeGreaterThan(200);
+    const errors = findings.filter((d) => d.severity === 'error');
+    const notParse = errors.filter((d) => d.rule !== 'parse').map((d) => `${origin.get(d.file)}:${d.line} [${d.rule}] ${d.message}`);
+    expect(notParse).toEqual([]);
+    // The corpus's broken files, and only those.
+    expect(errors.filter((d) => d.rule === 'parse').length).toBeLessThanOrEqual(3);
+  },
+  60000,
+);

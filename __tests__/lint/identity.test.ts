@@ -85,11 +85,7 @@ describe('managed-identity-resource', () => {
           '</send-request>',
         ),
       }),
-    ).toEqual([
-      `${API}:3:9 error managed-identity-resource: ${message}`,
-      `${API}:4:9 error managed-identity-resource: ${message}`,
-      `${API}:7:13 error managed-identity-resource: ${message}`,
-    ]);
+    ).toEqual([`${API}:3:9 error managed-identity-resource: ${message}`, `${API}:4:9 error managed-identity-resource: ${message}`, `${API}:7:13 error managed-identity-resource: ${message}`]);
   });
 
   it('accepts any audience: literal, app-ID URI, named value, expression', async () => {
@@ -108,9 +104,7 @@ describe('managed-identity-resource', () => {
 
 describe('managed-identity-client-id-expression', () => {
   it('fires on a policy expression in client-id, raw or escaped', async () => {
-    const message =
-      'client-id does not allow policy expressions (APIM rejects the policy): ' +
-      'write the client ID of the user-assigned identity, or a named value {{name}} that holds it';
+    const message = 'client-id does not allow policy expressions (APIM rejects the policy): ' + 'write the client ID of the user-assigned identity, or a named value {{name}} that holds it';
     expect(
       await lintRule('managed-identity-client-id-expression', {
         [API]: inbound(
@@ -305,10 +299,7 @@ describe('cognitive-regional-endpoint', () => {
   it('stays quiet for custom subdomains and for the regional endpoint with a key', async () => {
     expect(
       await lint({
-        [API]: inbound(
-          '<set-backend-service base-url="https://contoso-openai.openai.azure.com/openai" />',
-          '<authentication-managed-identity resource="https://cognitiveservices.azure.com" />',
-        ),
+        [API]: inbound('<set-backend-service base-url="https://contoso-openai.openai.azure.com/openai" />', '<authentication-managed-identity resource="https://cognitiveservices.azure.com" />'),
         'apis/keyed/policy.xml': inbound(
           '<set-backend-service base-url="https://eastus.api.cognitive.microsoft.com/" />',
           '<set-header name="Ocp-Apim-Subscription-Key" exists-action="override">',
@@ -363,9 +354,7 @@ describe('missing-data-role', () => {
     '<set-method>POST</set-method>',
     '<authentication-managed-identity resource="https://servicebus.azure.net/" />',
   );
-  const sbFix = (scope: string) =>
-    'grant Azure Service Bus Data Sender: ' +
-    `add "- { identity: system, role: Azure Service Bus Data Sender, scope: ${scope} }" to roleAssignments in identity.yaml`;
+  const sbFix = (scope: string) => 'grant Azure Service Bus Data Sender: ' + `add "- { identity: system, role: Azure Service Bus Data Sender, scope: ${scope} }" to roleAssignments in identity.yaml`;
   const sbPlaceholder = '/subscriptions/<subscription-id>/resourceGroups/<group>/providers/Microsoft.ServiceBus/namespaces/sb-orders';
 
   it('fires when the system identity has no role on the namespace it sends to', async () => {
@@ -493,10 +482,7 @@ describe('missing-data-role', () => {
           ['system', 'Key Vault Certificate User', KV],
           ['system', 'Storage Blob Data Reader', STORAGE],
         ]),
-        [API]: inbound(
-          '<set-backend-service base-url="https://{{servicebus-namespace}}.servicebus.windows.net" />',
-          '<authentication-managed-identity resource="https://servicebus.azure.net/" />',
-        ),
+        [API]: inbound('<set-backend-service base-url="https://{{servicebus-namespace}}.servicebus.windows.net" />', '<authentication-managed-identity resource="https://servicebus.azure.net/" />'),
         'apis/chat/policy.xml': inbound(
           '<set-backend-service base-url="https://contoso-openai.openai.azure.com/openai" />',
           '<authentication-managed-identity resource="https://cognitiveservices.azure.com" client-id="{{openai-identity-client-id}}" />',
@@ -523,10 +509,7 @@ describe('missing-data-role', () => {
           ['system', 'Storage Blob Data Reader', STORAGE],
         ]),
         // the account contoso-openai answers at a subdomain chosen freely
-        [API]: inbound(
-          '<set-backend-service base-url="https://oai-orders-eus.openai.azure.com/openai" />',
-          '<authentication-managed-identity resource="https://cognitiveservices.azure.com" />',
-        ),
+        [API]: inbound('<set-backend-service base-url="https://oai-orders-eus.openai.azure.com/openai" />', '<authentication-managed-identity resource="https://cognitiveservices.azure.com" />'),
         'apis/files/policy.xml': inbound(
           '<send-request mode="new" response-variable-name="blob">',
           '    <set-url>https://stfiles-secondary.blob.core.windows.net/config/settings.json</set-url>',
@@ -549,10 +532,7 @@ describe('missing-data-role', () => {
       inbound('<set-backend-service base-url="https://sb-orders.servicebus.windows.net" />', '<authentication-managed-identity resource="api://orders" />'),
       inbound('<set-backend-service base-url="https://orders.contoso.com" />', '<authentication-managed-identity resource="https://servicebus.azure.net/" />'),
       inbound('<set-backend-service base-url="{{orders-backend}}" />', '<authentication-managed-identity resource="https://servicebus.azure.net/" />'),
-      inbound(
-        '<set-backend-service base-url="https://sql-orders.database.windows.net" />',
-        '<authentication-managed-identity resource="https://database.windows.net/" />',
-      ),
+      inbound('<set-backend-service base-url="https://sql-orders.database.windows.net" />', '<authentication-managed-identity resource="https://database.windows.net/" />'),
     ];
     for (const text of quiet) expect(await lintRule('missing-data-role', { 'identity.yaml': none, [API]: text })).toEqual([]);
   });

@@ -12,9 +12,7 @@ import { makeTree, policy } from '../helpers/tree.js';
 /** Lints a tree with these rules only: `file:line:column severity rule: message`. */
 async function lint(files: Record<string, string>): Promise<string[]> {
   const root = makeTree(files);
-  return lintTree(await loadDesiredTree(root), { rules: POLICY_RULES }).map(
-    (d) => `${d.file.slice(root.length + 1)}:${d.line}:${d.column} ${d.severity} ${d.rule}: ${d.message}`,
-  );
+  return lintTree(await loadDesiredTree(root), { rules: POLICY_RULES }).map((d) => `${d.file.slice(root.length + 1)}:${d.line}:${d.column} ${d.severity} ${d.rule}: ${d.message}`);
 }
 
 /** A document with every section given (undefined leaves a section out). */
@@ -118,7 +116,8 @@ describe('wrong-section', () => {
         'apis/echo/policy.xml': sections({
           inbound: '<base />\n        <forward-request />',
           backend: '<base />',
-          outbound: '<base />\n        <choose><when condition="@(true)"><cors><allowed-origins><origin>https://a.example</origin></allowed-origins></cors></when></choose>\n        <set-method>POST</set-method>',
+          outbound:
+            '<base />\n        <choose><when condition="@(true)"><cors><allowed-origins><origin>https://a.example</origin></allowed-origins></cors></when></choose>\n        <set-method>POST</set-method>',
           onError: '<base />\n        <trace source="api">failed</trace>',
         }),
       }),
@@ -162,7 +161,7 @@ describe('jwt-no-audience', () => {
     ]);
   });
 
-  it('is satisfied by an audience, a required claim, client application IDs, or keys of the API\'s own', async () => {
+  it("is satisfied by an audience, a required claim, client application IDs, or keys of the API's own", async () => {
     const openid = '<openid-config url="https://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration" />';
     expect(
       await lint({
@@ -193,12 +192,14 @@ describe('openid-config-https', () => {
     ]);
   });
 
-  it('accepts https, and leaves named values, expressions and other tools\' placeholders alone', async () => {
+  it("accepts https, and leaves named values, expressions and other tools' placeholders alone", async () => {
     const jwt = (url: string) => `<validate-jwt header-name="Authorization"><openid-config url="${url}" /><audiences><audience>api://echo</audience></audiences></validate-jwt>`;
     expect(
       await lint({
         'apis/echo/policy.xml': policy(
-          ['<base />', jwt('HTTPS://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration'), jwt('{{openid-url}}'), jwt('${openid_url}'), jwt('@((string)context.Variables["oidc"])')].join('\n        '),
+          ['<base />', jwt('HTTPS://login.microsoftonline.com/t/v2.0/.well-known/openid-configuration'), jwt('{{openid-url}}'), jwt('${openid_url}'), jwt('@((string)context.Variables["oidc"])')].join(
+            '\n        ',
+          ),
         ),
       }),
     ).toEqual([]);
@@ -206,7 +207,7 @@ describe('openid-config-https', () => {
 });
 
 describe('missing-fragment', () => {
-  it('warns when the included fragment is not in the tree, for the document\'s own workspace', async () => {
+  it("warns when the included fragment is not in the tree, for the document's own workspace", async () => {
     expect(
       await lint({
         'apis/echo/policy.xml': policy('<base />\n        <include-fragment fragment-id="auth" />\n        <include-fragment fragment-id="headers" />'),

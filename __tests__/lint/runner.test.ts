@@ -27,7 +27,9 @@ const header = (n: number) => `<set-header name="x-${n}" exists-action="override
 describe('inline suppression', () => {
   it('a comment before an element silences that rule for it and what it holds; -file silences the file', async () => {
     const tree = makeTree({
-      'apis/a/policy.xml': policy(`${header(1)}\n        <!-- apim-policy-lint-disable every-header -->\n        ${header(2)}\n        <!-- apim-policy-lint-disable other-rule -->\n        ${header(3)}`),
+      'apis/a/policy.xml': policy(
+        `${header(1)}\n        <!-- apim-policy-lint-disable every-header -->\n        ${header(2)}\n        <!-- apim-policy-lint-disable other-rule -->\n        ${header(3)}`,
+      ),
       'apis/b/policy.xml': `<!-- apim-policy-lint-disable-file every-header -->\n${policy(header(4))}`,
       'apis/c/policy.xml': policy(`<!-- apim-policy-lint-disable * -->\n        <choose><when condition="@(true)">${header(5)}</when></choose>\n        ${header(6)}`),
     });
@@ -65,14 +67,18 @@ describe('apim-policy-lint.yaml', () => {
     expect(lintTree(without).filter((d) => d.rule === 'missing-base')).toHaveLength(1);
   });
 
-  it('a severity from the configuration replaces the rule\'s own', async () => {
+  it("a severity from the configuration replaces the rule's own", async () => {
     const tree = makeTree({ 'apim-policy-lint.yaml': 'rules:\n  every-header: error\n', 'apis/a/policy.xml': policy(header(1)) });
     const loaded = await loadDesiredTree(tree);
     // every-header is not a known rule of the tool, so the config warns and leaves it alone…
     expect(loaded.diagnostics.map((d) => d.message)).toEqual([expect.stringContaining('unknown rule "every-header"')]);
     // …while a known one is applied: simulate with the levels map directly.
     loaded.lintConfig!.levels.set('every-header', 'error');
-    expect(lintTree(loaded, { rules: [everyHeader] }).filter((d) => d.rule === 'every-header').map((d) => d.severity)).toEqual(['error']);
+    expect(
+      lintTree(loaded, { rules: [everyHeader] })
+        .filter((d) => d.rule === 'every-header')
+        .map((d) => d.severity),
+    ).toEqual(['error']);
   });
 });
 

@@ -12,7 +12,12 @@ import { parsePolicyDocument } from '../../src/policy-xml/index.js';
 import { policy } from '../helpers/tree.js';
 
 const SUB = '00000000-0000-0000-0000-000000000001';
-const source: AzureSource = { kind: 'azure', serviceId: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.ApiManagement/service/apim`, armEndpoint: 'https://management.azure.com', fingerprint: 'f' };
+const source: AzureSource = {
+  kind: 'azure',
+  serviceId: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.ApiManagement/service/apim`,
+  armEndpoint: 'https://management.azure.com',
+  fingerprint: 'f',
+};
 const SENDER = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39';
 const OWNER = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635';
 const scope = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.ServiceBus/namespaces/sb`;
@@ -45,7 +50,10 @@ const rbac: LiveIdentity = {
   shape: { systemAssigned: false, userAssigned: [] },
   userAssigned: new Map(),
   assignments: [],
-  roleNames: new Map([[SENDER, 'Azure Service Bus Data Sender'], [OWNER, 'Owner']]),
+  roleNames: new Map([
+    [SENDER, 'Azure Service Bus Data Sender'],
+    [OWNER, 'Owner'],
+  ]),
   resolvedRoles: new Map(),
   knownRoleNames: [],
   keyVaultUsers: [],

@@ -43,7 +43,10 @@ describe('computePlan', () => {
   it('sees no change when only APIM-style formatting differs', () => {
     const desired = state([[api('a'), `<policies><inbound><set-variable name="v" value="@(context.Request.Headers.GetValueOrDefault("x", "") != "")" /></inbound></policies>`]]);
     const live = state([
-      [api('a'), `\uFEFF<policies>\r\n\t<inbound>\r\n\t\t<set-variable value="@(context.Request.Headers.GetValueOrDefault(&quot;x&quot;, &quot;&quot;) != &quot;&quot;)" name="v"/>\r\n\t</inbound>\r\n</policies>`],
+      [
+        api('a'),
+        `\uFEFF<policies>\r\n\t<inbound>\r\n\t\t<set-variable value="@(context.Request.Headers.GetValueOrDefault(&quot;x&quot;, &quot;&quot;) != &quot;&quot;)" name="v"/>\r\n\t</inbound>\r\n</policies>`,
+      ],
     ]);
     const plan = computePlan({ state: desired }, { state: live }, { source });
     expect(plan.changes.map((c) => c.action)).toEqual(['noop']);
@@ -51,11 +54,7 @@ describe('computePlan', () => {
   });
 
   it('shows an update as a diff of only the lines that changed', () => {
-    const plan = computePlan(
-      { state: state([[api('a'), policy(header('new'))]]) },
-      { state: state([[api('a'), policy(header('old'))]]) },
-      { source },
-    );
+    const plan = computePlan({ state: state([[api('a'), policy(header('new'))]]) }, { state: state([[api('a'), policy(header('old'))]]) }, { source });
     const [change] = plan.changes;
     expect(change!.added).toBe(1);
     expect(change!.removed).toBe(1);
@@ -89,11 +88,7 @@ describe('computePlan', () => {
   });
 
   it('records what apply needs: the desired XML, hashes and the live ETag', () => {
-    const plan = computePlan(
-      { state: state([[api('a'), policy(header('2'))]]) },
-      { state: state([[api('a'), policy(header('1')), { etag: '"AAAA"' }]]) },
-      { source, commit: 'abc123' },
-    );
+    const plan = computePlan({ state: state([[api('a'), policy(header('2'))]]) }, { state: state([[api('a'), policy(header('1')), { etag: '"AAAA"' }]]) }, { source, commit: 'abc123' });
     const [change] = plan.changes;
     expect(change!.desired!.xml).toBe(policy(header('2')));
     expect(change!.desired!.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -111,11 +106,7 @@ describe('computePlan', () => {
 
   it('updates a fragment whose description changed', () => {
     const frag: PolicyScope = { kind: 'fragment', fragmentId: 'f' };
-    const plan = computePlan(
-      { state: state([[frag, '<fragment />', { description: 'new' }]]) },
-      { state: state([[frag, '<fragment />', { description: 'old' }]]) },
-      { source },
-    );
+    const plan = computePlan({ state: state([[frag, '<fragment />', { description: 'new' }]]) }, { state: state([[frag, '<fragment />', { description: 'old' }]]) }, { source });
     expect(plan.changes[0]!.action).toBe('update');
     expect(plan.changes[0]!.diff).toContain('description: "old" → "new"');
   });

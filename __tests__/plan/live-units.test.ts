@@ -124,9 +124,7 @@ const header = (v: string) => policy(`<set-header name="v" exists-action="overri
 
 function planFor(instance: MemoryInstance, desired: Record<string, string>): Plan {
   const resources = (m: Map<string, { xml: string; etag?: string }>) =>
-    new Map(
-      [...m].map(([a, r]) => [addressKey(a), { type: 'policy', address: a, scope: parsePolicyAddress(a)!, xml: r.xml, ...(r.etag ? { etag: r.etag } : {}) } as PolicyResource]),
-    );
+    new Map([...m].map(([a, r]) => [addressKey(a), { type: 'policy', address: a, scope: parsePolicyAddress(a)!, xml: r.xml, ...(r.etag ? { etag: r.etag } : {}) } as PolicyResource]));
   return computePlan({ state: { resources: resources(new Map(Object.entries(desired).map(([a, xml]) => [a, { xml }]))) } }, { state: { resources: resources(instance.items) } }, { source });
 }
 
@@ -159,7 +157,7 @@ describe('applyPlan', () => {
     expect(() => readFileSync(file)).toThrow();
   });
 
-  test('a restore that meets someone else\'s later edit says so and keeps that edit; the snapshot has what was there', async () => {
+  test("a restore that meets someone else's later edit says so and keeps that edit; the snapshot has what was there", async () => {
     const live = new MemoryInstance();
     live.set('policyFragments/f', '<fragment><base /></fragment>'.replace('<base />', '<set-variable name="a" value="1" />'));
     live.set('apis/a/policies/policy', header('1'));
@@ -219,7 +217,10 @@ describe('applyPlan with identity and role assignments', () => {
     shape: ids.state.shape,
     userAssigned: new Map(),
     assignments: [],
-    roleNames: new Map([['69a216fc-b8fb-44d8-bc22-1f3c2cd27a39', 'Azure Service Bus Data Sender'], ['8e3af657-a8ff-443c-a75c-2fe8c4bcb635', 'Owner']]),
+    roleNames: new Map([
+      ['69a216fc-b8fb-44d8-bc22-1f3c2cd27a39', 'Azure Service Bus Data Sender'],
+      ['8e3af657-a8ff-443c-a75c-2fe8c4bcb635', 'Owner'],
+    ]),
     resolvedRoles: new Map(),
     knownRoleNames: [],
     keyVaultUsers: [],
@@ -281,10 +282,13 @@ describe('the GitHub ID token of an OIDC login', () => {
     let t = 1_000_000;
     const fetched: string[] = [];
     const next = [jwt(1_000 + 300), jwt(1_000 + 600)];
-    const assertion = reusedUntilExpiry(async () => {
-      fetched.push(next[fetched.length]!);
-      return fetched[fetched.length - 1]!;
-    }, () => t);
+    const assertion = reusedUntilExpiry(
+      async () => {
+        fetched.push(next[fetched.length]!);
+        return fetched[fetched.length - 1]!;
+      },
+      () => t,
+    );
     // MSAL asks more than once for one exchange, before the first answer is in: one fetch.
     const [a, b] = await Promise.all([assertion(), assertion()]);
     expect([a, b, fetched.length]).toEqual([next[0], next[0], 1]);

@@ -63,7 +63,7 @@ describe('the scheduler stops the writes of an interrupted apply', () => {
     await expect(s.gateWrites(async () => s.run('read', async () => 'read'))).resolves.toBe('read');
   });
 
-  test('a request waiting for ARM\'s write budget when the apply is interrupted is never sent', async () => {
+  test("a request waiting for ARM's write budget when the apply is interrupted is never sent", async () => {
     const s = createArmScheduler();
     const answer = deferred<PipelineResponse>();
     const sentUrls: string[] = [];
@@ -129,11 +129,11 @@ const A = 'apis/a/policies/policy';
 const header = (v: string) => policy(`<set-header name="v" exists-action="override"><value>${v}</value></set-header>`);
 const resource = (over: Partial<SnapshotResource>): SnapshotResource => ({ address: A, action: 'update', existed: true, xml: header('before'), etag: '"e1"', ...over });
 
-describe('restoreDecision: only what is provably still the apply\'s write goes back', () => {
+describe("restoreDecision: only what is provably still the apply's write goes back", () => {
   const live = (xml: string, etag: string): LiveCopy => ({ address: A, xml, etag });
   test.each<[string, SnapshotResource, LiveCopy | undefined, boolean, string]>([
     ['as before already', resource({ after: { existed: true, etag: '"e2"' } }), live(header('before'), '"e9"'), false, 'nothing'],
-    ['still the apply\'s write', resource({ after: { existed: true, etag: '"e2"' } }), live(header('after'), '"e2"'), false, 'put:"e2"'],
+    ["still the apply's write", resource({ after: { existed: true, etag: '"e2"' } }), live(header('after'), '"e2"'), false, 'put:"e2"'],
     ['changed since the write', resource({ after: { existed: true, etag: '"e2"' } }), live(header('person'), '"e3"'), false, 'refuse'],
     ['changed since, --force', resource({ after: { existed: true, etag: '"e2"' } }), live(header('person'), '"e3"'), true, 'put:"e3"'],
     ['created by the apply', resource({ action: 'create', existed: false, xml: undefined, after: { existed: true, etag: '"e2"' } }), live(header('after'), '"e2"'), false, 'delete:"e2"'],

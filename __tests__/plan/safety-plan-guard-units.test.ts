@@ -65,7 +65,11 @@ describe('the plan hashes', () => {
   });
 
   test('checks in order, naming the address: ETag, canonical content, content, diff; then the plan as a whole', () => {
-    const fresh = () => planOf({ 'apis/a/policies/policy': policy('<set-header name="x" exists-action="override"><value>1</value></set-header>'), 'apis/b/policies/policy': policy() }, { 'apis/a/policies/policy': policy(), 'apis/c/policies/policy': policy() });
+    const fresh = () =>
+      planOf(
+        { 'apis/a/policies/policy': policy('<set-header name="x" exists-action="override"><value>1</value></set-header>'), 'apis/b/policies/policy': policy() },
+        { 'apis/a/policies/policy': policy(), 'apis/c/policies/policy': policy() },
+      );
     const a = (p: Plan) => p.changes.find((c) => c.address === 'apis/a/policies/policy')!;
 
     let p = fresh();

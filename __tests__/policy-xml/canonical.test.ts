@@ -60,10 +60,7 @@ describe('canonicalize: equal spellings', () => {
   });
 
   it('ignores single vs double quotes around attribute values', () => {
-    expectSame(
-      `<policies><inbound><set-status code='200' reason='OK' /></inbound></policies>`,
-      `<policies><inbound><set-status code="200" reason="OK" /></inbound></policies>`,
-    );
+    expectSame(`<policies><inbound><set-status code='200' reason='OK' /></inbound></policies>`, `<policies><inbound><set-status code="200" reason="OK" /></inbound></policies>`);
   });
 
   it('ignores CRLF vs LF line endings', () => {
@@ -88,7 +85,10 @@ describe('canonicalize: equal spellings', () => {
   });
 
   it('ignores tab vs space indentation', () => {
-    expectSame(BASE, BASE.replace(/^( {4})+/gm, (m) => '\t'.repeat(m.length / 4)));
+    expectSame(
+      BASE,
+      BASE.replace(/^( {4})+/gm, (m) => '\t'.repeat(m.length / 4)),
+    );
   });
 
   it('ignores an XML declaration', () => {
@@ -196,14 +196,8 @@ describe('canonicalize: keeps what matters', () => {
   });
 
   it('differs when whitespace inside <set-body> changes (it is all payload)', () => {
-    expectDifferent(
-      '<policies><inbound><set-body>{ "a": 1 }</set-body></inbound></policies>',
-      '<policies><inbound><set-body>{ "a":  1 }</set-body></inbound></policies>',
-    );
-    expectDifferent(
-      '<policies><inbound><set-body>{"a":1}</set-body></inbound></policies>',
-      '<policies><inbound><set-body>\n{"a":1}\n</set-body></inbound></policies>',
-    );
+    expectDifferent('<policies><inbound><set-body>{ "a": 1 }</set-body></inbound></policies>', '<policies><inbound><set-body>{ "a":  1 }</set-body></inbound></policies>');
+    expectDifferent('<policies><inbound><set-body>{"a":1}</set-body></inbound></policies>', '<policies><inbound><set-body>\n{"a":1}\n</set-body></inbound></policies>');
   });
 
   it('differs when indentation of XML inside <set-body> changes', () => {
@@ -214,10 +208,8 @@ describe('canonicalize: keeps what matters', () => {
   });
 
   it('keeps the newlines of a multi-line @{ } in an attribute (the attribute-newline trap)', () => {
-    const multiLine =
-      '<policies><inbound><set-variable name="v" value="@{\n// pick the tenant\nreturn &quot;t1&quot;;\n}" /></inbound></policies>';
-    const collapsed =
-      '<policies><inbound><set-variable name="v" value="@{ // pick the tenant return &quot;t1&quot;; }" /></inbound></policies>';
+    const multiLine = '<policies><inbound><set-variable name="v" value="@{\n// pick the tenant\nreturn &quot;t1&quot;;\n}" /></inbound></policies>';
+    const collapsed = '<policies><inbound><set-variable name="v" value="@{ // pick the tenant return &quot;t1&quot;; }" /></inbound></policies>';
     // Joined onto one line, the comment swallows the code (and the closing brace): not the same policy.
     expect(() => canon(collapsed)).toThrow();
     const form = canon(multiLine);
@@ -233,21 +225,12 @@ describe('canonicalize: keeps what matters', () => {
   });
 
   it('does collapse a raw newline in a plain (non-expression) attribute value, as XML does', () => {
-    expectSame(
-      '<policies><inbound><set-variable name="v" value="a\nb" /></inbound></policies>',
-      '<policies><inbound><set-variable name="v" value="a b" /></inbound></policies>',
-    );
-    expectDifferent(
-      '<policies><inbound><set-variable name="v" value="a&#xA;b" /></inbound></policies>',
-      '<policies><inbound><set-variable name="v" value="a b" /></inbound></policies>',
-    );
+    expectSame('<policies><inbound><set-variable name="v" value="a\nb" /></inbound></policies>', '<policies><inbound><set-variable name="v" value="a b" /></inbound></policies>');
+    expectDifferent('<policies><inbound><set-variable name="v" value="a&#xA;b" /></inbound></policies>', '<policies><inbound><set-variable name="v" value="a b" /></inbound></policies>');
   });
 
   it('differs when element order changes', () => {
-    expectDifferent(
-      '<policies><inbound><base /><set-status code="200" /></inbound></policies>',
-      '<policies><inbound><set-status code="200" /><base /></inbound></policies>',
-    );
+    expectDifferent('<policies><inbound><base /><set-status code="200" /></inbound></policies>', '<policies><inbound><set-status code="200" /><base /></inbound></policies>');
   });
 
   it('differs when an element is removed', () => {
@@ -255,17 +238,11 @@ describe('canonicalize: keeps what matters', () => {
   });
 
   it('differs when a comment inside the root changes', () => {
-    expectDifferent(
-      '<policies><inbound><!-- rate limit: 10 --><base /></inbound></policies>',
-      '<policies><inbound><!-- rate limit: 20 --><base /></inbound></policies>',
-    );
+    expectDifferent('<policies><inbound><!-- rate limit: 10 --><base /></inbound></policies>', '<policies><inbound><!-- rate limit: 20 --><base /></inbound></policies>');
   });
 
   it('differs when a comment inside the root is added', () => {
-    expectDifferent(
-      '<policies><inbound><base /></inbound></policies>',
-      '<policies><inbound><!-- note --><base /></inbound></policies>',
-    );
+    expectDifferent('<policies><inbound><base /></inbound></policies>', '<policies><inbound><!-- note --><base /></inbound></policies>');
   });
 
   it('differs between <policies> and <fragment> roots with the same content', () => {
@@ -275,20 +252,11 @@ describe('canonicalize: keeps what matters', () => {
 
 describe('canonicalize: shape of the canonical form', () => {
   it('sorts attributes, uses 4-space indentation, LF and a trailing newline', () => {
-    const form = canon(
-      '<policies><inbound><set-header name="h" exists-action="override"><value>v</value></set-header></inbound></policies>',
-    );
+    const form = canon('<policies><inbound><set-header name="h" exists-action="override"><value>v</value></set-header></inbound></policies>');
     expect(form).toBe(
-      [
-        '<policies>',
-        '    <inbound>',
-        '        <set-header exists-action="override" name="h">',
-        '            <value>v</value>',
-        '        </set-header>',
-        '    </inbound>',
-        '</policies>',
-        '',
-      ].join('\n'),
+      ['<policies>', '    <inbound>', '        <set-header exists-action="override" name="h">', '            <value>v</value>', '        </set-header>', '    </inbound>', '</policies>', ''].join(
+        '\n',
+      ),
     );
   });
 

@@ -129,9 +129,7 @@ describe('diffCanonical', () => {
   });
 
   it('shows no change between two spellings of one policy after canonicalize', () => {
-    const a = canonicalize(
-      parsePolicyDocument('<policies><inbound><set-header name="h" exists-action="override"><value>@(&quot;x&quot;)</value></set-header></inbound></policies>'),
-    );
+    const a = canonicalize(parsePolicyDocument('<policies><inbound><set-header name="h" exists-action="override"><value>@(&quot;x&quot;)</value></set-header></inbound></policies>'));
     const b = canonicalize(
       parsePolicyDocument(`\uFEFF<policies>\r\n\t<inbound>\r\n\t\t<set-header exists-action='override' name='h'>\r\n\t\t\t<value>@("x")</value>\r\n\t\t</set-header>\r\n\t</inbound>\r\n</policies>`),
     );
@@ -140,12 +138,8 @@ describe('diffCanonical', () => {
   });
 
   it('shows exactly the changed expression line between two canonical forms', () => {
-    const a = canonicalize(
-      parsePolicyDocument('<policies><inbound><base /><set-variable name="v" value="@(&quot;a&quot;)" /><set-status code="200" /></inbound></policies>'),
-    );
-    const b = canonicalize(
-      parsePolicyDocument('<policies><inbound><base /><set-variable name="v" value=\'@("b")\' /><set-status code="200" /></inbound></policies>'),
-    );
+    const a = canonicalize(parsePolicyDocument('<policies><inbound><base /><set-variable name="v" value="@(&quot;a&quot;)" /><set-status code="200" /></inbound></policies>'));
+    const b = canonicalize(parsePolicyDocument('<policies><inbound><base /><set-variable name="v" value=\'@("b")\' /><set-status code="200" /></inbound></policies>'));
     const d = diffCanonical(a, b, 'live', 'desired');
     expect(marked(d.patch, '-')).toEqual(['        <set-variable name="v" value="@("a")" />']);
     expect(marked(d.patch, '+')).toEqual(['        <set-variable name="v" value="@("b")" />']);
@@ -153,12 +147,8 @@ describe('diffCanonical', () => {
   });
 
   it('shows a multi-line expression change as the one changed line inside it', () => {
-    const a = canonicalize(
-      parsePolicyDocument('<policies><inbound><set-variable name="v" value="@{\nvar x = 1;\nreturn x;\n}" /></inbound></policies>'),
-    );
-    const b = canonicalize(
-      parsePolicyDocument('<policies><inbound><set-variable name="v" value="@{&#xA;var x = 2;&#xA;return x;&#xA;}" /></inbound></policies>'),
-    );
+    const a = canonicalize(parsePolicyDocument('<policies><inbound><set-variable name="v" value="@{\nvar x = 1;\nreturn x;\n}" /></inbound></policies>'));
+    const b = canonicalize(parsePolicyDocument('<policies><inbound><set-variable name="v" value="@{&#xA;var x = 2;&#xA;return x;&#xA;}" /></inbound></policies>'));
     const d = diffCanonical(a, b, 'live', 'desired');
     expect(marked(d.patch, '-')).toEqual(['var x = 1;']);
     expect(marked(d.patch, '+')).toEqual(['var x = 2;']);
@@ -169,7 +159,12 @@ describe('diffCanonical of very different documents', () => {
   const doc = (n: number, line: (i: number) => string) => Array.from({ length: n }, (_, i) => line(i)).join('\n') + '\n';
 
   it('says "content replaced" with both canonical line counts when more than MAX_EDIT_LINES lines differ', () => {
-    const d = diffCanonical(doc(20000, (i) => `a${i}`), doc(19998, (i) => `b${i}`), 'live/apis/big', 'desired/apis/big');
+    const d = diffCanonical(
+      doc(20000, (i) => `a${i}`),
+      doc(19998, (i) => `b${i}`),
+      'live/apis/big',
+      'desired/apis/big',
+    );
     expect(d.replaced).toEqual({ before: 20000, after: 19998 });
     expect(d.patch).toBe(`--- live/apis/big\n+++ desired/apis/big\ncontent replaced: 20000 lines → 19998 lines (more than ${MAX_EDIT_LINES} lines differ; not diffed line by line)\n`);
     expect([d.added, d.removed]).toEqual([19998, 20000]);

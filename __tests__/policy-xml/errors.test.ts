@@ -175,8 +175,7 @@ describe('parsePolicyDocument: malformed XML', () => {
   });
 
   it('reports a mismatched closing tag at the right column after a long expression', () => {
-    const text =
-      '<policies>\n  <inbound>\n    <set-header name="h"><value>@(context.Request.Headers.GetValueOrDefault("a", "b"))</valu>\n  </inbound>\n</policies>';
+    const text = '<policies>\n  <inbound>\n    <set-header name="h"><value>@(context.Request.Headers.GetValueOrDefault("a", "b"))</valu>\n  </inbound>\n</policies>';
     const err = syntaxError(text);
     expectAt(err, where(text, '</valu>'));
   });
@@ -227,9 +226,7 @@ describe('parsePolicyDocument: malformed XML', () => {
   });
 
   it('accepts & and && inside an expression', () => {
-    expect(() =>
-      parsePolicyDocument('<policies><inbound><when condition="@(a && b & c)" /></inbound></policies>'),
-    ).not.toThrow();
+    expect(() => parsePolicyDocument('<policies><inbound><when condition="@(a && b & c)" /></inbound></policies>')).not.toThrow();
   });
 
   it('rejects < inside an attribute value outside an expression, at the <', () => {
@@ -329,8 +326,7 @@ describe('parsePolicyDocument: binary, empty and oversize input', () => {
 });
 
 describe('parsePolicyDocument: BOM and CRLF', () => {
-  const CRLF =
-    '\uFEFF<policies>\r\n  <inbound>\r\n    <set-variable name="a" value="@{\r\n      return 1;\r\n    }" />\r\n    <base />\r\n  </inbound>\r\n</policies>\r\n';
+  const CRLF = '\uFEFF<policies>\r\n  <inbound>\r\n    <set-variable name="a" value="@{\r\n      return 1;\r\n    }" />\r\n    <base />\r\n  </inbound>\r\n</policies>\r\n';
 
   it('accepts a file with a BOM and CRLF line endings', () => {
     const doc = parsePolicyDocument(CRLF, { file: FILE });

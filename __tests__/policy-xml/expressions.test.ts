@@ -250,7 +250,7 @@ describe('findExpressions: XML-escaped expressions', () => {
     expect(found('@(&#x22;)&#x22;)x)')).toEqual(['@(&#x22;)&#x22;)']);
   });
 
-  it("reads &apos;)&apos; as a character literal", () => {
+  it('reads &apos;)&apos; as a character literal', () => {
     const expr = '@(&quot;a&quot; + &apos;)&apos;)';
     expect(found(`${expr}x)`)).toEqual([expr]);
   });

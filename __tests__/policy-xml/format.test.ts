@@ -2,13 +2,7 @@
  * formatPolicy (`fmt`): stable LF / 4-space output that keeps every expression and payload exactly
  * as written and means the same as the input.
  */
-import {
-  canonicalize,
-  formatPolicy,
-  parsePolicyDocument,
-  type ParseOptions,
-  type XmlElement,
-} from '../../src/policy-xml/index.js';
+import { canonicalize, formatPolicy, parsePolicyDocument, type ParseOptions, type XmlElement } from '../../src/policy-xml/index.js';
 
 function findElement(el: XmlElement, name: string): XmlElement | undefined {
   for (const c of el.children) {
@@ -207,9 +201,7 @@ describe('formatPolicy: payload and literals', () => {
     const body = '\n<soap:Envelope xmlns:soap="urn:s">\n  <soap:Body>\n\t<x a=\'1\'/>\n  </soap:Body>\n</soap:Envelope>\n';
     const out = fmt(`<policies>\n<inbound>\n<set-body>${body}</set-body>\n</inbound>\n</policies>`);
     // Attribute quotes and empty-element spelling may be normalised, but every whitespace character stays.
-    expect(out).toContain(
-      '<set-body>\n<soap:Envelope xmlns:soap="urn:s">\n  <soap:Body>\n\t<x a="1" />\n  </soap:Body>\n</soap:Envelope>\n</set-body>',
-    );
+    expect(out).toContain('<set-body>\n<soap:Envelope xmlns:soap="urn:s">\n  <soap:Body>\n\t<x a="1" />\n  </soap:Body>\n</soap:Envelope>\n</set-body>');
   });
 
   it('keeps CDATA sections', () => {
@@ -249,15 +241,9 @@ describe('formatPolicy: payload and literals', () => {
 describe('formatPolicy: fragments', () => {
   it('writes an unwrapped fragment with its <fragment> wrapper', () => {
     expect(fmt(FRAGMENT_INNER, { expect: 'fragment' })).toBe(
-      [
-        '<fragment>',
-        '    <set-header name="X-Trace" exists-action="override">',
-        '        <value>@(context.RequestId.ToString())</value>',
-        '    </set-header>',
-        '    <base />',
-        '</fragment>',
-        '',
-      ].join('\n'),
+      ['<fragment>', '    <set-header name="X-Trace" exists-action="override">', '        <value>@(context.RequestId.ToString())</value>', '    </set-header>', '    <base />', '</fragment>', ''].join(
+        '\n',
+      ),
     );
   });
 });

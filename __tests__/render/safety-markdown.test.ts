@@ -91,7 +91,7 @@ describe('markdown renderers with hostile names and content', () => {
     expect(md).toContain('\\[click\\](https://evil)');
   });
 
-  it('apply: addresses, role names, restore messages and the error (ARM\'s words included) show inert', () => {
+  it("apply: addresses, role names, restore messages and the error (ARM's words included) show inert", () => {
     const result: ApplyResult = {
       ok: false,
       applied: [role],

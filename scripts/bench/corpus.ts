@@ -29,7 +29,11 @@ export interface CorpusDiff {
 const EDIT = '<set-header name="x-bench" exists-action="override"><value>1</value></set-header>';
 
 export function corpusDiff(corpus = CORPUS, passes = 6): CorpusDiff {
-  const rows = readFileSync(join(corpus, 'MANIFEST.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
+  const rows = readFileSync(join(corpus, 'MANIFEST.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split('\t'));
   const pairs: Array<{ file: string; desired: string; live: string }> = [];
   let rejected = 0;
   let bytes = 0;

@@ -59,8 +59,7 @@ async function main(): Promise<WorkerResult> {
       // ─── PR-scoped plan (issue 8 asks for it; the feature itself is built separately) ───
       // Skipped when src/ci/plan-apply.ts does not export `planScoped(conn, head, base, options)`.
       const planScoped = (live as Record<string, unknown>).planScoped as
-        | ((conn: connection.LiveConnection, desired: unknown, base: unknown, options: { baseLabel?: string }) => Promise<{ summary: unknown; scoped?: unknown }>)
-        | undefined;
+        ((conn: connection.LiveConnection, desired: unknown, base: unknown, options: { baseLabel?: string }) => Promise<{ summary: unknown; scoped?: unknown }>) | undefined;
       if (typeof planScoped !== 'function') return { mode: args.mode, wallMs: 0, loadMs, skipped: 'planScoped is not exported from src/ci/plan-apply.ts', ...base() };
       const baseTree = await loadDesiredTree(args.base!);
       const t0 = performance.now();

@@ -176,7 +176,17 @@ export async function listAll<T extends object>(
   do {
     const from = token;
     // A fresh iterator per attempt: a generator that threw is finished, and its next() would end the list early.
-    const page = await armCall(session, 'read', what, async () => (await list().byPage(from ? { continuationToken: from } : {}).next()).value as T[] | undefined);
+    const page = await armCall(
+      session,
+      'read',
+      what,
+      async () =>
+        (
+          await list()
+            .byPage(from ? { continuationToken: from } : {})
+            .next()
+        ).value as T[] | undefined,
+    );
     if (!page) break;
     out.push(...page);
     token = continuationToken(page);

@@ -66,7 +66,9 @@ export function explainArmError(e: unknown, what: string, target: AzureTarget, k
     );
   }
   if (status === 401) {
-    return wrap(`${what}: ARM refused the token (${code ?? 'HTTP 401'}). Check that --tenant-id is the tenant of subscription ${target.subscriptionId} and --arm-endpoint (${target.armEndpoint}) is its cloud.`);
+    return wrap(
+      `${what}: ARM refused the token (${code ?? 'HTTP 401'}). Check that --tenant-id is the tenant of subscription ${target.subscriptionId} and --arm-endpoint (${target.armEndpoint}) is its cloud.`,
+    );
   }
   if (status === 404 && /^(SubscriptionNotFound|ResourceGroupNotFound|ParentResourceNotFound)$/.test(code ?? '')) {
     return wrap(`${what}: ${message} Check --subscription-id, --resource-group and --service-name (${service}).`);

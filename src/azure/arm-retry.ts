@@ -48,4 +48,3 @@ export function classify(err: unknown, nowMs: number): Classified {
   const retryable = reset || status === 429 || status === 408 || (status !== undefined && status >= 500 && status !== 501 && status !== 505);
   return { status, code, retryable, reset, retryAfterMs, request: e.request };
 }
-

@@ -69,7 +69,10 @@ function explain(err: unknown, auth: AuthSettings, facts: AssertionFacts): Error
 }
 
 function firstLine(s: string): string {
-  return s.split('\n')[0]!.replace(/Trace ID:.*$/, '').trim();
+  return s
+    .split('\n')[0]!
+    .replace(/Trace ID:.*$/, '')
+    .trim();
 }
 
 class ExplainingCredential implements TokenCredential {

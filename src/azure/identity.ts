@@ -210,8 +210,10 @@ export class ArmIdentityStore implements IdentityWriter {
     await Promise.all(
       principals.flatMap((principalId) =>
         subscriptions.map(async (sub) => {
-          const list = await listAll(this.session, `roleAssignments of ${principalId}`, () =>
-            client.roleAssignments.listForScope(`subscriptions/${sub}`, { filter: `principalId eq '${principalId}'` }),
+          const list = await listAll(
+            this.session,
+            `roleAssignments of ${principalId}`,
+            () => client.roleAssignments.listForScope(`subscriptions/${sub}`, { filter: `principalId eq '${principalId}'` }),
             continuationToken,
           );
           for (const a of list) {
@@ -300,9 +302,7 @@ export async function readLiveIdentity(store: ArmIdentityStore, session: ArmSess
       roleNames.set(hit.guid, hit.name);
     } else if (!knownRoleNames.length) knownRoleNames = await store.allRoleNames(`subscriptions/${subscriptionOf(r.scope) ?? subscriptionId}`);
   }
-  const unnamed = new Set(
-    [...query.roleAssignments.map((r) => r.roleDefinitionGuid), ...assignments.map((a) => a.roleDefinitionGuid)].filter((g): g is string => !!g && !roleNames.has(g)),
-  );
+  const unnamed = new Set([...query.roleAssignments.map((r) => r.roleDefinitionGuid), ...assignments.map((a) => a.roleDefinitionGuid)].filter((g): g is string => !!g && !roleNames.has(g)));
   for (const guid of unnamed) {
     const name = await store.roleName(`subscriptions/${subscriptionId}`, guid);
     if (name) roleNames.set(guid, name);

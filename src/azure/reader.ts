@@ -44,8 +44,7 @@ function liveIdWarning(session: ArmSession, what: string, raw: string, problem: 
 async function listWorkspaces(session: ArmSession, problems: Diagnostic[]): Promise<string[]> {
   const { client, target } = session;
   try {
-    const items = await listAll(session, 'list workspaces', () => client.workspace.listByService(target.resourceGroup, target.serviceName),
-    );
+    const items = await listAll(session, 'list workspaces', () => client.workspace.listByService(target.resourceGroup, target.serviceName));
     const names = items.map((w) => w.name!).filter(Boolean);
     return names.filter((name) => {
       const problem = idSegmentProblem(name);
@@ -64,8 +63,8 @@ async function policyAddresses(session: ArmSession, problems: Diagnostic[]): Pro
   const rg = target.resourceGroup;
   const svc = target.serviceName;
   const [all, fragments, listedWorkspaces] = await Promise.all([
-    listAll(session, 'list allPolicies', () => client.allPolicies.listByService(rg, svc),),
-    listAll(session, 'list policyFragments', () => client.policyFragment.listByService(rg, svc),),
+    listAll(session, 'list allPolicies', () => client.allPolicies.listByService(rg, svc)),
+    listAll(session, 'list policyFragments', () => client.policyFragment.listByService(rg, svc)),
     listWorkspaces(session, problems),
   ]);
   const found = new Map<string, Address>();
@@ -94,8 +93,7 @@ async function policyAddresses(session: ArmSession, problems: Diagnostic[]): Pro
   }
   const wsFragments = await Promise.all(
     [...workspaces.values()].map((ws) =>
-      listAll(session, `list ${workspaceQualified('policyFragments', ws)}`, () => client.workspacePolicyFragment.listByService(rg, svc, ws),
-      ).then((items) => items.map((f) => fragment(ws, f.name))),
+      listAll(session, `list ${workspaceQualified('policyFragments', ws)}`, () => client.workspacePolicyFragment.listByService(rg, svc, ws)).then((items) => items.map((f) => fragment(ws, f.name))),
     ),
   );
   for (const list of wsFragments) list.forEach(add);
@@ -135,8 +133,16 @@ export async function readLiveNames(session: ArmSession, workspaces: string[]): 
       .map((i) => ({ ...i, key: i.key.toLowerCase() }));
   };
   const [namedValues, backends] = await Promise.all([
-    namesOf('namedValues', () => client.namedValue.listByService(rg, svc), (ws) => client.workspaceNamedValue.listByService(rg, svc, ws)),
-    namesOf('backends', () => client.backend.listByService(rg, svc), (ws) => client.workspaceBackend.listByWorkspace(rg, svc, ws)),
+    namesOf(
+      'namedValues',
+      () => client.namedValue.listByService(rg, svc),
+      (ws) => client.workspaceNamedValue.listByService(rg, svc, ws),
+    ),
+    namesOf(
+      'backends',
+      () => client.backend.listByService(rg, svc),
+      (ws) => client.workspaceBackend.listByWorkspace(rg, svc, ws),
+    ),
   ]);
   return {
     namedValues: new Set(namedValues.map((i) => i.key)),

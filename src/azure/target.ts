@@ -100,7 +100,10 @@ export function serviceResourceId(t: AzureTarget): string {
 /** What a plan is bound to: the cloud and the instance, case-insensitively as ARM names are. */
 export function targetFingerprint(t: AzureTarget): string {
   const host = new URL(t.armEndpoint).host.toLowerCase();
-  return createHash('sha256').update(`${host}${serviceResourceId(t).toLowerCase()}`).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(`${host}${serviceResourceId(t).toLowerCase()}`)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /**

@@ -7,12 +7,7 @@
 import type { IdentityWriter, LiveWriter } from '../model/index.js';
 import type { ArmSession } from './apim.js';
 
-export function stoppableWriters(
-  session: ArmSession,
-  writer: LiveWriter,
-  identities: IdentityWriter,
-  signal: AbortSignal,
-): { writer: LiveWriter; identities: IdentityWriter; release: () => void } {
+export function stoppableWriters(session: ArmSession, writer: LiveWriter, identities: IdentityWriter, signal: AbortSignal): { writer: LiveWriter; identities: IdentityWriter; release: () => void } {
   const { scheduler } = session;
   const halt = () => scheduler.haltWrites();
   if (signal.aborted) halt();

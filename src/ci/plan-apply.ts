@@ -79,7 +79,9 @@ export interface LiveApplyOptions {
 }
 
 export function applyLive(conn: LiveConnection, plan: Plan, options: LiveApplyOptions): Promise<ApplyResult> {
-  const { writer, identities, release } = options.signal ? stoppableWriters(conn.session, conn.store, conn.identities, options.signal) : { writer: conn.store, identities: conn.identities, release: () => {} };
+  const { writer, identities, release } = options.signal
+    ? stoppableWriters(conn.session, conn.store, conn.identities, options.signal)
+    : { writer: conn.store, identities: conn.identities, release: () => {} };
   return applyPlan(plan, writer, {
     ...options,
     onEvent: (e) => {

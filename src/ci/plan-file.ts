@@ -34,7 +34,9 @@ export async function readPlanFile(path: string): Promise<Plan> {
   }
   if (plan.formatVersion !== PLAN_FORMAT_VERSION) {
     const older = plan.formatVersion < PLAN_FORMAT_VERSION ? ', made by an earlier version without the hashes apply now checks' : '';
-    throw new Error(`${path} is a plan file of format version ${plan.formatVersion}${older}; this tool applies format ${PLAN_FORMAT_VERSION}: plan again with this version (plan --out) and apply that plan`);
+    throw new Error(
+      `${path} is a plan file of format version ${plan.formatVersion}${older}; this tool applies format ${PLAN_FORMAT_VERSION}: plan again with this version (plan --out) and apply that plan`,
+    );
   }
   for (const c of plan.changes as Array<Partial<Change>>) {
     // Addresses become ARM URLs: one that could climb (`apis/..`) is refused however the hashes read.

@@ -20,10 +20,8 @@ export function armProgressLog(log: (line: string) => void, everyMs = PROGRESS_E
 
 /** One line on what the run asked of ARM: calls, time, and the 429s and retries it absorbed. */
 export function armSummaryLine(stats: ArmSchedulerStats, ms: number): string {
-  const extra = [
-    stats.throttled ? `${stats.throttled} throttled (429) and waited for` : '',
-    stats.retries ? `${stats.retries} retried` : '',
-    stats.failed ? `${stats.failed} failed` : '',
-  ].filter(Boolean);
+  const extra = [stats.throttled ? `${stats.throttled} throttled (429) and waited for` : '', stats.retries ? `${stats.retries} retried` : '', stats.failed ? `${stats.failed} failed` : ''].filter(
+    Boolean,
+  );
   return `${stats.calls.toLocaleString('en-US')} ARM call(s) in ${(ms / 1000).toFixed(1)} s${extra.length ? ` (${extra.join(', ')})` : ''}`;
 }

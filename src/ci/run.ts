@@ -111,7 +111,11 @@ async function runWith(host: CiHost, report: Report): Promise<void> {
     return reportPlan(host, report, settings, mode, plan, { key, links, titleFor });
   }
   const started = Date.now();
-  const conn = await connect(settings.target, armProgressLog((line) => host.info(line)), host.idToken);
+  const conn = await connect(
+    settings.target,
+    armProgressLog((line) => host.info(line)),
+    host.idToken,
+  );
   host.info(`${applySaved ? 'Applying the saved plan to' : 'Reading'} ${conn.target.serviceName} (resource group ${conn.target.resourceGroup}, subscription ${conn.target.subscriptionId})`);
   const guardrails = defaultGuardrails(conn, settings.guardrails);
   const options = { ...(ctx.sha ? { commit: ctx.sha } : {}), guardrails, policiesPath };
@@ -174,13 +178,7 @@ async function reportPlan(host: CiHost, report: Report, settings: Settings, mode
 }
 
 /** Applies the plan (stopped and restored on SIGINT/SIGTERM), and shows the result (summary, the merged pull request's comment). */
-async function applyAndReport(
-  host: CiHost,
-  report: Report,
-  settings: Settings,
-  plan: Plan,
-  run: Shown & { conn: LiveConnection; guardrails: Guardrails; started: number },
-): Promise<void> {
+async function applyAndReport(host: CiHost, report: Report, settings: Settings, plan: Plan, run: Shown & { conn: LiveConnection; guardrails: Guardrails; started: number }): Promise<void> {
   const { conn, links, titleFor } = run;
   const savedPlanFile = settings.planFile;
   if (savedPlanFile) host.info(savedPlanLine(plan));

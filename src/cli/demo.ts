@@ -17,12 +17,18 @@ export function projectRoot(): string {
 /** The target flags for the emulator, as a user would pass them. */
 function targetFlags(ready: ReadyLine): string[] {
   return [
-    '--arm-endpoint', ready.armEndpoint,
-    '--subscription-id', ready.subscriptionId,
-    '--resource-group', ready.resourceGroup,
-    '--service-name', ready.serviceName,
-    '--tenant-id', ready.tenantId,
-    '--client-id', ready.clientId,
+    '--arm-endpoint',
+    ready.armEndpoint,
+    '--subscription-id',
+    ready.subscriptionId,
+    '--resource-group',
+    ready.resourceGroup,
+    '--service-name',
+    ready.serviceName,
+    '--tenant-id',
+    ready.tenantId,
+    '--client-id',
+    ready.clientId,
   ];
 }
 

@@ -14,8 +14,7 @@ export function registerEmulator(program: Command): void {
   program
     .command('emulator')
     .description(
-      'Start a local HTTPS emulator of ARM/APIM, Entra, GitHub OIDC and the GitHub REST API. Prints one JSON ' +
-        'ready line (endpoints and the environment a client needs) and serves until SIGTERM.',
+      'Start a local HTTPS emulator of ARM/APIM, Entra, GitHub OIDC and the GitHub REST API. Prints one JSON ' + 'ready line (endpoints and the environment a client needs) and serves until SIGTERM.',
     )
     .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', number('--port', 0, 65535), 0)
     .option('--seed <dir>', 'the live state starts as this policies tree describes')

@@ -82,12 +82,14 @@ export function registerPlan(program: Command, env: CliEnvironment): void {
     process.stdout.write(renderPlan(plan, opts.format, process.stdout.isTTY === true));
     if (opts.out) {
       await writePlanFile(opts.out, plan);
-      if (opts.format !== 'json') process.stderr.write(`Plan ${plan.integrity?.slice(0, 16)} written to ${opts.out}; apply exactly it with: apim-policy apply --plan ${opts.out} <the same target flags>\n`);
+      if (opts.format !== 'json')
+        process.stderr.write(`Plan ${plan.integrity?.slice(0, 16)} written to ${opts.out}; apply exactly it with: apim-policy apply --plan ${opts.out} <the same target flags>\n`);
     }
     // A plan apply would refuse fails here already (Terraform's convention: 1 is an error).
     const errors = blockingProblems(plan);
     if (errors.length) {
-      if (opts.format !== 'text') process.stderr.write(`error: ${errors.length} error(s) stop this plan: apply would refuse it (first: ${errors[0]!.file}:${errors[0]!.line}:${errors[0]!.column} ${errors[0]!.message})\n`);
+      if (opts.format !== 'text')
+        process.stderr.write(`error: ${errors.length} error(s) stop this plan: apply would refuse it (first: ${errors[0]!.file}:${errors[0]!.line}:${errors[0]!.column} ${errors[0]!.message})\n`);
       process.exitCode = 1;
     } else if (opts.detailedExitcode && hasChanges(plan)) process.exitCode = 2;
   });

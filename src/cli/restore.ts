@@ -34,7 +34,10 @@ export function registerRestore(program: Command, env: CliEnvironment): void {
     try {
       const same = snapshot.fingerprint ? snapshot.fingerprint === conn.source.fingerprint : snapshot.serviceId.toLowerCase() === conn.source.serviceId.toLowerCase();
       if (!same) {
-        throw new CliError(`${opts.snapshot} is a snapshot of ${snapshot.serviceId}${snapshot.armEndpoint ? ` at ${snapshot.armEndpoint}` : ''}, not of the instance the flags name (${conn.source.serviceId} at ${conn.source.armEndpoint}); nothing was written`, 1);
+        throw new CliError(
+          `${opts.snapshot} is a snapshot of ${snapshot.serviceId}${snapshot.armEndpoint ? ` at ${snapshot.armEndpoint}` : ''}, not of the instance the flags name (${conn.source.serviceId} at ${conn.source.armEndpoint}); nothing was written`,
+          1,
+        );
       }
       process.stdout.write(`Restoring ${conn.source.serviceId} from ${opts.snapshot} (taken ${snapshot.createdAt})\n`);
       const reports = await restoreSnapshot(snapshot, conn.store, conn.identities, {

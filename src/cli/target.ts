@@ -14,7 +14,11 @@ export function addTargetOptions(command: Command): Command {
     .option('--resource-group <name>', 'resource group of the APIM instance')
     .option('--service-name <name>', 'name of the APIM instance')
     .option('--arm-endpoint <url>', `Azure Resource Manager endpoint: a sovereign cloud or the local emulator (default ${PUBLIC_ARM_ENDPOINT})`)
-    .addOption(new Option('--auth <kind>', 'oidc: GitHub OIDC federated credential (default in Actions); azure-cli: an az login / azure/login session; default: DefaultAzureCredential').choices([...AUTH_KINDS]))
+    .addOption(
+      new Option('--auth <kind>', 'oidc: GitHub OIDC federated credential (default in Actions); azure-cli: an az login / azure/login session; default: DefaultAzureCredential').choices([
+        ...AUTH_KINDS,
+      ]),
+    )
     .option('--tenant-id <id>', 'Entra tenant (auth oidc; default: AZURE_TENANT_ID)')
     .option('--client-id <id>', 'client ID with the federated credential (auth oidc; default: AZURE_CLIENT_ID)')
     .option('--audience <aud>', `audience of the GitHub ID token (default ${DEFAULT_OIDC_AUDIENCE})`);

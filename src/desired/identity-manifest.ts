@@ -26,17 +26,13 @@ export interface LoadedManifest {
   diagnostics: Diagnostic[];
 }
 
-const USER_ASSIGNED_ID = new RegExp(
-  `^/subscriptions/${GUID}/resourceGroups/[^/\\s]+/providers/Microsoft\\.ManagedIdentity/userAssignedIdentities/[^/\\s]+$`,
-  'i',
-);
+const USER_ASSIGNED_ID = new RegExp(`^/subscriptions/${GUID}/resourceGroups/[^/\\s]+/providers/Microsoft\\.ManagedIdentity/userAssignedIdentities/[^/\\s]+$`, 'i');
 const USER_ASSIGNED_EXAMPLE = '/subscriptions/<subscription-id>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>';
 
 function buildManifest(f: YamlFile, unresolved: Set<Node>, diagnostics: Diagnostic[]): IdentityManifest {
   const manifest: IdentityManifest = { file: f.shown, userAssigned: [], roleAssignments: [] };
   /** A string value that substitution resolved, else undefined (a wrong type is a schema error). */
-  const text = (node: Node | undefined): string | undefined =>
-    isScalar(node) && typeof node.value === 'string' && !unresolved.has(node) ? node.value : undefined;
+  const text = (node: Node | undefined): string | undefined => (isScalar(node) && typeof node.value === 'string' && !unresolved.has(node) ? node.value : undefined);
   const top = f.doc.contents;
   const { key: identityKey, value: identity } = entry(f, top, 'identity');
   if (identityKey) manifest.identityLine = locationOf(f, identityKey).line;
@@ -99,17 +95,19 @@ function buildManifest(f: YamlFile, unresolved: Set<Node>, diagnostics: Diagnost
       const suggestion = closestManifestName(who, ['system', ...aliases]);
       const declared = aliases.length ? `aliases: ${aliases.join(', ')}` : 'no user-assigned identity is declared';
       diagnostics.push(
-        diagnosticAt(
-          locationOf(f, identityNode),
-          `identity "${who}" is neither "system" nor an alias of identity.userAssigned (${declared})${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
-        ),
+        diagnosticAt(locationOf(f, identityNode), `identity "${who}" is neither "system" nor an alias of identity.userAssigned (${declared})${suggestion ? `; did you mean "${suggestion}"?` : ''}`),
       );
       complete = false;
     }
 
     const guid = role === undefined ? undefined : roleGuid(role);
     if (role !== undefined && guid === undefined && role.trim().startsWith('/')) {
-      diagnostics.push(diagnosticAt(locationOf(f, roleNode), `role "${role}" is not a role definition ID; write /subscriptions/<subscription-id>/providers/Microsoft.Authorization/roleDefinitions/<role-guid>, the role's GUID or its name`));
+      diagnostics.push(
+        diagnosticAt(
+          locationOf(f, roleNode),
+          `role "${role}" is not a role definition ID; write /subscriptions/<subscription-id>/providers/Microsoft.Authorization/roleDefinitions/<role-guid>, the role's GUID or its name`,
+        ),
+      );
       complete = false;
     } else if (role !== undefined && guid === undefined && /^[0-9a-f-]{30,}$/i.test(role)) {
       diagnostics.push(diagnosticAt(locationOf(f, roleNode), `role "${role}" is not a valid GUID (8-4-4-4-12 hexadecimal digits)`));
@@ -165,8 +163,7 @@ export function loadIdentityManifest(root: string, options: { environment?: stri
   if (text === undefined) return { diagnostics: [] };
   const diagnostics: Diagnostic[] = [];
   const environment = options.environment || undefined;
-  const variables: Variables =
-    environment === undefined ? { kind: 'none', available: environmentNames(root) } : loadVariables(root, shownRoot, environment, shown, diagnostics);
+  const variables: Variables = environment === undefined ? { kind: 'none', available: environmentNames(root) } : loadVariables(root, shownRoot, environment, shown, diagnostics);
   const result = (manifest?: IdentityManifest): LoadedManifest => {
     diagnostics.sort(byPosition);
     return manifest && !diagnostics.some((d) => d.severity === 'error') ? { manifest, diagnostics } : { diagnostics };

@@ -58,16 +58,15 @@ export function schemaDiagnostic(f: YamlFile, e: ErrorObject, unresolved: Set<No
   switch (e.keyword) {
     case 'type': {
       if (node && unresolved.has(node)) return undefined;
-      const expected = String(e.params.type).split(',').find((t) => t !== 'null')!;
+      const expected = String(e.params.type)
+        .split(',')
+        .find((t) => t !== 'null')!;
       return diagnosticAt(locationOf(f, node), `${path} must be ${TYPE_WORDS[expected] ?? expected}, not ${describeValue(e.data)}`);
     }
     case 'additionalProperties': {
       const key = String(e.params.additionalProperty);
       const suggestion = closestManifestName(key, allowed);
-      return diagnosticAt(
-        locationOf(f, entry(f, node, key).key ?? node),
-        `unknown key "${key}" ${where}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; allowed keys: ${allowed.join(', ')}`,
-      );
+      return diagnosticAt(locationOf(f, entry(f, node, key).key ?? node), `unknown key "${key}" ${where}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; allowed keys: ${allowed.join(', ')}`);
     }
     case 'required': {
       const required = (e.parentSchema?.required as string[] | undefined) ?? [];
@@ -80,9 +79,7 @@ export function schemaDiagnostic(f: YamlFile, e: ErrorObject, unresolved: Set<No
       // propertyNames of identity.userAssigned: the aliases.
       const alias = String(e.propertyName);
       const message =
-        e.keyword === 'not'
-          ? `alias "${alias}" is reserved for the system-assigned identity: choose another alias`
-          : `alias "${alias}" is not a valid name: use letters, digits, "-" and "_"`;
+        e.keyword === 'not' ? `alias "${alias}" is reserved for the system-assigned identity: choose another alias` : `alias "${alias}" is not a valid name: use letters, digits, "-" and "_"`;
       return diagnosticAt(locationOf(f, entry(f, node, alias).key ?? node), message);
     }
     case 'propertyNames':

@@ -40,8 +40,7 @@ export function environmentNames(root: string): string[] {
   }
 }
 
-const listEnvironments = (names: string[]): string =>
-  names.length ? `environments: ${names.join(', ')}` : `there is no environment yet (${ENVIRONMENTS_DIR}/<name>.yaml with variables:)`;
+const listEnvironments = (names: string[]): string => (names.length ? `environments: ${names.join(', ')}` : `there is no environment yet (${ENVIRONMENTS_DIR}/<name>.yaml with variables:)`);
 
 /** Reads `environments/<name>.yaml`: `variables:` maps NAME to a string, number or boolean. */
 export function loadVariables(root: string, shownRoot: string, name: string, manifestFile: string, diagnostics: Diagnostic[]): Variables {

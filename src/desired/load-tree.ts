@@ -40,8 +40,7 @@ export interface DocumentSource extends Iterable<[string, PolicyDocument]> {
 
 /** Documents of `resources` (only those that parsed when the tree was loaded: the others have none). */
 export function documentsOf(resources: Map<string, PolicyResource>): DocumentSource {
-  const parse = (r: PolicyResource) =>
-    parsePolicyDocument(r.xml, { file: r.file ?? r.address, expect: r.scope.kind === 'fragment' ? 'fragment' : 'policies', parsedBefore: true });
+  const parse = (r: PolicyResource) => parsePolicyDocument(r.xml, { file: r.file ?? r.address, expect: r.scope.kind === 'fragment' ? 'fragment' : 'policies', parsedBefore: true });
   return {
     get: (key) => {
       const r = resources.get(key);
@@ -79,9 +78,7 @@ function nameProblem(kind: keyof typeof NAME_RULES, name: string): string | unde
   const unsafe = idSegmentProblem(name);
   if (unsafe) return `${rule.what} ${JSON.stringify(name)} ${unsafe}`;
   if (!rule.pattern.test(id)) {
-    return kind === 'fragment'
-      ? `${rule.what} "${name}" may contain only letters, digits, "_" and "-" (not at either end)`
-      : `${rule.what} "${name}" may not contain any of * # & + : < > ?`;
+    return kind === 'fragment' ? `${rule.what} "${name}" may contain only letters, digits, "_" and "-" (not at either end)` : `${rule.what} "${name}" may not contain any of * # & + : < > ?`;
   }
   return undefined;
 }
@@ -170,9 +167,7 @@ function readDescription(root: string, infoFile: string, shown: string, diagnost
     const at = /position (\d+)/.exec((e as Error).message);
     const offset = at ? Number(at[1]) : 0;
     const before = text.slice(0, offset);
-    diagnostics.push(
-      diagnostic(shown, `not valid JSON: ${(e as Error).message}`, before.split('\n').length, offset - before.lastIndexOf('\n')),
-    );
+    diagnostics.push(diagnostic(shown, `not valid JSON: ${(e as Error).message}`, before.split('\n').length, offset - before.lastIndexOf('\n')));
     return undefined;
   }
 }
@@ -219,9 +214,7 @@ export async function loadPolicyTree(root: string, options: { label?: string } =
     const key = addressKey(address);
     const other = seen.get(key);
     if (other) {
-      diagnostics.push(
-        diagnostic(shown, `${other} already defines ${address}; ARM names are case-insensitive and "policy fragments/" equals "policyFragments/"`),
-      );
+      diagnostics.push(diagnostic(shown, `${other} already defines ${address}; ARM names are case-insensitive and "policy fragments/" equals "policyFragments/"`));
       continue;
     }
     seen.set(key, shown);

@@ -23,7 +23,10 @@ export function quote(token: string): string {
 }
 
 export function bareEtag(etag: string): string {
-  return etag.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+  return etag
+    .trim()
+    .replace(/^W\//, '')
+    .replace(/^"(.*)"$/, '$1');
 }
 
 export function header(req: EmulatorRequest, name: string): string | undefined {

@@ -37,11 +37,7 @@ export function setIdentityLroPolls(state: EmulatorState, polls: number): void {
 
 function requireApiVersion(req: EmulatorRequest): EmulatorResponse | undefined {
   if (!req.query['api-version']) {
-    return armError(
-      400,
-      'MissingApiVersionParameter',
-      "The api-version query parameter (?api-version=) is required for all requests.",
-    );
+    return armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
   }
   return undefined;
 }
@@ -116,7 +112,13 @@ function patchService(req: EmulatorRequest, state: EmulatorState): EmulatorRespo
   }
   if (value?.identity !== undefined) {
     const id = value.identity ?? {};
-    const type = IDENTITY_TYPES.find((t) => t.replace(/\s/g, '').toLowerCase() === String(id.type ?? '').replace(/\s/g, '').toLowerCase());
+    const type = IDENTITY_TYPES.find(
+      (t) =>
+        t.replace(/\s/g, '').toLowerCase() ===
+        String(id.type ?? '')
+          .replace(/\s/g, '')
+          .toLowerCase(),
+    );
     if (!type) {
       return armError(400, 'ValidationError', `Identity type '${String(id.type)}' is not supported. Supported values: ${IDENTITY_TYPES.join(', ')}.`);
     }

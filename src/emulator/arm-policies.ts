@@ -55,12 +55,7 @@ export interface PolicyRoutesOptions {
 const SERVICE = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ApiManagement\/service\/([^/]+)(?:\/(.*))?$/i;
 
 /** Stores a parsed-and-accepted policy as a PUT does; returns whether it was created. */
-export function storePolicy(
-  state: EmulatorState,
-  address: string,
-  xml: string,
-  description?: string,
-): { created: boolean; record: StoredRecord } {
+export function storePolicy(state: EmulatorState, address: string, xml: string, description?: string): { created: boolean; record: StoredRecord } {
   const fragment = isFragmentAddress(address);
   const doc = readPolicyText(xml, fragment ? 'fragment' : 'policies');
   const existing = get(state, address);
@@ -148,9 +143,7 @@ function policyItem(req: EmulatorRequest, state: EmulatorState, address: string,
         return armError(400, 'ValidationError', `Policy format '${String(format)}' is not supported here; use xml or rawxml.`);
       }
       if (typeof props.value !== 'string' || props.value.trim() === '') {
-        return armError(400, 'ValidationError', 'One or more fields contain incorrect values:', [
-          { code: 'ValidationError', target: 'value', message: 'Policy value is required.' },
-        ]);
+        return armError(400, 'ValidationError', 'One or more fields contain incorrect values:', [{ code: 'ValidationError', target: 'value', message: 'Policy value is required.' }]);
       }
       if (props.description !== undefined && (typeof props.description !== 'string' || props.description.length > 1000)) {
         return armError(400, 'ValidationError', 'description must be a string of at most 1000 characters.');
@@ -253,18 +246,10 @@ export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHand
     if (!eq(sub!, t.subscriptionId)) return armError(404, 'SubscriptionNotFound', `The subscription '${sub}' could not be found.`);
     if (!eq(rg!, t.resourceGroup)) return armError(404, 'ResourceGroupNotFound', `Resource group '${rg}' could not be found.`);
     if (!eq(name!, t.serviceName)) {
-      return armError(
-        404,
-        'ResourceNotFound',
-        `The Resource 'Microsoft.ApiManagement/service/${name}' under resource group '${rg}' was not found.`,
-      );
+      return armError(404, 'ResourceNotFound', `The Resource 'Microsoft.ApiManagement/service/${name}' under resource group '${rg}' was not found.`);
     }
     if (!req.query['api-version']) {
-      return armError(
-        400,
-        'MissingApiVersionParameter',
-        "The api-version query parameter (?api-version=) is required for all requests.",
-      );
+      return armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
     }
     if (policyId !== undefined && !eq(policyId, 'policy')) return notFound('Policy');
 
@@ -288,7 +273,14 @@ export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHand
           const scope = parsePolicyAddress(a);
           return scope?.kind === 'fragment' && (scope.workspace ? `workspaces/${scope.workspace}/`.toLowerCase() : '') === prefix;
         });
-        return { status: 200, body: page(req, list.map((r) => policyBody(state, r, format)), pageSize) };
+        return {
+          status: 200,
+          body: page(
+            req,
+            list.map((r) => policyBody(state, r, format)),
+            pageSize,
+          ),
+        };
       }
       case 'allPolicies': {
         const list = storedMatching(state, (a) => {
@@ -308,23 +300,45 @@ export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHand
         return { status: 200, body: page(req, items, pageSize) };
       }
       case 'apis':
-        return { status: 200, body: page(req, entities(state, ws, 'apis').map((e) => apiContract(state, e)), pageSize) };
+        return {
+          status: 200,
+          body: page(
+            req,
+            entities(state, ws, 'apis').map((e) => apiContract(state, e)),
+            pageSize,
+          ),
+        };
       case 'operations': {
         const apiPrefix = `${ws}apis/${route.api}/`;
         const api = entities(state, ws, 'apis').find((e) => eq(e.name, route.api));
         if (!api) return notFound('Api');
         return {
           status: 200,
-          body: page(req, entities(state, apiPrefix, 'operations').map((e) => operationContract(state, e)), pageSize),
+          body: page(
+            req,
+            entities(state, apiPrefix, 'operations').map((e) => operationContract(state, e)),
+            pageSize,
+          ),
         };
       }
       case 'workspaces':
         return {
           status: 200,
-          body: page(req, entities(state, '', 'workspaces').map((e) => ({ id: armId(state, e.address), type: resourceType(e.address), name: e.name, properties: { displayName: displayName(e.value, e.name) } })), pageSize),
+          body: page(
+            req,
+            entities(state, '', 'workspaces').map((e) => ({ id: armId(state, e.address), type: resourceType(e.address), name: e.name, properties: { displayName: displayName(e.value, e.name) } })),
+            pageSize,
+          ),
         };
       case 'products':
-        return { status: 200, body: page(req, entities(state, ws, 'products').map((e) => productContract(state, e)), pageSize) };
+        return {
+          status: 200,
+          body: page(
+            req,
+            entities(state, ws, 'products').map((e) => productContract(state, e)),
+            pageSize,
+          ),
+        };
       case 'namedValues':
       case 'backends':
       case 'certificates': {
@@ -337,7 +351,14 @@ export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHand
         }
         const re = new RegExp(`^${ws.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${collection}/[^/]+$`, 'i');
         const list = storedMatching(state, (a) => re.test(a));
-        return { status: 200, body: page(req, list.map((r) => contract(state, r)), pageSize) };
+        return {
+          status: 200,
+          body: page(
+            req,
+            list.map((r) => contract(state, r)),
+            pageSize,
+          ),
+        };
       }
     }
   };

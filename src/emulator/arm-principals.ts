@@ -16,7 +16,11 @@ export function userAssignedIdentityIds(resourceId: string): { principalId: stri
   return { principalId: stableGuid(`uai-principal:${resourceId}`), clientId: stableGuid(`uai-client:${resourceId}`) };
 }
 
-export const norm = (p: string) => p.replace(/\/{2,}/g, '/').replace(/\/+$/, '').toLowerCase();
+export const norm = (p: string) =>
+  p
+    .replace(/\/{2,}/g, '/')
+    .replace(/\/+$/, '')
+    .toLowerCase();
 
 export function servicePath(state: EmulatorState): string {
   const t = state.target;

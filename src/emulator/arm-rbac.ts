@@ -108,10 +108,7 @@ function putAssignment(req: EmulatorRequest, state: EmulatorState, scope: string
     return { status: 200, body: updated };
   }
   const dup = allAssignments(state).find(
-    (a) =>
-      normScope(a.properties.scope) === nScope &&
-      a.properties.principalId.toLowerCase() === String(p.principalId).toLowerCase() &&
-      guidOf(a.properties.roleDefinitionId) === roleGuid,
+    (a) => normScope(a.properties.scope) === nScope && a.properties.principalId.toLowerCase() === String(p.principalId).toLowerCase() && guidOf(a.properties.roleDefinitionId) === roleGuid,
   );
   if (dup) {
     return armError(409, 'RoleAssignmentExists', `The role assignment already exists. The ID of the existing role assignment is ${String(dup.name).replace(/-/g, '')}.`);

@@ -50,7 +50,10 @@ export interface EmulatorAuth {
 const b64url = (data: string | Buffer): string => Buffer.from(data).toString('base64url');
 
 function entraError(status: number, error: string, code: number, description: string): EmulatorResponse {
-  const now = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const now = new Date()
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, 'Z');
   return {
     status,
     body: {
@@ -87,10 +90,7 @@ export function createAuth(options: AuthOptions): EmulatorAuth {
 
   function issueIdToken(audience: string, sub = subject): string {
     const iat = Math.floor(Date.now() / 1000);
-    const [owner, repo] = (/^repo:([^/]+)\/([^:]+)/.exec(sub) ?? [])
-      .slice(1)
-      .concat(['octo-org', 'octo-repo'])
-      .slice(0, 2);
+    const [owner, repo] = (/^repo:([^/]+)\/([^:]+)/.exec(sub) ?? []).slice(1).concat(['octo-org', 'octo-repo']).slice(0, 2);
     return sign(
       {
         jti: randomUUIDish(),
@@ -175,12 +175,7 @@ export function createAuth(options: AuthOptions): EmulatorAuth {
     }
     const clientId = form.get('client_id') ?? '';
     if (clientId.toLowerCase() !== options.clientId.toLowerCase()) {
-      return entraError(
-        400,
-        'unauthorized_client',
-        700016,
-        `Application with identifier '${clientId}' was not found in the directory '${tenant}'.`,
-      );
+      return entraError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant}'.`);
     }
     const assertion = form.get('client_assertion');
     if (!assertion || clientAssertionType !== ASSERTION_TYPE) {
@@ -196,12 +191,7 @@ export function createAuth(options: AuthOptions): EmulatorAuth {
     const aud = claims['aud'];
     const audiences = Array.isArray(aud) ? aud : [aud];
     if (!audiences.includes(FEDERATED_AUDIENCE)) {
-      return entraError(
-        400,
-        'invalid_client',
-        700212,
-        `No matching federated identity record found for presented assertion audience '${String(aud)}'.`,
-      );
+      return entraError(400, 'invalid_client', 700212, `No matching federated identity record found for presented assertion audience '${String(aud)}'.`);
     }
     const now = Math.floor(Date.now() / 1000);
     if (typeof claims['exp'] !== 'number' || claims['exp'] < now || (typeof claims['nbf'] === 'number' && claims['nbf'] > now + 300)) {
@@ -262,9 +252,7 @@ export function createAuth(options: AuthOptions): EmulatorAuth {
         body: {
           error: {
             code: 'AuthenticationFailed',
-            message: has
-              ? 'Authentication failed. The access token is invalid or has expired.'
-              : "Authentication failed. The 'Authorization' header is missing.",
+            message: has ? 'Authentication failed. The access token is invalid or has expired.' : "Authentication failed. The 'Authorization' header is missing.",
           },
         },
       };

@@ -128,9 +128,7 @@ export function createGitHubFake(): GitHubFake {
     if (m) {
       const [, owner, repo, num] = m;
       const issueNumber = Number(num);
-      const mine = comments.filter(
-        (c) => c.owner.toLowerCase() === owner.toLowerCase() && c.repo.toLowerCase() === repo.toLowerCase() && c.issueNumber === issueNumber,
-      );
+      const mine = comments.filter((c) => c.owner.toLowerCase() === owner.toLowerCase() && c.repo.toLowerCase() === repo.toLowerCase() && c.issueNumber === issueNumber);
       if (req.method === 'GET') {
         const perPage = Math.min(100, Math.max(1, Number(req.query['per_page'] ?? 30) || 30));
         const page = Math.max(1, Number(req.query['page'] ?? 1) || 1);
@@ -155,9 +153,7 @@ export function createGitHubFake(): GitHubFake {
     m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/i.exec(path);
     if (m) {
       const [, owner, repo, id] = m;
-      const c = comments.find(
-        (x) => x.id === Number(id) && x.owner.toLowerCase() === owner.toLowerCase() && x.repo.toLowerCase() === repo.toLowerCase(),
-      );
+      const c = comments.find((x) => x.id === Number(id) && x.owner.toLowerCase() === owner.toLowerCase() && x.repo.toLowerCase() === repo.toLowerCase());
       if (!c) return ghError(404, 'Not Found');
       if (req.method === 'GET') return { status: 200, body: toJson(req, c) };
       // Only its author edits a comment here (a repository admin could too on GitHub; no test token is one).
@@ -186,7 +182,11 @@ export function createGitHubFake(): GitHubFake {
 
   /** GraphQL answers only the one query the action asks: who the token is. */
   function graphql(req: EmulatorRequest, user: GitHubUser | undefined): EmulatorResponse {
-    if (!user) return { status: 401, body: { message: 'This endpoint requires you to be authenticated.', documentation_url: 'https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql' } };
+    if (!user)
+      return {
+        status: 401,
+        body: { message: 'This endpoint requires you to be authenticated.', documentation_url: 'https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql' },
+      };
     let query: unknown;
     try {
       query = JSON.parse(req.body || '{}')?.query;

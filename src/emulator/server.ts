@@ -197,7 +197,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   let baseUrl = '';
 
   function admin(req: EmulatorRequest): EmulatorResponse {
-    const route = `${req.method} ${req.path.replace(/^\/admin\/?/i, '').replace(/\/+$/, '').toLowerCase()}`;
+    const route = `${req.method} ${req.path
+      .replace(/^\/admin\/?/i, '')
+      .replace(/\/+$/, '')
+      .toLowerCase()}`;
     const json = (): any => {
       try {
         return JSON.parse(req.body || '{}');
@@ -314,7 +317,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       const bucket = buckets[kind];
       if (!auth.isAuthorized(req)) out = auth.unauthorized(req);
       else if (!bucket.take() && faults.throttle) {
-        out = armError(429, 'TooManyRequests', `The request is being throttled as the limit has been reached for operation type - ${kind === 'reads' ? 'Read' : 'Write'}_ObservationWindow_00:05:00. For more information, see - https://aka.ms/srpthrottlinglimits`);
+        out = armError(
+          429,
+          'TooManyRequests',
+          `The request is being throttled as the limit has been reached for operation type - ${kind === 'reads' ? 'Read' : 'Write'}_ObservationWindow_00:05:00. For more information, see - https://aka.ms/srpthrottlinglimits`,
+        );
         out.headers = { 'Retry-After': String(bucket.retryAfterSeconds()) };
       } else if (faults.errorRate > 0 && Math.random() < faults.errorRate) {
         const pick = Math.floor(Math.random() * 4);

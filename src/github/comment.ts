@@ -22,7 +22,11 @@ export const COMMENT_LIMIT = 60_000;
 /** The hidden first line that marks our comment, e.g. `<!-- apim-policy-deploy:plan:production -->`. */
 export function commentMarker(kind: 'plan' | 'apply', key: string): string {
   // `--` would end the HTML comment early.
-  const safe = key.replace(/-{2,}/g, '-').replace(/[<>\n]/g, ' ').trim() || 'default';
+  const safe =
+    key
+      .replace(/-{2,}/g, '-')
+      .replace(/[<>\n]/g, ' ')
+      .trim() || 'default';
   return `<!-- apim-policy-deploy:${kind}:${safe} -->`;
 }
 

@@ -48,7 +48,9 @@ class Comments {
       const author = await this.author(await octokit);
       const r = await upsertComment(await octokit, this.repo, issueNumber, commentMarker(kind, key), body, author);
       if (r.ignored.length) {
-        core.warning(`pull request #${issueNumber} has ${r.ignored.length} comment(s) with this action's ${kind} marker written by someone other than ${author ?? 'this token'} (${[...new Set(r.ignored)].join(', ')}): left alone, not updated.`);
+        core.warning(
+          `pull request #${issueNumber} has ${r.ignored.length} comment(s) with this action's ${kind} marker written by someone other than ${author ?? 'this token'} (${[...new Set(r.ignored)].join(', ')}): left alone, not updated.`,
+        );
       }
       core.info(`${r.created ? 'Posted' : 'Updated'} the ${kind} comment on pull request #${issueNumber}: ${r.url}`);
       return r.url;

@@ -34,12 +34,4 @@ export const LINT_RULE_IDS: readonly string[] = [
 ];
 
 /** Findings APIM itself refuses (or that stop loading): no configuration can turn them off. */
-export const MANDATORY_LINT_RULES: ReadonlySet<string> = new Set([
-  'parse',
-  'layout',
-  'unknown-section',
-  'duplicate-section',
-  'identity-manifest',
-  'identity-variables',
-  'lint-config',
-]);
+export const MANDATORY_LINT_RULES: ReadonlySet<string> = new Set(['parse', 'layout', 'unknown-section', 'duplicate-section', 'identity-manifest', 'identity-variables', 'lint-config']);

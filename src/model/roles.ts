@@ -123,4 +123,3 @@ export const COGNITIVE_CONTRIBUTOR = 'Cognitive Services Contributor';
 // The Foundry roles carry Cognitive Services data actions too.
 export const AI_USER = 'Azure AI User';
 export const AI_DEVELOPER = 'Azure AI Developer';
-

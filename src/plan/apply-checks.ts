@@ -12,7 +12,10 @@ import { policyDiff, sha256 } from './policies.js';
 import { GUARDRAIL_INPUTS, describeAssignment, scopeWithin, type Guardrails } from './identity.js';
 
 export function bareEtag(etag: string | undefined): string | undefined {
-  return etag?.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+  return etag
+    ?.trim()
+    .replace(/^W\//, '')
+    .replace(/^"(.*)"$/, '$1');
 }
 
 export function canonicalHash(address: Address, xml: string): string | undefined {
@@ -23,7 +26,6 @@ export function canonicalHash(address: Address, xml: string): string | undefined
     return undefined;
   }
 }
-
 
 /** Why `now` is not what the plan saw, or undefined when it is. */
 export function driftOf(change: Change, now: LiveCopy | undefined): string | undefined {
@@ -56,7 +58,13 @@ export function reviewedDiffHolds(change: Change, now: LiveCopy | undefined): bo
 }
 
 /** The refusal when apply would delete more than `max` resources, or undefined. */
-export function deleteCountRefusal(pending: Change[], allowDeletes: boolean, destructiveOk: boolean, narrowing: { from: IdentityShape; to: IdentityShape } | undefined, max: number): string | undefined {
+export function deleteCountRefusal(
+  pending: Change[],
+  allowDeletes: boolean,
+  destructiveOk: boolean,
+  narrowing: { from: IdentityShape; to: IdentityShape } | undefined,
+  max: number,
+): string | undefined {
   if (max < 0) return undefined;
   const policies = allowDeletes ? pending.filter((c) => isPolicy(c) && c.action === 'delete').length : 0;
   const assignments = destructiveOk ? pending.filter((c) => c.resourceType === 'roleAssignment' && c.action === 'delete').length : 0;
@@ -103,4 +111,3 @@ export function guardrailRefusals(changes: Change[], guardrails: Guardrails | un
   }
   return out;
 }
-

@@ -32,8 +32,6 @@ export { DEFAULT_MAX_DELETES, type ApplyEvent, type ApplyResult, type RestoreRep
 import { DEFAULT_MAX_DELETES, type ApplyEvent, type ApplyResult, type RestoreReport } from '../model/apply.js';
 export { bareEtag } from './apply-checks.js';
 
-
-
 export interface ApplyOptions {
   /** Fingerprint of the instance this run is logged in to; must equal the plan's. */
   targetFingerprint: string;
@@ -56,7 +54,6 @@ export interface ApplyOptions {
    */
   signal?: AbortSignal;
 }
-
 
 /** A refusal before anything was written. */
 export class ApplyRefusedError extends Error {
@@ -188,7 +185,15 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
       const action = c.action as SnapshotResource['action'];
       const writes = c.desired ? { writes: c.desired.sha256 } : {};
       if (!now) return { address: c.address, action, existed: false, ...writes };
-      return { address: c.address, action, existed: true, xml: now.xml, ...(now.etag ? { etag: now.etag } : {}), ...(now.description !== undefined ? { description: now.description } : {}), ...writes };
+      return {
+        address: c.address,
+        action,
+        existed: true,
+        xml: now.xml,
+        ...(now.etag ? { etag: now.etag } : {}),
+        ...(now.description !== undefined ? { description: now.description } : {}),
+        ...writes,
+      };
     }),
     ...(before ? { identity: before } : {}),
     ...(deletes.length ? { roleAssignments: deletes.map((c) => c.roleAssignment!) } : {}),
@@ -315,7 +320,10 @@ async function writePolicy(change: Change, writer: LiveWriter): Promise<{ change
       return { change, proven: true };
     }
     const ifMatch = change.action === 'update' ? change.live?.etag : undefined;
-    const { etag } = await writer.put(change.address, change.desired!.xml, { ...(ifMatch ? { ifMatch } : {}), ...(change.desired!.description !== undefined ? { description: change.desired!.description } : {}) });
+    const { etag } = await writer.put(change.address, change.desired!.xml, {
+      ...(ifMatch ? { ifMatch } : {}),
+      ...(change.desired!.description !== undefined ? { description: change.desired!.description } : {}),
+    });
     return { change, ...(etag ? { etag } : {}), proven: true };
   } catch (e) {
     if (e instanceof PreconditionFailed) {

@@ -8,7 +8,6 @@ import type { PoliciesRoot } from '../model/policies-root.js';
 import { didYouMean, rootProblem, WHAT_A_ROOT_HOLDS } from '../model/policies-root.js';
 import { isPolicyKind } from '../model/kinds.js';
 
-
 /** The problem and the deletes to leave out, or undefined when the tree has something to deploy or nothing is deleted. */
 export function emptyTreeProblem(changes: Change[], deployable: number, root: PoliciesRoot): { problem: Diagnostic; dropped: Change[] } | undefined {
   const dropped = changes.filter((c) => c.action === 'delete' && isPolicyKind(c.resourceType));

@@ -96,8 +96,7 @@ export interface IdentityPlan {
 export function planIdentity(manifest: IdentityManifest, live: LiveIdentity, guardrails: Guardrails): IdentityPlan {
   const problems: Diagnostic[] = [];
   const file = manifest.file;
-  const problem = (line: number, column: number, message: string, rule = 'identity', severity: Diagnostic['severity'] = 'error') =>
-    problems.push({ severity, rule, file, line, column, message });
+  const problem = (line: number, column: number, message: string, rule = 'identity', severity: Diagnostic['severity'] = 'error') => problems.push({ severity, rule, file, line, column, message });
 
   // An allowed scope that is not a valid ARM id allows nothing (scopeWithin); say so rather than refuse every assignment without a reason.
   for (const allowed of guardrails.allowedScopes) {
@@ -123,12 +122,16 @@ export function planIdentity(manifest: IdentityManifest, live: LiveIdentity, gua
   // Key Vault references stop resolving when the identity that fetches them goes away.
   for (const user of live.keyVaultUsers) {
     const info = user.identityClientId ? [...live.userAssigned.values()].find((u) => lower(u.clientId) === lower(user.identityClientId!)) : undefined;
-    const loses = user.identityClientId
-      ? !!info && removed.some((id) => lower(id) === lower(info.resourceId))
-      : live.shape.systemAssigned && !after.systemAssigned;
+    const loses = user.identityClientId ? !!info && removed.some((id) => lower(id) === lower(info.resourceId)) : live.shape.systemAssigned && !after.systemAssigned;
     if (loses) {
       const who = user.identityClientId ? `the user-assigned identity ${info!.resourceId}` : 'the system-assigned identity';
-      problem(manifest.identityLine ?? 1, 1, `${user.what} reads its Key Vault secret with ${who}, which this plan takes away: it will stop resolving (and the policies using it fail). Move it to another identity first.`, 'identity-keyvault', 'warning');
+      problem(
+        manifest.identityLine ?? 1,
+        1,
+        `${user.what} reads its Key Vault secret with ${who}, which this plan takes away: it will stop resolving (and the policies using it fail). Move it to another identity first.`,
+        'identity-keyvault',
+        'warning',
+      );
     }
   }
   const identityDiffers = identityHash(live.shape) !== identityHash(after);
@@ -170,7 +173,12 @@ export function planIdentity(manifest: IdentityManifest, live: LiveIdentity, gua
     }
     const roleName = live.roleNames.get(roleGuid) ?? want.role;
     if (PRIVILEGED_ROLE_GUIDS.has(roleGuid) && !guardrails.allowPrivilegedRoles) {
-      problem(at.line, at.column, `role "${roleName}" is privileged (it can change access or everything else at ${want.scope}); refused. A workflow that means it sets ${GUARDRAIL_INPUTS.privileged}`, 'guardrail');
+      problem(
+        at.line,
+        at.column,
+        `role "${roleName}" is privileged (it can change access or everything else at ${want.scope}); refused. A workflow that means it sets ${GUARDRAIL_INPUTS.privileged}`,
+        'guardrail',
+      );
       continue;
     }
     if (!guardrails.allowedScopes.some((s) => scopeWithin(want.scope, s))) {
@@ -224,7 +232,13 @@ export function planIdentity(manifest: IdentityManifest, live: LiveIdentity, gua
       principalId: a.principalId,
     };
     if (!isManaged(a)) {
-      problem(1, 1, `${roleAssignmentAddress(a.name)} (${describeAssignment(spec)}) was not made by apim-policy-deploy, so it is left alone; add it to ${file} to manage it`, 'unmanaged-role-assignment', 'info');
+      problem(
+        1,
+        1,
+        `${roleAssignmentAddress(a.name)} (${describeAssignment(spec)}) was not made by apim-policy-deploy, so it is left alone; add it to ${file} to manage it`,
+        'unmanaged-role-assignment',
+        'info',
+      );
       continue;
     }
     const text = assignmentText(spec);

@@ -68,7 +68,12 @@ export function checkReferences(resources: Iterable<PolicyResource>, documents: 
       if (element.name === 'include-fragment') {
         const id = attr('fragment-id');
         if (id && !targets.fragments.has(addressKey(fragmentAddress(id, workspace)))) {
-          report(element, 'missing-fragment', id, `include-fragment names fragment "${id}", which is neither in the tree (${policyFilePath({ kind: 'fragment', fragmentId: id, ...(workspace !== undefined ? { workspace } : {}) })}) nor live; add the fragment or correct fragment-id`);
+          report(
+            element,
+            'missing-fragment',
+            id,
+            `include-fragment names fragment "${id}", which is neither in the tree (${policyFilePath({ kind: 'fragment', fragmentId: id, ...(workspace !== undefined ? { workspace } : {}) })}) nor live; add the fragment or correct fragment-id`,
+          );
         }
       }
       if (element.name === 'authentication-managed-identity' && targets.identities) {
@@ -100,7 +105,12 @@ export function checkReferences(resources: Iterable<PolicyResource>, documents: 
         for (const m of text.matchAll(NAMED_VALUE)) {
           const name = m[1]!.trim();
           if (!NAMED_VALUE_NAME.test(name) || known(targets.namedValues, name)) continue;
-          report(element, 'missing-named-value', name.toLowerCase(), `named value "{{${name}}}" does not exist on the live instance; create it (Named values in the portal, or your APIOps named values) before this policy is applied`);
+          report(
+            element,
+            'missing-named-value',
+            name.toLowerCase(),
+            `named value "{{${name}}}" does not exist on the live instance; create it (Named values in the portal, or your APIOps named values) before this policy is applied`,
+          );
         }
       }
     }

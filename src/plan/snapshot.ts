@@ -92,7 +92,6 @@ export class SnapshotFile {
   }
 }
 
-
 export interface SnapshotRestoreReport {
   address: Address;
   /** `restored`: written back; `unchanged`: already as the snapshot has it; `not-restored`: left as it is (see message). */
@@ -100,7 +99,11 @@ export interface SnapshotRestoreReport {
   message: string;
 }
 
-const bare = (etag: string | undefined) => etag?.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+const bare = (etag: string | undefined) =>
+  etag
+    ?.trim()
+    .replace(/^W\//, '')
+    .replace(/^"(.*)"$/, '$1');
 
 function canonicalHash(address: Address, xml: string): string {
   try {
@@ -113,10 +116,7 @@ function canonicalHash(address: Address, xml: string): string {
 
 /** What `restore` does with one resource: decided from the snapshot and live alone. */
 export type RestoreDecision =
-  | { do: 'nothing'; message: string }
-  | { do: 'put'; ifMatch?: string; message: string }
-  | { do: 'delete'; ifMatch: string; message: string }
-  | { do: 'refuse'; message: string };
+  { do: 'nothing'; message: string } | { do: 'put'; ifMatch?: string; message: string } | { do: 'delete'; ifMatch: string; message: string } | { do: 'refuse'; message: string };
 
 /**
  * Puts back only what is provably still this run's write: live's ETag is the one ARM returned for
@@ -126,9 +126,7 @@ export type RestoreDecision =
  * read (so what is overwritten is exactly what was reported).
  */
 export function restoreDecision(r: SnapshotResource, live: LiveCopy | undefined, force: boolean): RestoreDecision {
-  const sameAsBefore = r.existed
-    ? !!live && canonicalHash(r.address, live.xml) === canonicalHash(r.address, r.xml!) && (live.description ?? '') === (r.description ?? '')
-    : !live;
+  const sameAsBefore = r.existed ? !!live && canonicalHash(r.address, live.xml) === canonicalHash(r.address, r.xml!) && (live.description ?? '') === (r.description ?? '') : !live;
   if (sameAsBefore) return { do: 'nothing', message: 'already as it was' };
   const after = r.after;
   const proven = !!after && (after.existed ? !!live && !!after.etag && bare(live.etag) === bare(after.etag) : !live);
@@ -167,7 +165,8 @@ async function restoreResource(r: SnapshotResource, writer: LiveWriter, force: b
     else await writer.remove(address, d.ifMatch);
     return { address, outcome: 'restored', message: d.message };
   } catch (e) {
-    if (e instanceof PreconditionFailed) return { address, outcome: 'not-restored', message: 'NOT restored: it changed again while restore ran (412 Precondition Failed); run restore again to see how it stands' };
+    if (e instanceof PreconditionFailed)
+      return { address, outcome: 'not-restored', message: 'NOT restored: it changed again while restore ran (412 Precondition Failed); run restore again to see how it stands' };
     return { address, outcome: 'not-restored', message: `NOT restored: ${errorText(e)}` };
   }
 }
@@ -223,7 +222,8 @@ export async function restoreSnapshot(snapshot: Snapshot, writer: LiveWriter, id
       const now = await identities.readAssignment(a.scope, a.name);
       if (!now) return { address, outcome: 'unchanged', message: 'already gone (it did not exist before)' };
       const same = lower(now.principalId) === lower(a.principalId) && lower(now.roleDefinitionGuid) === lower(a.roleDefinitionGuid);
-      if (!same && !options.force) return { address, outcome: 'not-restored', message: 'NOT restored: it now grants another role or principal than the apply created; check it, then pass --force to delete it' };
+      if (!same && !options.force)
+        return { address, outcome: 'not-restored', message: 'NOT restored: it now grants another role or principal than the apply created; check it, then pass --force to delete it' };
       await identities.deleteAssignment(a.scope, a.name);
       return { address, outcome: 'restored', message: `deleted again (${a.roleName} for ${a.identity} on ${a.scope}; it did not exist before)` };
     });
@@ -233,7 +233,8 @@ export async function restoreSnapshot(snapshot: Snapshot, writer: LiveWriter, id
   for (const a of snapshot.roleAssignments ?? []) {
     const address = roleAssignmentAddress(a.name ?? '(unnamed)');
     await guard(address, async () => {
-      if (!a.name || !a.principalId) return { address, outcome: 'not-restored', message: `NOT restored: the snapshot does not name it or its principal (${a.roleName} for ${a.identity} on ${a.scope}); re-create it by hand` };
+      if (!a.name || !a.principalId)
+        return { address, outcome: 'not-restored', message: `NOT restored: the snapshot does not name it or its principal (${a.roleName} for ${a.identity} on ${a.scope}); re-create it by hand` };
       const now = await identities.readAssignment(a.scope, a.name);
       if (now) return { address, outcome: 'unchanged', message: 'already there' };
       if (!deleted.has(lower(a.name)) && !options.force) {

@@ -76,7 +76,6 @@ export const MAX_POLICY_BYTES = 256 * 1024;
 
 const PLACEHOLDER = /\uE000(\d+)\uE001/g;
 
-
 /** Maps offsets in the masked text back to the source text. */
 class OffsetMap {
   private readonly masked: number[] = [];
@@ -135,8 +134,6 @@ function mask(text: string, shift: number): Masked {
   out += text.slice(last);
   return { text: out, expressions, map };
 }
-
-
 
 const parser = new XMLParser({
   preserveOrder: true,
@@ -252,13 +249,7 @@ export function parsePolicyDocument(input: string, options: ParseOptions = {}): 
   const expect = options.expect ?? 'any';
   const size = Buffer.byteLength(input, 'utf8');
   if (size > MAX_POLICY_BYTES) {
-    throw new PolicySyntaxError(
-      `file is ${(size / 1024).toFixed(0)} KiB; APIM accepts policy documents up to 256 KiB — split it, ` +
-        'for example into policy fragments',
-      file,
-      1,
-      1,
-    );
+    throw new PolicySyntaxError(`file is ${(size / 1024).toFixed(0)} KiB; APIM accepts policy documents up to 256 KiB — split it, ` + 'for example into policy fragments', file, 1, 1);
   }
   const text = input.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   const lineStarts = computeLineStarts(text);
@@ -266,12 +257,7 @@ export function parsePolicyDocument(input: string, options: ParseOptions = {}): 
   if (bad) {
     const { line, column } = lineColumn(lineStarts, bad.index);
     const code = bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-    throw new PolicySyntaxError(
-      `character U+${code} is not allowed in a policy document (is this a binary file?)`,
-      file,
-      line,
-      column,
-    );
+    throw new PolicySyntaxError(`character U+${code} is not allowed in a policy document (is this a binary file?)`, file, line, column);
   }
   if (!text.trim()) throw new PolicySyntaxError('file is empty; a policy document needs a <policies> root', file, 1, 1);
 
@@ -322,18 +308,11 @@ export function parsePolicyDocument(input: string, options: ParseOptions = {}): 
 
   const nodes = convert(ctx, parser.parse(masked.text) as FxpNode[]);
   const elements = nodes.filter((n): n is XmlElement => n.type === 'element');
-  const strayText = nodes.find(
-    (n) => (n.type === 'text' && n.segments.some((s) => s.expression || s.text.trim())) || n.type === 'cdata',
-  );
+  const strayText = nodes.find((n) => (n.type === 'text' && n.segments.some((s) => s.expression || s.text.trim())) || n.type === 'cdata');
   if (elements.length === 0) fail(ctx, 0, 'no root element; a policy document has a single <policies> root');
   if (elements.length > 1) {
     const second = elements[1]!;
-    throw new PolicySyntaxError(
-      `a second root element <${second.name}>; a policy document has exactly one root`,
-      file,
-      second.line,
-      second.column,
-    );
+    throw new PolicySyntaxError(`a second root element <${second.name}>; a policy document has exactly one root`, file, second.line, second.column);
   }
   if (strayText) fail(ctx, masked.text.length - 1, 'text outside the root element');
   const root = elements[0]!;
@@ -341,21 +320,11 @@ export function parsePolicyDocument(input: string, options: ParseOptions = {}): 
   const comments = (list: XmlNode[]) => list.filter((n): n is XmlComment => n.type === 'comment');
 
   if (root.name !== 'policies' && root.name !== 'fragment') {
-    throw new PolicySyntaxError(
-      `root element is <${root.name}>; a policy document has a <policies> root (or <fragment> for a policy fragment)`,
-      file,
-      root.line,
-      root.column,
-    );
+    throw new PolicySyntaxError(`root element is <${root.name}>; a policy document has a <policies> root (or <fragment> for a policy fragment)`, file, root.line, root.column);
   }
   const firstChild = root.children.find((c): c is XmlElement => c.type === 'element');
   if (unwrapped && firstChild?.name === 'policies') {
-    throw new PolicySyntaxError(
-      'a policy fragment must have a <fragment> root, not <policies>',
-      file,
-      firstChild.line,
-      firstChild.column,
-    );
+    throw new PolicySyntaxError('a policy fragment must have a <fragment> root, not <policies>', file, firstChild.line, firstChild.column);
   }
   if (expect !== 'any' && root.name !== expect) {
     throw new PolicySyntaxError(

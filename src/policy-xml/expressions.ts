@@ -201,11 +201,7 @@ export function findExpressions(text: string): ExpressionSpan[] {
     const end = skipCode(text, at + 2, next === '(' ? ')' : '}');
     if (end < 0) {
       const closer = next === '(' ? ')' : '}';
-      throw new ScanError(
-        `policy expression "@${next}" is never closed: no matching "${closer}" before the end of the file ` +
-          '(check brackets and string quotes inside the expression)',
-        at,
-      );
+      throw new ScanError(`policy expression "@${next}" is never closed: no matching "${closer}" before the end of the file ` + '(check brackets and string quotes inside the expression)', at);
     }
     spans.push({ start: at, end });
     i = end;

@@ -26,10 +26,7 @@ function checkReference(s: string, i: number): string | null {
   if (/^&#x?[0-9a-fA-F]+;/.test(s.slice(i, i + 16))) return 'character reference names a character XML does not allow';
   const name = /^&([A-Za-z_][\w.-]*);/.exec(s.slice(i, i + 40));
   if (name) {
-    return (
-      `undefined entity "&${name[1]};": policies know only &lt; &gt; &amp; &quot; &apos; and numeric ` +
-      'references such as &#160;'
-    );
+    return `undefined entity "&${name[1]};": policies know only &lt; &gt; &amp; &quot; &apos; and numeric ` + 'references such as &#160;';
   }
   return 'a bare "&" must be written as &amp; (or be part of a policy expression @( … ))';
 }
@@ -77,9 +74,7 @@ export function checkLexical(s: string, markup: MarkupStats): { offset: number; 
       const doctype = /^<!DOCTYPE/i.test(s.slice(lt, lt + 9));
       return {
         offset: lt,
-        reason: doctype
-          ? 'DOCTYPE declarations are not allowed in policies (entities are never expanded); remove it'
-          : 'unexpected "<!"; only comments "<!-- -->" and "<![CDATA[ ]]>" start this way',
+        reason: doctype ? 'DOCTYPE declarations are not allowed in policies (entities are never expanded); remove it' : 'unexpected "<!"; only comments "<!-- -->" and "<![CDATA[ ]]>" start this way',
       };
     }
     if (s.startsWith('<?', lt)) {
@@ -105,9 +100,7 @@ export function checkLexical(s: string, markup: MarkupStats): { offset: number; 
           if (s[k] === '<') {
             return {
               offset: k,
-              reason:
-                '"<" inside an attribute value: write &lt;, or check that the policy expression ' +
-                'before it is closed',
+              reason: '"<" inside an attribute value: write &lt;, or check that the policy expression ' + 'before it is closed',
             };
           }
           if (s[k] === '&') {

@@ -2,7 +2,6 @@
 import type { ApplyResult } from '../model/apply.js';
 import { mdCode, mdText } from './escape.js';
 
-
 function counts(result: ApplyResult): string {
   const n = (a: string) => result.applied.filter((c) => c.action === a).length;
   return `${n('create')} created, ${n('update')} updated, ${n('delete')} deleted`;
@@ -22,7 +21,9 @@ export function renderApplyText(result: ApplyResult): string {
     out.push(`${result.skippedDeletes.length} delete(s) in the plan were not applied (pass --allow-deletes): ${result.skippedDeletes.map((c) => c.address).join(', ')}`);
   }
   if (result.skippedDestructive.length) {
-    out.push(`${result.skippedDestructive.length} identity/RBAC removal(s) were not applied (pass --allow-destructive-identity-changes): ${result.skippedDestructive.map((c) => c.destructive).join('; ')}`);
+    out.push(
+      `${result.skippedDestructive.length} identity/RBAC removal(s) were not applied (pass --allow-destructive-identity-changes): ${result.skippedDestructive.map((c) => c.destructive).join('; ')}`,
+    );
   }
   if (result.snapshotFile) out.push(`Snapshot of every resource this run touched, as it was before: ${result.snapshotFile}`);
   if (result.snapshotFile && result.restored.some((r) => !r.ok)) {
@@ -40,8 +41,7 @@ export function renderApplyMarkdown(result: ApplyResult, options: { maxListed?: 
   const max = options.maxListed ?? Infinity;
   if (result.ok) {
     out.push(`**Applied:** ${counts(result)}.`);
-    const who = (c: ApplyResult['applied'][number]) =>
-      c.roleAssignment ? ` (${mdText(`${c.roleAssignment.roleName} for ${c.roleAssignment.identity} on ${c.roleAssignment.scope}`)})` : '';
+    const who = (c: ApplyResult['applied'][number]) => (c.roleAssignment ? ` (${mdText(`${c.roleAssignment.roleName} for ${c.roleAssignment.identity} on ${c.roleAssignment.scope}`)})` : '');
     if (result.applied.length) out.push('', ...result.applied.slice(0, max).map((c) => `- ${c.action} ${mdCode(c.address)}${who(c)}`));
     if (result.applied.length > max) out.push(`- …and ${result.applied.length - max} more (the job summary lists them all)`);
   } else {

@@ -42,10 +42,7 @@ function detailsBlock(c: Change, maxDiff: number): string {
     note = `\n\n_Diff trimmed to ${maxDiff.toLocaleString('en-US')} characters; the plan file has all of it._`;
   }
   const who = c.roleAssignment ? ` ${htmlText(`${c.roleAssignment.roleName} for ${c.roleAssignment.identity}`)}` : '';
-  return (
-    `<details><summary>${ACTION_SYMBOL[c.action]} ${ACTION_VERB[c.action]} ${htmlCode(c.address)}${who} ${lines(c)}</summary>\n\n` +
-    `${codeBlock(diff, 'diff')}${note}\n\n</details>\n`
-  );
+  return `<details><summary>${ACTION_SYMBOL[c.action]} ${ACTION_VERB[c.action]} ${htmlCode(c.address)}${who} ${lines(c)}</summary>\n\n` + `${codeBlock(diff, 'diff')}${note}\n\n</details>\n`;
 }
 
 /**
@@ -70,7 +67,12 @@ export function renderMarkdown(plan: Plan, options: MarkdownOptions = {}): strin
 
   const scoped = scopedNote(plan);
   if (changes.length === 0 && plan.problems.length === 0) {
-    return [...head, `**No changes.** Live APIM matches the policies tree (${plural(plan.summary.unchanged, 'resource')})${meta.length ? ' · ' + meta.join(' · ') : ''}.`, ...(scoped ? ['', `_${mdText(scoped)}_`] : []), ''].join('\n');
+    return [
+      ...head,
+      `**No changes.** Live APIM matches the policies tree (${plural(plan.summary.unchanged, 'resource')})${meta.length ? ' · ' + meta.join(' · ') : ''}.`,
+      ...(scoped ? ['', `_${mdText(scoped)}_`] : []),
+      '',
+    ].join('\n');
   }
   head.push(`**Plan:** ${summaryLine(plan)}${meta.length ? ' · ' + meta.join(' · ') : ''}`, '');
   if (scoped) head.push(`_${mdText(scoped)}_`, '');

@@ -48,9 +48,7 @@ const clientIdExpression: Rule = {
       .filter(({ element }) => attrIsExpression(element, 'client-id'))
       .map(({ element }) => ({
         at: at(element),
-        message:
-          'client-id does not allow policy expressions (APIM rejects the policy): ' +
-          'write the client ID of the user-assigned identity, or a named value {{name}} that holds it',
+        message: 'client-id does not allow policy expressions (APIM rejects the policy): ' + 'write the client ID of the user-assigned identity, or a named value {{name}} that holds it',
       }));
   },
 };
@@ -74,9 +72,7 @@ const audienceMismatch: Rule = {
       const service = SERVICES[host.endpoint.service];
       out.push({
         at: at(policy.element),
-        message:
-          `resource "${audience}" is the audience of ${SERVICES[asked].label}, but the token goes to ${host.host} (${service.label}): ` +
-          `use ${service.suggest}`,
+        message: `resource "${audience}" is the audience of ${SERVICES[asked].label}, but the token goes to ${host.host} (${service.label}): ` + `use ${service.suggest}`,
       });
     }
     return out;
@@ -204,9 +200,7 @@ const missingDataRole: Rule = {
         if (reported.has(key)) continue;
         reported.add(key);
         // The resource ID when another assignment names the resource already; placeholders otherwise.
-        const known = manifest.roleAssignments
-          .map((s) => scopeResource(s.scope))
-          .find((r) => r && host.name !== undefined && sameText(r.name, host.name) && types.some((t) => sameText(t, r.type)));
+        const known = manifest.roleAssignments.map((s) => scopeResource(s.scope)).find((r) => r && host.name !== undefined && sameText(r.name, host.name) && types.some((t) => sameText(t, r.type)));
         const scope = known?.resourceScope ?? `/subscriptions/<subscription-id>/resourceGroups/<group>/providers/${plane.type}/${host.name ?? '<name>'}`;
         const fix = `grant ${access.grant}: add "- { identity: ${mine.entry}, role: ${access.grant}, scope: ${scope} }" to roleAssignments in identity.yaml`;
         let message: string;
@@ -219,9 +213,7 @@ const missingDataRole: Rule = {
           const held = [...new Set(names as string[])];
           const lines = covering.map((s) => s.at.line);
           // The common mistakes (Receiver for Sender, a control-plane role) get their own words.
-          const why = held.every((n) => access.opposite?.roles.includes(n))
-            ? access.opposite!.why
-            : `${held.length === 1 ? 'it does' : 'they do'} not allow the policy to ${access.verb} it`;
+          const why = held.every((n) => access.opposite?.roles.includes(n)) ? access.opposite!.why : `${held.length === 1 ? 'it does' : 'they do'} not allow the policy to ${access.verb} it`;
           const where = `identity.yaml line${lines.length > 1 ? 's' : ''} ${lines.join(', ')}`;
           message = `${mine.who} ${mine.aliases.length > 1 ? 'have' : 'has'} only ${held.join(', ')} on ${resource} (${where}): ${why}; ${fix}`;
         }
@@ -235,7 +227,7 @@ const missingDataRole: Rule = {
 const roleScopeType: Rule = {
   id: 'role-scope-type',
   severity: 'warning',
-  description: "A data role in identity.yaml is assigned on a resource of the type it is for (a Service Bus role on a namespace, not on a Key Vault).",
+  description: 'A data role in identity.yaml is assigned on a resource of the type it is for (a Service Bus role on a namespace, not on a Key Vault).',
   checkTree({ manifest }) {
     if (!manifest) return [];
     const out: FileFinding[] = [];
@@ -262,12 +254,4 @@ const roleScopeType: Rule = {
   },
 };
 
-export const IDENTITY_RULES: Rule[] = [
-  managedIdentityResource,
-  clientIdExpression,
-  audienceMismatch,
-  regionalEndpoint,
-  identityNotEnabled,
-  missingDataRole,
-  roleScopeType,
-];
+export const IDENTITY_RULES: Rule[] = [managedIdentityResource, clientIdExpression, audienceMismatch, regionalEndpoint, identityNotEnabled, missingDataRole, roleScopeType];

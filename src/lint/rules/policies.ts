@@ -116,43 +116,105 @@ const POLICY_NAMES: readonly string[] = [...Object.keys(PLACEMENT), ...UNPLACED_
 /** The documented child elements of policies (a few are also policies); none of them is reported as unknown. */
 const CHILD_ELEMENTS = [
   // choose
-  'when', 'otherwise',
+  'when',
+  'otherwise',
   // set-header, set-query-parameter, check-header, claim, cache-value
   'value',
   // send-request, send-one-way-request, return-response, http-data-source
   'set-url',
   // validate-jwt, validate-azure-ad-token
-  'openid-config', 'issuer-signing-keys', 'decryption-keys', 'key', 'audiences', 'audience', 'issuers', 'issuer',
-  'required-claims', 'claim', 'client-application-ids', 'backend-application-ids', 'application-id',
+  'openid-config',
+  'issuer-signing-keys',
+  'decryption-keys',
+  'key',
+  'audiences',
+  'audience',
+  'issuers',
+  'issuer',
+  'required-claims',
+  'claim',
+  'client-application-ids',
+  'backend-application-ids',
+  'application-id',
   // cors
-  'allowed-origins', 'origin', 'allowed-methods', 'method', 'allowed-headers', 'header', 'expose-headers',
+  'allowed-origins',
+  'origin',
+  'allowed-methods',
+  'method',
+  'allowed-headers',
+  'header',
+  'expose-headers',
   // validate-client-certificate
-  'identities', 'identity',
+  'identities',
+  'identity',
   // ip-filter
-  'address', 'address-range',
+  'address',
+  'address-range',
   // cache-lookup, semantic cache lookups
-  'vary-by-header', 'vary-by-query-parameter', 'vary-by-custom', 'vary-by',
+  'vary-by-header',
+  'vary-by-query-parameter',
+  'vary-by-custom',
+  'vary-by',
   // rate-limit, quota
-  'api', 'operation',
+  'api',
+  'operation',
   // emit-metric, *-emit-token-metric
   'dimension',
   // trace, invoke-dapr-binding
-  'message', 'metadata', 'item', 'data',
+  'message',
+  'metadata',
+  'item',
+  'data',
   // validate-content, validate-parameters, validate-headers, validate-status-code
-  'content', 'content-type-map', 'type', 'headers', 'query', 'path', 'parameter', 'status-code',
+  'content',
+  'content-type-map',
+  'type',
+  'headers',
+  'query',
+  'path',
+  'parameter',
+  'status-code',
   // cross-domain (Flash's crossdomain.xml)
-  'cross-domain-policy', 'allow-access-from', 'allow-http-request-headers-from', 'site-control',
+  'cross-domain-policy',
+  'allow-access-from',
+  'allow-http-request-headers-from',
+  'site-control',
   // llm-content-safety
-  'categories', 'category', 'blocklists', 'id',
+  'categories',
+  'category',
+  'blocklists',
+  'id',
   // send-service-bus-message
-  'message-properties', 'message-property', 'payload',
+  'message-properties',
+  'message-property',
+  'payload',
   // validate-graphql-request
-  'authorize', 'rule',
+  'authorize',
+  'rule',
   // resolver policies (http-, sql-, cosmosdb-data-source, publish-event); invoke-request
-  'http-request', 'http-response', 'backend', 'targets', 'graphql-subscription', 'connection-info', 'connection-string',
-  'request', 'response', 'sql-statement', 'parameters', 'database-name', 'container-name', 'query-request',
-  'read-request', 'write-request', 'delete-request', 'paging', 'max-item-count', 'continuation-token',
-  'partition-key', 'etag', 'body',
+  'http-request',
+  'http-response',
+  'backend',
+  'targets',
+  'graphql-subscription',
+  'connection-info',
+  'connection-string',
+  'request',
+  'response',
+  'sql-statement',
+  'parameters',
+  'database-name',
+  'container-name',
+  'query-request',
+  'read-request',
+  'write-request',
+  'delete-request',
+  'paging',
+  'max-item-count',
+  'continuation-token',
+  'partition-key',
+  'etag',
+  'body',
 ];
 
 const KNOWN_ELEMENTS: ReadonlySet<string> = new Set([...POLICY_NAMES, ...CHILD_ELEMENTS]);
@@ -189,18 +251,20 @@ const missingBase: Rule = {
     const parents = PARENT_SCOPES[resource.scope.kind];
     if (doc.kind !== 'policies' || !parents) return [];
     const holds = (e: XmlElement, name: string): boolean => childElements(e).some((c) => c.name === name || holds(c, name));
-    return childElements(doc.root)
-      .filter((section) => (SECTIONS as readonly string[]).includes(section.name) && !holds(section, 'base'))
-      // The enclosing backends are nearly always a bare <forward-request />: a backend that forwards
-      // itself (with retry, timeouts, buffering) replaces it on purpose, as the docs' examples do.
-      .filter((section) => !(section.name === 'backend' && holds(section, 'forward-request')))
-      .map((section) => ({
-        at: at(section),
-        message:
-          section.name === 'backend'
-            ? `<backend> has no <base /> and no <forward-request />, so the request is not forwarded to the backend; add <base /> (or your own <forward-request />) unless the API always answers in <inbound>`
-            : `<${section.name}> has no <base />, so ${parents} in it here; add <base /> where they should run (or suppress this rule where leaving them out is intended)`,
-      }));
+    return (
+      childElements(doc.root)
+        .filter((section) => (SECTIONS as readonly string[]).includes(section.name) && !holds(section, 'base'))
+        // The enclosing backends are nearly always a bare <forward-request />: a backend that forwards
+        // itself (with retry, timeouts, buffering) replaces it on purpose, as the docs' examples do.
+        .filter((section) => !(section.name === 'backend' && holds(section, 'forward-request')))
+        .map((section) => ({
+          at: at(section),
+          message:
+            section.name === 'backend'
+              ? `<backend> has no <base /> and no <forward-request />, so the request is not forwarded to the backend; add <base /> (or your own <forward-request />) unless the API always answers in <inbound>`
+              : `<${section.name}> has no <base />, so ${parents} in it here; add <base /> where they should run (or suppress this rule where leaving them out is intended)`,
+        }))
+    );
   },
 };
 
@@ -249,8 +313,7 @@ const wrongSection: Rule = {
 };
 
 /** True when `parent` has a `<list>` child holding at least one `<item>`. */
-const hasListItem = (parent: XmlElement, list: string, item: string): boolean =>
-  childElements(parent, list).some((l) => childElements(l, item).length > 0);
+const hasListItem = (parent: XmlElement, list: string, item: string): boolean => childElements(parent, list).some((l) => childElements(l, item).length > 0);
 
 const jwtNoAudience: Rule = {
   id: 'jwt-no-audience',
@@ -264,9 +327,7 @@ const jwtNoAudience: Rule = {
       // an openid-config it trusts an identity provider that signs tokens for every app it serves.
       if (!azureAd && !(element.name === 'validate-jwt' && childElements(element, 'openid-config').length > 0)) continue;
       const restricted =
-        hasListItem(element, 'audiences', 'audience') ||
-        hasListItem(element, 'required-claims', 'claim') ||
-        (azureAd && hasListItem(element, 'client-application-ids', 'application-id'));
+        hasListItem(element, 'audiences', 'audience') || hasListItem(element, 'required-claims', 'claim') || (azureAd && hasListItem(element, 'client-application-ids', 'application-id'));
       if (restricted) continue;
       out.push({
         at: at(element),
@@ -380,7 +441,8 @@ const corsWildcardCredentials: Rule = {
           if (literalText(origin) !== '*') continue;
           out.push({
             at: at(origin),
-            message: '<origin>*</origin> with allow-credentials="true": browsers refuse credentials for a wildcard origin, and it would let any site call the API as the user; list the allowed origins',
+            message:
+              '<origin>*</origin> with allow-credentials="true": browsers refuse credentials for a wildcard origin, and it would let any site call the API as the user; list the allowed origins',
           });
         }
       }
@@ -389,13 +451,4 @@ const corsWildcardCredentials: Rule = {
   },
 };
 
-export const POLICY_RULES: Rule[] = [
-  missingBase,
-  unknownElement,
-  wrongSection,
-  jwtNoAudience,
-  openidConfigHttps,
-  missingFragment,
-  plaintextSecret,
-  corsWildcardCredentials,
-];
+export const POLICY_RULES: Rule[] = [missingBase, unknownElement, wrongSection, jwtNoAudience, openidConfigHttps, missingFragment, plaintextSecret, corsWildcardCredentials];

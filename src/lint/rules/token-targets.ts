@@ -61,9 +61,7 @@ export class DocumentIndex {
    * choose branch that sets its own backend, that one.
    */
   private backendTargets(from: Visit): Target[] {
-    const candidates = this.visits.filter(
-      (v) => v.element.name === 'set-backend-service' && v.section !== 'outbound' && v.section !== 'on-error' && !this.nearest(v, 'send-request'),
-    );
+    const candidates = this.visits.filter((v) => v.element.name === 'set-backend-service' && v.section !== 'outbound' && v.section !== 'on-error' && !this.nearest(v, 'send-request'));
     const branches = [...from.ancestors].reverse().filter((a) => a.name === 'when' || a.name === 'otherwise');
     let chosen = candidates;
     for (const branch of branches) {
