@@ -349,7 +349,7 @@ describe('a saved plan is applied exactly as reviewed, or not at all', () => {
     const orders = change(plan, ORDERS);
     orders.desired.xml = orders.desired.xml.replace('X-Reviewed', 'X-Sneaked-In');
     // What someone who knows the format does: the canonical hash, the change's hashes, the plan's.
-    const { sha256 } = await import('../../src/plan/compute.js');
+    const { sha256 } = await import('../../src/plan/policies.js');
     const { canonicalize, parsePolicyDocument } = await import('../../src/policy-xml/index.js');
     orders.desired.sha256 = sha256(canonicalize(parsePolicyDocument(orders.desired.xml, { file: ORDERS, expect: 'policies' })));
     sealPlan(plan);

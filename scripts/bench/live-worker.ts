@@ -8,7 +8,7 @@
  *   tsx scripts/bench/live-worker.ts '{"mode":"plan","policies":DIR,"planFile":FILE,"target":{…}}'
  */
 import { dirname, join } from 'node:path';
-import type { TargetWords } from '../../src/azure/target.js';
+import type { TargetSettings } from '../../src/azure/target.js';
 import { loadDesiredTree } from '../../src/desired/load-desired.js';
 import { githubIdToken } from '../../src/github/id-token.js';
 import { readPlanFile, writePlanFile } from '../../src/ci/plan-file.js';
@@ -23,7 +23,7 @@ export interface WorkerArgs {
   planFile: string;
   /** Scoped plan: the tree at the pull request's base (`policies` is its head). */
   base?: string;
-  target: TargetWords;
+  target: TargetSettings;
 }
 
 export interface WorkerResult {
@@ -43,7 +43,7 @@ export interface WorkerResult {
 }
 
 const args = JSON.parse(process.argv[2]!) as WorkerArgs;
-const words: TargetWords = { ...args.target, auth: 'oidc' };
+const words: TargetSettings = { ...args.target, auth: 'oidc' };
 
 async function main(): Promise<WorkerResult> {
   const cpu0 = process.cpuUsage();

@@ -9,7 +9,7 @@ import { ArmPolicyStore, createArmSession, type ArmSession } from './apim.js';
 import { checkOidcAvailable, createCredential, prefetchToken } from './credential.js';
 import { ArmIdentityStore } from './identity.js';
 import { ArmLiveReader } from './live-reader.js';
-import { armTokenScope, resolveTarget, serviceResourceId, targetFingerprint, type AzureTarget, type TargetWords } from './target.js';
+import { armTokenScope, resolveTarget, serviceResourceId, targetFingerprint, type AzureTarget, type TargetSettings } from './target.js';
 
 export interface LiveConnection {
   target: AzureTarget;
@@ -29,7 +29,7 @@ export function liveReaderOf(conn: LiveConnection): LiveReader {
  * `onProgress` hears of every ARM call (done, total); `idToken` is the CI host's OIDC ID token,
  * the assertion of an `oidc` login.
  */
-export async function connect(words: TargetWords, onProgress?: (done: number, total: number) => void, idToken?: IdTokenSource): Promise<LiveConnection> {
+export async function connect(words: TargetSettings, onProgress?: (done: number, total: number) => void, idToken?: IdTokenSource): Promise<LiveConnection> {
   const { target, auth } = resolveTarget(words);
   checkOidcAvailable(auth, idToken);
   const credential = createCredential(auth, (audience) => idToken!.get(audience));

@@ -13,8 +13,6 @@ import { ArmPolicyStore, addressOfId, listAll, type ArmSession } from './apim.js
 import { NotFound, Rejected } from '../model/live-errors.js';
 import { serviceResourceId } from './target.js';
 
-export type { LiveNames } from '../model/live.js';
-
 export interface LiveRead {
   state: State;
   workspaces: string[];

@@ -39,9 +39,6 @@ export interface TargetSettings {
   audience?: string;
 }
 
-/** The old name of TargetSettings, until the callers outside ci-host's files follow. */
-export type TargetWords = TargetSettings;
-
 /** A setting the user must fix; `flag` is the CLI flag (the action input has the same name). */
 export class TargetSettingsError extends Error {
   override readonly name = 'TargetSettingsError';
@@ -56,7 +53,7 @@ const present = (v: string | undefined): string | undefined => (v !== undefined 
  * the Azure SDKs use (`AZURE_SUBSCRIPTION_ID`, `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`). Every missing
  * or malformed value is reported at once.
  */
-export function resolveTarget(words: TargetWords, env: NodeJS.ProcessEnv = process.env): { target: AzureTarget; auth: AuthSettings } {
+export function resolveTarget(words: TargetSettings, env: NodeJS.ProcessEnv = process.env): { target: AzureTarget; auth: AuthSettings } {
   const problems: string[] = [];
   const subscriptionId = present(words.subscriptionId) ?? present(env.AZURE_SUBSCRIPTION_ID);
   const resourceGroup = present(words.resourceGroup);

@@ -17,8 +17,6 @@ import { sealPlan } from './integrity.js';
 import { comparePolicies, type PlanSide } from './policies.js';
 import { checkReferences } from './references.js';
 
-export { policyDiff, sha256, type PlanSide } from './policies.js';
-
 /** The desired side: the policies tree and, when it has one, identity.yaml. */
 export interface PlanDesired extends PlanSide {
   /** Parsed documents by address key, for the reference checks. */
