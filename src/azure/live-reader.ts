@@ -42,7 +42,7 @@ export class ArmLiveReader implements LiveReader {
       live.referenced = { resources: onlyReferenced };
       workspaces = [...new Set(request.addresses.map((a) => parsePolicyAddress(a)?.workspace).filter((w): w is string => !!w))];
     } else {
-      const read = await readLivePolicies(this.session);
+      const read = await readLivePolicies(this.session, request.desired ?? []);
       live.state = read.state;
       live.problems = read.problems;
       workspaces = read.workspaces;

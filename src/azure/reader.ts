@@ -1,5 +1,7 @@
 /**
- * The live side of a plan: which scopes carry a policy (one paged `allPolicies` list), the
+ * The live side of a plan: which scopes carry a policy (one paged `allPolicies` list, taken as a
+ * hint: a desired address it lacks is read directly; when the list fails, the scopes are listed one
+ * by one), the
  * fragments of the service and of each workspace, then every one of them with its content and
  * ETag; and, for reference checks, the names of the named values and backends.
  */
@@ -10,6 +12,7 @@ import { idSegmentProblem, idSegmentsProblem, showId } from '../model/arm-id.js'
 import type { Address, Diagnostic, PolicyResource, State } from '../model/index.js';
 import type { LiveNames } from '../model/live.js';
 import { ArmPolicyStore, addressOfId, listAll, type ArmSession } from './apim.js';
+import { statusOf } from './arm-errors.js';
 import { NotFound, Rejected } from '../model/live-errors.js';
 import { serviceResourceId } from './target.js';
 
@@ -55,13 +58,38 @@ async function listWorkspaces(session: ArmSession, problems: Diagnostic[]): Prom
   }
 }
 
-/** Addresses of every policy and fragment live (no content yet). */
-async function policyAddresses(session: ArmSession, problems: Diagnostic[]): Promise<{ addresses: Address[]; workspaces: string[] }> {
+/** Statuses of an `allPolicies` list that mean "not supported here": the scopes are then listed one by one. */
+const UNSUPPORTED = new Set([400, 404, 405, 501]);
+
+/**
+ * The `allPolicies` list, or undefined when the instance does not support it. Then the candidates
+ * are the service policy and the policy of each API and each product (from the SDK's lists); which
+ * of them exist is found by reading them.
+ */
+async function allPoliciesOrScopes(session: ArmSession): Promise<{ ids: Array<{ referencePolicyId?: string }>; candidates: Address[] }> {
   const { client, target } = session;
   const rg = target.resourceGroup;
   const svc = target.serviceName;
-  const [all, fragments, listedWorkspaces] = await Promise.all([
-    listAll(session, 'list allPolicies', () => client.allPolicies.listByService(rg, svc)),
+  try {
+    return { ids: await listAll(session, 'list allPolicies', () => client.allPolicies.listByService(rg, svc)), candidates: [] };
+  } catch (e) {
+    if (!UNSUPPORTED.has(statusOf(e) ?? 0)) throw e;
+  }
+  const [apis, products] = await Promise.all([listAll(session, 'list apis', () => client.api.listByService(rg, svc)), listAll(session, 'list products', () => client.product.listByService(rg, svc))]);
+  const clean = (names: Array<string | undefined>) => names.filter((n): n is string => !!n && !idSegmentProblem(n));
+  return {
+    ids: [],
+    candidates: ['policies/policy', ...clean(apis.map((a) => a.name)).map((a) => `apis/${a}/policies/policy`), ...clean(products.map((p) => p.name)).map((p) => `products/${p}/policies/policy`)],
+  };
+}
+
+/** Addresses of every policy and fragment live (no content yet), and those that may be (`candidates`: to read directly). */
+async function policyAddresses(session: ArmSession, problems: Diagnostic[]): Promise<{ addresses: Address[]; candidates: Address[]; workspaces: string[] }> {
+  const { client, target } = session;
+  const rg = target.resourceGroup;
+  const svc = target.serviceName;
+  const [{ ids: all, candidates }, fragments, listedWorkspaces] = await Promise.all([
+    allPoliciesOrScopes(session),
     listAll(session, 'list policyFragments', () => client.policyFragment.listByService(rg, svc)),
     listWorkspaces(session, problems),
   ]);
@@ -95,15 +123,26 @@ async function policyAddresses(session: ArmSession, problems: Diagnostic[]): Pro
     ),
   );
   for (const list of wsFragments) list.forEach(add);
-  return { addresses: [...found.values()], workspaces: [...workspaces.values()] };
+  return { addresses: [...found.values()], candidates, workspaces: [...workspaces.values()] };
 }
 
-/** The live policies and fragments as a State, each with the ETag it was read at. */
-export async function readLivePolicies(session: ArmSession): Promise<LiveRead> {
+/**
+ * The live policies and fragments as a State, each with the ETag it was read at. `desired`: the
+ * policy addresses of the desired tree; one that no list named is read directly (a 404 = absent),
+ * so a scope `allPolicies` leaves out is never planned as a create while it exists.
+ */
+export async function readLivePolicies(session: ArmSession, desired: Address[] = []): Promise<LiveRead> {
   const problems: Diagnostic[] = [];
-  const { addresses, workspaces } = await policyAddresses(session, problems);
+  const { addresses, candidates, workspaces } = await policyAddresses(session, problems);
+  const toRead = new Map(addresses.map((a) => [addressKey(a), a]));
+  for (const a of [...candidates, ...desired]) {
+    const scope = parsePolicyAddress(a);
+    // Fragments come from their own lists; an address that is not clean is never sent.
+    if (!scope || scope.kind === 'fragment' || idSegmentsProblem(a.split('/'))) continue;
+    if (!toRead.has(addressKey(a))) toRead.set(addressKey(a), a);
+  }
   const store = new ArmPolicyStore(session);
-  const copies = await Promise.all(addresses.map((a) => store.read(a)));
+  const copies = await Promise.all([...toRead.values()].map((a) => store.read(a)));
   const resources = new Map<string, PolicyResource>();
   // Deleted between the list and the read: not live.
   for (const copy of copies) if (copy) resources.set(addressKey(copy.address), resourceOfCopy(copy));

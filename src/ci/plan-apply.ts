@@ -43,7 +43,8 @@ function settingsOf(conn: LiveConnection, desired: PlanDesired, options: PlanLiv
  * an identity.yaml, the identity and its role assignments.
  */
 export async function planLive(conn: LiveConnection, desired: PlanDesired, options: PlanLiveOptions = {}): Promise<Plan> {
-  const request: LiveRequest = desired.identity ? { identity: identityQueryOf(desired.identity) } : {};
+  const wanted = [...desired.state.resources.values()].filter((r) => r.type === 'policy').map((r) => r.address);
+  const request: LiveRequest = { desired: wanted, ...(desired.identity ? { identity: identityQueryOf(desired.identity) } : {}) };
   const live = await liveReaderOf(conn).read(request);
   return computePlan(desired, live, settingsOf(conn, desired, options));
 }

@@ -283,9 +283,15 @@ export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHand
         };
       }
       case 'allPolicies': {
+        const failWith = state.faults.allPoliciesStatus;
+        if (failWith)
+          return armError(failWith, failWith === 404 ? 'NotFound' : failWith === 501 ? 'NotImplemented' : 'BadRequest', `allPolicies is not supported here (fault injected: HTTP ${failWith}).`);
+        // A scope is left out when its address is the prefix or lies under it (`apis/orders` → its operations too).
+        const omit = state.faults.omitFromAllPolicies ?? [];
+        const omitted = (a: string) => omit.some((p) => a.toLowerCase() === p || a.toLowerCase().startsWith(p.replace(/\/+$/, '') + '/'));
         const list = storedMatching(state, (a) => {
           const scope = parsePolicyAddress(a);
-          return scope !== undefined && scope.kind !== 'fragment';
+          return scope !== undefined && scope.kind !== 'fragment' && !omitted(a);
         });
         const items = list.map((r) => {
           // A stable, URL-safe name per policy (the real service uses opaque names).

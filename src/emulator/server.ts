@@ -252,8 +252,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
             ? { address: b.failWrites.address.toLowerCase(), status: Number(b.failWrites.status ?? 500), times: Number(b.failWrites.times ?? 1) }
             : undefined;
         state.faults.principalNotFound = Math.max(0, Number(b.principalNotFound ?? 0) || 0);
+        state.faults.omitFromAllPolicies = Array.isArray(b.omitFromAllPolicies)
+          ? b.omitFromAllPolicies.filter((p: unknown): p is string => typeof p === 'string').map((p: string) => p.toLowerCase())
+          : [];
+        state.faults.allPoliciesStatus = Number(b.allPoliciesStatus) >= 400 ? Number(b.allPoliciesStatus) : undefined;
         configureBuckets();
-        return { status: 200, body: { ...faults, principalNotFound: state.faults.principalNotFound } };
+        const { principalNotFound, omitFromAllPolicies, allPoliciesStatus } = state.faults;
+        return { status: 200, body: { ...faults, principalNotFound, omitFromAllPolicies, allPoliciesStatus } };
       }
       case 'GET github/comments':
         return { status: 200, body: { comments: github.comments().map((c) => ({ id: c.id, issueNumber: c.issueNumber, author: c.author.login, body: c.body })) } };

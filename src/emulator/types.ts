@@ -48,7 +48,13 @@ export interface EmulatorState {
   /** Resources by address (the ARM path relative to the service, e.g. `apis/echo/policies/policy`), lower-cased key; see `StoredResource`. */
   resources: Map<string, { address: string } & StoredResource>;
   /** Faults configured by `POST faults`, read by handlers that simulate them (e.g. PrincipalNotFound). */
-  faults: { principalNotFound: number };
+  faults: {
+    principalNotFound: number;
+    /** Address prefixes (lower-cased, e.g. `apis/orders`) the `allPolicies` list leaves out. */
+    omitFromAllPolicies?: string[];
+    /** Answer the `allPolicies` list with this status (e.g. 404, 501): a service without the list. */
+    allPoliciesStatus?: number;
+  };
   /** Monotonic counter for ETags and IDs. */
   nextEtag(): string;
 }

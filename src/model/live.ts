@@ -86,6 +86,11 @@ export interface IdentityQuery {
 export interface LiveRequest {
   /** Only these policies and fragments (a scoped plan); all of the instance when absent. */
   addresses?: Address[];
+  /**
+   * With a full read (no `addresses`): the policy addresses of the desired tree. `allPolicies` is only
+   * a hint — one of these it leaves out is read directly before the plan calls it a create.
+   */
+  desired?: Address[];
   /** Of `addresses`, those read only for reference checks (they go to `referenced`, not `state`). */
   referenced?: Address[];
   /** Read the identity for identity.yaml; without it only the attached user-assigned identities are read. */
