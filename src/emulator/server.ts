@@ -252,8 +252,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
             ? { address: b.failWrites.address.toLowerCase(), status: Number(b.failWrites.status ?? 500), times: Number(b.failWrites.times ?? 1) }
             : undefined;
         state.faults.principalNotFound = Math.max(0, Number(b.principalNotFound ?? 0) || 0);
+        // A rawxml read answers the bare policy XML (no JSON envelope), as live instances have been seen to.
+        state.faults.rawxmlBare = b.rawxmlBare === true;
         configureBuckets();
-        return { status: 200, body: { ...faults, principalNotFound: state.faults.principalNotFound } };
+        return { status: 200, body: { ...faults, principalNotFound: state.faults.principalNotFound, rawxmlBare: state.faults.rawxmlBare } };
       }
       case 'GET github/comments':
         return { status: 200, body: { comments: github.comments().map((c) => ({ id: c.id, issueNumber: c.issueNumber, author: c.author.login, body: c.body })) } };

@@ -48,7 +48,7 @@ export interface EmulatorState {
   /** Resources by address (the ARM path relative to the service, e.g. `apis/echo/policies/policy`), lower-cased key; see `StoredResource`. */
   resources: Map<string, { address: string } & StoredResource>;
   /** Faults configured by `POST faults`, read by handlers that simulate them (e.g. PrincipalNotFound). */
-  faults: { principalNotFound: number };
+  faults: { principalNotFound: number; rawxmlBare: boolean };
   /** Monotonic counter for ETags and IDs. */
   nextEtag(): string;
 }
