@@ -46,6 +46,14 @@ test('plan against an endpoint where nothing listens: exit 1 at once, naming the
   expect(tokenRequests.length).toBeGreaterThan(0);
 });
 
+test('the Entra token call where nothing listens (AZURE_AUTHORITY_HOST at a dead port): exit 1 naming that host and the hint', async () => {
+  const host = `https://127.0.0.1:${await deadPort()}`;
+  const r = await runCliAsync(['plan', '--policies', 'policies', ...targetFlags(emu)], { env: { ...emu.ready.env, GITHUB_ACTIONS: '', AZURE_AUTHORITY_HOST: host } });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain(`nothing answers at ${host} for the Entra ID token`);
+  expect(r.stderr).toContain('is the emulator running? is AZURE_AUTHORITY_HOST right?');
+});
+
 test('scheduler: ECONNREFUSED before ARM answered is one attempt; once a response was seen it is retried as a reset', async () => {
   const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
   const s = createArmScheduler({ sleep: async () => undefined, maxAttempts: 8 });
