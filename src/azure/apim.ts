@@ -97,8 +97,14 @@ function scopeOf(address: Address): PolicyScope {
   return scope;
 }
 
-function bodyOf(raw: FullOperationResponse | undefined): { properties?: { value?: unknown; description?: unknown } } {
+/**
+ * The policy of a `format=rawxml` read. Two shapes answer it: the spec's JSON `PolicyContract`, and
+ * (seen on live instances) the bare XML with content type `application/vnd.ms-azure-apim.policy.raw+xml`.
+ */
+function bodyOf(raw: FullOperationResponse | undefined): { bare?: true; properties?: { value?: unknown; description?: unknown } } {
   if (!raw?.bodyAsText) return {};
+  const type = raw.headers.get('content-type') ?? '';
+  if (/\+xml\b|\/xml\b/i.test(type) || (!/json/i.test(type) && raw.bodyAsText.trimStart().startsWith('<'))) return { bare: true, properties: { value: raw.bodyAsText } };
   try {
     return JSON.parse(raw.bodyAsText) as { properties?: { value?: unknown; description?: unknown } };
   } catch {
@@ -127,8 +133,15 @@ export class ArmPolicyStore implements LiveWriter {
         if (statusOf(e) === 404) return undefined;
         throw e;
       }
-      const props = bodyOf(raw).properties ?? {};
+      const body = bodyOf(raw);
+      const props = body.properties ?? {};
       if (typeof props.value !== 'string') throw new Error(`ARM returned no policy text for ${address}`);
+      // A bare rawxml answer has no description: a fragment's comes from its enveloped `format=xml` read.
+      if (body.bare && scopeOf(address).kind === 'fragment') {
+        let xmlRaw: FullOperationResponse | undefined;
+        await group.get(this.rg, this.service, ...ids, { format: 'xml', onResponse: (r: FullOperationResponse) => (xmlRaw = r) });
+        props.description = bodyOf(xmlRaw).properties?.description;
+      }
       const copy: LiveCopy = { address, xml: props.value };
       const etag = raw?.headers.get('etag');
       if (etag) copy.etag = etag;

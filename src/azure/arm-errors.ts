@@ -4,8 +4,9 @@
  */
 import { Conflict, Forbidden, LiveError, NotFound, PreconditionFailed, Rejected } from '../model/live-errors.js';
 import type { ArmCallKind } from './scheduler.js';
+import { ArmUnreachableError } from './arm-retry.js';
 import { ArmRetryExhaustedError } from './scheduler.js';
-import { serviceResourceId, type AzureTarget } from './target.js';
+import { isLoopbackUrl, serviceResourceId, type AzureTarget } from './target.js';
 
 /** An ARM failure without a typed meaning of its own (see typedError). */
 export class ArmRequestError extends LiveError {
@@ -52,6 +53,10 @@ export function explainArmError(e: unknown, what: string, target: AzureTarget, k
   const message = (e as Error)?.message ?? String(e);
   const service = serviceResourceId(target);
   const wrap = (text: string) => typedError(text, status, code, e);
+  if (e instanceof ArmUnreachableError) {
+    const hint = isLoopbackUrl(target.armEndpoint) ? 'is the emulator running? is --arm-endpoint right?' : 'is --arm-endpoint right? check the network or proxy';
+    return wrap(`${what}: nothing answers at ${target.armEndpoint} (${e.code}, not retried: ARM has not answered this run once): ${hint}`);
+  }
   if (status === 403) {
     const action = /perform action '([^']+)'/.exec(message)?.[1] ?? (kind === 'read' ? 'Microsoft.ApiManagement/service/*/read' : 'Microsoft.ApiManagement/service/*/write');
     const scope = /over scope '([^']+)'/.exec(message)?.[1] ?? service;

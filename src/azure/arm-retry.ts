@@ -5,6 +5,21 @@
 
 const RESET_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EPIPE', 'ECONNABORTED']);
 const RESET_MESSAGE = /socket hang up|ECONNRESET|ETIMEDOUT|ECONNREFUSED/i;
+/** Nothing listens there (or the name does not resolve): on a run's first call, a wrong endpoint, not a hiccup. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND']);
+const UNREACHABLE_MESSAGE = /ECONNREFUSED|ENOTFOUND/;
+
+/** A run's first ARM call found nothing answering at the endpoint: not retried (see the scheduler). */
+export class ArmUnreachableError extends Error {
+  override readonly name = 'ArmUnreachableError';
+  constructor(
+    readonly label: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${label}: nothing answers (${code})`, options);
+  }
+}
 
 /** Retry-After in ms from headers: `retry-after-ms`, `x-ms-retry-after-ms`, `Retry-After` (seconds or HTTP date). */
 export function parseRetryAfterMs(get: (name: string) => string | undefined, nowMs: number = Date.now()): number | undefined {
@@ -24,6 +39,8 @@ export interface Classified {
   code: string | undefined;
   retryable: boolean;
   reset: boolean;
+  /** ECONNREFUSED / ENOTFOUND: nothing listens at the address (retried only once ARM has answered this run). */
+  unreachable: boolean;
   retryAfterMs: number | undefined;
   request: unknown;
 }
@@ -45,6 +62,7 @@ export function classify(err: unknown, nowMs: number): Classified {
   const get = headerGetter(e.response?.headers ?? e.headers);
   const retryAfterMs = typeof e.retryAfterMs === 'number' ? e.retryAfterMs : parseRetryAfterMs(get, nowMs);
   const reset = status === undefined && ((code !== undefined && RESET_CODES.has(code)) || RESET_MESSAGE.test(String(e.message ?? '')));
+  const unreachable = status === undefined && ((code !== undefined && UNREACHABLE_CODES.has(code)) || UNREACHABLE_MESSAGE.test(String(e.message ?? '')));
   const retryable = reset || status === 429 || status === 408 || (status !== undefined && status >= 500 && status !== 501 && status !== 505);
-  return { status, code, retryable, reset, retryAfterMs, request: e.request };
+  return { status, code, retryable, reset, unreachable, retryAfterMs, request: e.request };
 }

@@ -62,6 +62,12 @@ function explain(err: unknown, auth: AuthSettings, facts: AssertionFacts): Error
   if (/AADSTS700016|AADSTS90002|AADSTS900023/i.test(message)) {
     return new AzureAuthError(`Entra ID does not know client ${auth.clientId} in tenant ${auth.tenantId}; check --client-id and --tenant-id. (${firstLine(message)})`);
   }
+  // MSAL says endpoints_resolution_error when the authority's metadata cannot be fetched (nothing listens there, say).
+  const down = /ECONNREFUSED|ENOTFOUND|endpoints_resolution_error/.exec(message)?.[0];
+  if (down && auth.kind === 'oidc') {
+    const host = process.env.AZURE_AUTHORITY_HOST ?? 'https://login.microsoftonline.com';
+    return new AzureAuthError(`nothing answers at ${host} for the Entra ID token (${down}): is the emulator running? is AZURE_AUTHORITY_HOST right? (a wrong --tenant-id can give this too)`);
+  }
   if (auth.kind === 'azure-cli') {
     return new AzureAuthError(`--auth azure-cli: no usable Azure CLI session (${firstLine(message)}). Run azure/login (or az login) in an earlier step.`);
   }

@@ -19,7 +19,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PipelinePolicy, PipelineRequest, PipelineResponse } from '@azure/core-rest-pipeline';
 import pLimit from 'p-limit';
-import { classify, parseRetryAfterMs, type Classified } from './arm-retry.js';
+import { ArmUnreachableError, classify, parseRetryAfterMs, type Classified } from './arm-retry.js';
 
 export type ArmCallKind = 'read' | 'write';
 
@@ -442,10 +442,12 @@ export function createArmScheduler(options: ArmSchedulerOptions = {}): ArmSchedu
           counters.throttled++;
           if (c.retryAfterMs !== undefined) pause(kind, c.retryAfterMs);
         }
-        if (!c.retryable) {
+        // Nothing listens and ARM never answered this run: a wrong endpoint, not a reset; say so now.
+        const unreachable = c.unreachable && counters.requests === 0;
+        if (!c.retryable || unreachable) {
           counters.failed++;
           progress();
-          throw err;
+          throw unreachable ? new ArmUnreachableError(label, c.code ?? 'ECONNREFUSED', { cause: err }) : err;
         }
         if (attempt >= maxAttempts) {
           counters.failed++;

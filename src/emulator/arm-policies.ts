@@ -72,6 +72,9 @@ export function storePolicy(state: EmulatorState, address: string, xml: string, 
   return { created: !existing, record };
 }
 
+/** The content type of a bare rawxml read (see the `rawxmlBare` fault knob). */
+const RAW_XML_CONTENT_TYPE = 'application/vnd.ms-azure-apim.policy.raw+xml';
+
 /** The stored text in the asked format (see the module comment). */
 function storedAs(record: StoredRecord, format: ApimFormat): string {
   const text = typeof record.value === 'string' ? record.value : JSON.stringify(record.value);
@@ -121,6 +124,8 @@ function policyItem(req: EmulatorRequest, state: EmulatorState, address: string,
       if (!record) return notFound(entity);
       const format = formatOf(req);
       if (typeof format !== 'string') return format;
+      // Fault knob `rawxmlBare`: the bare XML with APIM's raw content type, as live instances have answered.
+      if (format === 'rawxml' && state.faults.rawxmlBare) return { status: 200, headers: { ETag: record.etag, 'Content-Type': RAW_XML_CONTENT_TYPE }, body: storedAs(record, format) };
       return { status: 200, headers: { ETag: record.etag }, body: policyBody(state, record, format) };
     }
     case 'HEAD':

@@ -256,9 +256,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
           ? b.omitFromAllPolicies.filter((p: unknown): p is string => typeof p === 'string').map((p: string) => p.toLowerCase())
           : [];
         state.faults.allPoliciesStatus = Number(b.allPoliciesStatus) >= 400 ? Number(b.allPoliciesStatus) : undefined;
+        // A rawxml read answers the bare policy XML (no JSON envelope), as live instances have been seen to.
+        state.faults.rawxmlBare = b.rawxmlBare === true;
         configureBuckets();
-        const { principalNotFound, omitFromAllPolicies, allPoliciesStatus } = state.faults;
-        return { status: 200, body: { ...faults, principalNotFound, omitFromAllPolicies, allPoliciesStatus } };
+        const { principalNotFound, omitFromAllPolicies, allPoliciesStatus, rawxmlBare } = state.faults;
+        return { status: 200, body: { ...faults, principalNotFound, omitFromAllPolicies, allPoliciesStatus, rawxmlBare } };
       }
       case 'GET github/comments':
         return { status: 200, body: { comments: github.comments().map((c) => ({ id: c.id, issueNumber: c.issueNumber, author: c.author.login, body: c.body })) } };

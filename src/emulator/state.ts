@@ -10,7 +10,7 @@ export function createEmulatorState(target: EmulatorIdentity): EmulatorState {
   return {
     target,
     resources: new Map(),
-    faults: { principalNotFound: 0 },
+    faults: { principalNotFound: 0, rawxmlBare: false },
     nextEtag(): string {
       counter += 1;
       const bytes = Buffer.alloc(8);

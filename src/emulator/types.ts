@@ -54,6 +54,8 @@ export interface EmulatorState {
     omitFromAllPolicies?: string[];
     /** Answer the `allPolicies` list with this status (e.g. 404, 501): a service without the list. */
     allPoliciesStatus?: number;
+    /** A rawxml read answers the bare policy XML with APIM's raw content type, no JSON envelope. */
+    rawxmlBare: boolean;
   };
   /** Monotonic counter for ETags and IDs. */
   nextEtag(): string;
