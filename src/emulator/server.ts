@@ -64,6 +64,26 @@ export interface RequestLogEntry {
   /** 0 when the connection was reset by an injected fault. */
   status: number;
   auth: 'bearer' | 'none';
+  /** Query parameters as sent (`api-version`, `format`, `$filter`, …). */
+  query: Record<string, string>;
+  /** The `If-Match` header, when sent. */
+  ifMatch?: string;
+  /** The JSON body's top-level keys, and those of its `properties`, sorted (a request-contract check reads them). */
+  bodyKeys?: string[];
+}
+
+function bodyKeysOf(body: string): string[] | undefined {
+  if (!body) return undefined;
+  try {
+    const b = JSON.parse(body) as unknown;
+    if (!b || typeof b !== 'object' || Array.isArray(b)) return [];
+    const keys = Object.keys(b);
+    const props = (b as { properties?: unknown }).properties;
+    if (props && typeof props === 'object' && !Array.isArray(props)) keys.push(...Object.keys(props).map((k) => `properties.${k}`));
+    return keys.sort();
+  } catch {
+    return ['(not JSON)'];
+  }
 }
 
 export interface RunningEmulator {
@@ -312,7 +332,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       send(res, req.method, admin(req));
       return;
     }
-    const entry: RequestLogEntry = { method: req.method, path: req.path, status: 0, auth: /^bearer\s/i.test(req.headers['authorization'] ?? '') ? 'bearer' : 'none' };
+    const entry: RequestLogEntry = {
+      method: req.method,
+      path: req.path,
+      status: 0,
+      auth: /^bearer\s/i.test(req.headers['authorization'] ?? '') ? 'bearer' : 'none',
+      query: req.query,
+      ...(req.headers['if-match'] !== undefined ? { ifMatch: req.headers['if-match'] } : {}),
+      ...(req.body ? { bodyKeys: bodyKeysOf(req.body) } : {}),
+    };
     log.push(entry);
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
     let out: EmulatorResponse | undefined;
