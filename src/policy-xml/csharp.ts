@@ -9,6 +9,15 @@
 /** What an XML escaper writes as a reference: the five predefined entities and line breaks/tabs (never `&#97;` for a letter). */
 const ESCAPE = /&(?:lt|gt|amp|apos|quot|#(?:x0*[9aAdD]|0*(?:9|10|13)));/y;
 
+const ESCAPED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
+
+/** Decodes only what an XML escaper writes (the five entities, tab, CR, LF): `&#97;` stays, it is nobody's escaping of `a`. */
+export function decodeEscapes(code: string): string {
+  return code.replace(/&(?:(lt|gt|amp|apos|quot)|#x0*([9aAdD])|#0*(9|10|13));/g, (_, name: string | undefined, hex: string | undefined, dec: string | undefined) =>
+    name ? ESCAPED[name]! : String.fromCharCode(hex ? parseInt(hex, 16) : parseInt(dec!, 10)),
+  );
+}
+
 /**
  * Offsets of the escaper's references (`&quot;`, `&lt;`, `&amp;`, `&#xA;` …) in `code` that stand
  * outside C# string/character literals and comments: the sign of an expression escaped twice.

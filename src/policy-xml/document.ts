@@ -4,7 +4,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { REFERENCE, decodeEntities } from './entities.js';
-import { referencesInCode } from './csharp.js';
+import { decodeEscapes, referencesInCode } from './csharp.js';
 import { FORBIDDEN_CHAR, MAX_NESTING, checkLexical, type MarkupStats } from './lexical.js';
 import { PolicySyntaxError, computeLineStarts, lineColumn } from './errors.js';
 import { ScanError, findExpressions } from './expressions.js';
@@ -204,17 +204,25 @@ function wellFormedAsWritten(masked: Masked): boolean {
 }
 
 /**
- * The C# an expression stands for: in a well-formed document what one XML decode of its text
- * gives (`&amp;quot;` is the six characters `&quot;`, never `"`); in a raw document its text as
- * written. One exception, for text no C# compiler accepts: when that C# still has an XML reference
- * in *code* (outside string and character literals and comments — `GetValueOrDefault(&quot;x&quot;)`,
- * `As&lt;JObject&gt;()`), the whole expression was escaped once more than its document says, and
- * is decoded once more. Line breaks are LF.
+ * The C# the expressions of one document stand for: in a well-formed document what one XML decode
+ * of their text gives (`&amp;quot;` is the six characters `&quot;`, never `"`); in a raw document
+ * their text as written. One exception, for text no C# compiler accepts: when that C# still has an
+ * escaper's reference in *code* — outside string and character literals and comments, as in
+ * `GetValueOrDefault(&quot;x&quot;)` or `As&lt;JObject&gt;()` — in any expression of the document,
+ * the document was escaped once more than its format says (escaping is done to whole documents),
+ * and the escaper's references (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`, tab, CR, LF; never
+ * `&#97;`) of all its expressions are decoded once more. Lint warns (double-escaped-expression).
+ * Line breaks are LF.
  */
+export function documentExpressionsCode(sources: string[], wellFormed: boolean): string[] {
+  const once = sources.map((source) => (wellFormed ? decodeEntities(source) : source));
+  const escapedTwice = once.some((code) => referencesInCode(code).length > 0);
+  return once.map((code) => (escapedTwice ? decodeEscapes(code) : code).replace(/\r\n?/g, '\n'));
+}
+
+/** The C# of one expression standing alone (see `documentExpressionsCode`). */
 export function expressionCode(source: string, wellFormed: boolean): string {
-  let code = wellFormed ? decodeEntities(source) : source;
-  if (referencesInCode(code).length > 0) code = decodeEntities(code);
-  return code.replace(/\r\n?/g, '\n');
+  return documentExpressionsCode([source], wellFormed)[0]!;
 }
 
 const parser = new XMLParser({
@@ -390,7 +398,7 @@ export function parsePolicyDocument(input: string, options: ParseOptions = {}): 
   if (trailing >= 0) fail(ctx, markup.end + trailing, 'text outside the root element');
 
   const wellFormed = wellFormedAsWritten(masked);
-  masked.code = masked.expressions.map((e) => expressionCode(e, wellFormed && !options.literalExpressions));
+  masked.code = documentExpressionsCode(masked.expressions, wellFormed && !options.literalExpressions);
   const nodes = convert(ctx, parser.parse(masked.text) as FxpNode[]);
   const elements = nodes.filter((n): n is XmlElement => n.type === 'element');
   const strayText = nodes.find((n) => (n.type === 'text' && n.segments.some((s) => s.expression || s.text.trim())) || n.type === 'cdata');
