@@ -70,6 +70,20 @@ describe('C# that cannot compile: escaped twice as a whole', () => {
     expect(codeOf(inAttr('@(context.Variables.GetValueOrDefault(&amp;quot;x&amp;quot;))'))).toBe('@(context.Variables.GetValueOrDefault("x"))');
     expect(codeOf(inText('@(context.Request.Body.As&amp;lt;string&amp;gt;())'))).toBe('@(context.Request.Body.As<string>())');
   });
+  it('escaping is done to whole documents: one expression escaped twice in code makes every expression of its document decode once more, except &#NN; for a letter', () => {
+    const text = `<policies><inbound><set-variable name="t" value="@(context.Request.Body.As&amp;lt;JObject&amp;gt;())" /><set-url>@($"https://x/?a=1&amp;amp;b=2")</set-url><set-body>@("&amp;#97;")</set-body></inbound></policies>`;
+    const codes: string[] = [];
+    const walk = (el: ReturnType<typeof parsePolicyDocument>['root']): void => {
+      for (const a of el.attributes) for (const seg of a.segments) if (seg.expression) codes.push(seg.code);
+      for (const c of el.children)
+        if (c.type === 'element') walk(c);
+        else if (c.type === 'text') for (const seg of c.segments) if (seg.expression) codes.push(seg.code);
+    };
+    walk(parsePolicyDocument(text).root);
+    expect(codes).toEqual(['@(context.Request.Body.As<JObject>())', '@($"https://x/?a=1&b=2")', '@("&#97;")']);
+    // The same string in a document with no sign of double escaping keeps its one decode.
+    expect(codeOf(inText('@($"https://x/?a=1&amp;amp;b=2")'))).toBe('@($"https://x/?a=1&amp;b=2")');
+  });
   it('but a letter written as &#73; in code is not an escape: kept as written', () => {
     expect(codeOf(inText('@((&amp;#73;Response)x)'))).toBe('@((&#73;Response)x)');
   });
