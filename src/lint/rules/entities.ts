@@ -19,7 +19,7 @@ function expressionsOf(element: XmlElement): Segment[] {
 const doubleEscaped: Rule = {
   id: 'double-escaped-expression',
   severity: 'warning',
-  description: 'A policy expression whose C# still holds an XML reference such as &quot; after the one decode XML gives: escaped twice.',
+  description: 'A policy expression whose C# still holds an XML entity reference after the one decode XML gives: escaped twice.',
   check({ doc }) {
     const out: Finding[] = [];
     for (const { element } of visit(doc)) {
