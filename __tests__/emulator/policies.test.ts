@@ -240,6 +240,33 @@ describe('policy item routes', () => {
     expect((res.body as Body).properties.value).toContain('GetValueOrDefault("X-Role", "") == "admin"');
   });
 
+  test('entities: a PUT as xml is decoded exactly once, a PUT as rawxml is stored as sent', () => {
+    const state = freshState();
+    const doc = (expr: string) => `<policies><inbound><set-header name="x" exists-action="override"><value>${expr}</value></set-header></inbound></policies>`;
+    const rawxmlOf = (path: string) => (call(state, 'GET', `${S}/${path}?api-version=${V}&format=rawxml`).body as Body).properties.value as string;
+    expect(put(state, 'policies/policy', doc('@("Tom &amp;amp; Jerry")'), {}, 'xml').status).toBe(201);
+    // One decode: the C# string holds the five characters &amp; — not "&", as a second decode would make it.
+    expect(rawxmlOf('policies/policy')).toContain('@("Tom &amp; Jerry")');
+    expect(put(state, 'apis/echo/policies/policy', doc('@("Tom & Jerry".Length > 3)'), {}, 'rawxml').status).toBe(201);
+    expect(rawxmlOf('apis/echo/policies/policy')).toContain('@("Tom & Jerry".Length > 3)');
+    // And format=xml answers with the C# escaped once.
+    expect((call(state, 'GET', `${S}/apis/echo/policies/policy?api-version=${V}`).body as Body).properties.value).toContain('@(&quot;Tom &amp; Jerry&quot;.Length &gt; 3)');
+  });
+
+  test('entities: a rawxml PUT whose expression holds an XML reference is refused (the C# would not compile), and nothing is stored', () => {
+    const state = freshState();
+    const res = put(
+      state,
+      'apis/echo/policies/policy',
+      '<policies><inbound><set-variable name="v" value="@(context.Request.Headers.GetValueOrDefault(&quot;a&quot;))" /></inbound></policies>',
+      {},
+      'rawxml',
+    );
+    expect(res.status).toBe(400);
+    expect((res.body as Body).error.code).toBe('ValidationError');
+    expect(state.resources.has('apis/echo/policies/policy')).toBe(false);
+  });
+
   test('invalid XML gives 400 ValidationError with line and position, and stores nothing', () => {
     const state = freshState();
     const broken = '<policies>\n  <inbound>\n    <base />\n  </outbound>\n</policies>';

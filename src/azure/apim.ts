@@ -12,6 +12,7 @@ import { locatedOf, parsePolicyAddress } from '../model/address.js';
 import { kindRow, patternParams } from '../model/kinds.js';
 import { idSegmentsProblem } from '../model/arm-id.js';
 import type { Address, LiveCopy, LiveWriter, PolicyScope, PolicyScopeKind } from '../model/index.js';
+import { apimWrite, fromRawxml, parsePolicyDocument } from '../policy-xml/index.js';
 import { explainArmError, statusOf } from './arm-errors.js';
 import { createArmScheduler, type ArmCallKind, type ArmScheduler, type ArmSchedulerOptions } from './scheduler.js';
 import { armTokenScope, serviceResourceId, type AzureTarget } from './target.js';
@@ -142,7 +143,7 @@ export class ArmPolicyStore implements LiveWriter {
         await group.get(this.rg, this.service, ...ids, { format: 'xml', onResponse: (r: FullOperationResponse) => (xmlRaw = r) });
         props.description = bodyOf(xmlRaw).properties?.description;
       }
-      const copy: LiveCopy = { address, xml: props.value };
+      const copy: LiveCopy = { address, xml: rawxmlAsFile(props.value, scopeOf(address).kind === 'fragment' ? 'fragment' : 'policies') };
       const etag = raw?.headers.get('etag');
       if (etag) copy.etag = etag;
       if (typeof props.description === 'string') copy.description = props.description;
@@ -154,7 +155,10 @@ export class ArmPolicyStore implements LiveWriter {
     const scope = scopeOf(address);
     const { group, ids } = operationsFor(this.session.client, scope);
     const fragment = scope.kind === 'fragment';
-    const params = { value: xml, format: 'rawxml', ...(fragment && options.description !== undefined ? { description: options.description } : {}) };
+    const params = {
+      ...apimWrite(parsePolicyDocument(xml, { file: address, expect: fragment ? 'fragment' : 'policies' }), xml),
+      ...(fragment && options.description !== undefined ? { description: options.description } : {}),
+    };
     return armCall(this.session, 'write', `PUT ${address}`, async () => {
       let etag: string | undefined;
       const opts = {
@@ -171,6 +175,15 @@ export class ArmPolicyStore implements LiveWriter {
   async remove(address: Address, ifMatch: string): Promise<void> {
     const { group, ids } = operationsFor(this.session.client, scopeOf(address));
     await armCall(this.session, 'write', `DELETE ${address}`, () => group.delete(this.rg, this.service, ...ids, ifMatch));
+  }
+}
+
+/** A rawxml answer as a text read like a file (policy-xml `fromRawxml`); one that does not parse is left for the plan to report. */
+function rawxmlAsFile(text: string, kind: 'fragment' | 'policies'): string {
+  try {
+    return fromRawxml(text, kind);
+  } catch {
+    return text;
   }
 }
 

@@ -3,31 +3,19 @@
  * endings, tab indentation, double quotes, `<x />`, attributes in the author's order, `<set-body>`
  * content kept as it is (whitespace included).
  *
- * Expressions: the C# an expression stands for is its text with XML references decoded (repeatedly,
- * so an expression escaped twice reads the same) and line breaks as LF, so a raw and an XML-escaped
- * spelling of one expression serialise alike.
- * - `xml`: that C# XML-escaped (`&` `<` `>` `"`; in attribute values also LF as `&#xA;`);
+ * Expressions are stored as their C# (`Segment.code`: one XML decode of a `format=xml` text, a
+ * `rawxml` text as sent):
+ * - `xml`: that C# XML-escaped (`&` `<` `>` `"`; in attribute values also LF as `&#xA;`), so one
+ *   decode gives it back exactly (`&amp;quot;` for the six characters `&quot;`);
  * - `rawxml`: that C# exactly, unescaped.
  *
  * Deterministic and idempotent: serialising the parse of the output gives the output again.
  */
-import { decodeXmlText } from './policy-scan.js';
 import type { ApimDocument, ApimElement, ApimNode, Segment } from './policy-text.js';
 
 export type ApimFormat = 'xml' | 'rawxml';
 
 const INDENT = '\t';
-
-/** The C# an expression as written stands for. */
-function expressionCode(source: string): string {
-  let current = source;
-  for (let i = 0; i < 4; i++) {
-    const next = decodeXmlText(current);
-    if (next === current) break;
-    current = next;
-  }
-  return current.replace(/\r\n?/g, '\n');
-}
 
 function escapeLiteral(text: string, attribute: boolean): string {
   let out = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#xD;');
@@ -38,8 +26,8 @@ function escapeLiteral(text: string, attribute: boolean): string {
 }
 
 function escapeExpression(code: string, attribute: boolean): string {
-  let out = code.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-  if (attribute) out = out.replace(/\n/g, '&#xA;');
+  let out = code.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/\r/g, '&#xD;');
+  if (attribute) out = out.replace(/\n/g, '&#xA;').replace(/\t/g, '&#x9;');
   return out;
 }
 
@@ -47,8 +35,7 @@ function printSegments(segments: Segment[], format: ApimFormat, attribute: boole
   return segments
     .map((s) => {
       if (!s.expression) return escapeLiteral(s.text, attribute);
-      const code = expressionCode(s.source);
-      return format === 'xml' ? escapeExpression(code, attribute) : code;
+      return format === 'xml' ? escapeExpression(s.code, attribute) : s.code;
     })
     .join('');
 }

@@ -55,9 +55,9 @@ export interface PolicyRoutesOptions {
 const SERVICE = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ApiManagement\/service\/([^/]+)(?:\/(.*))?$/i;
 
 /** Stores a parsed-and-accepted policy as a PUT does; returns whether it was created. */
-export function storePolicy(state: EmulatorState, address: string, xml: string, description?: string): { created: boolean; record: StoredRecord } {
+export function storePolicy(state: EmulatorState, address: string, xml: string, description?: string, format: ApimFormat = 'xml'): { created: boolean; record: StoredRecord } {
   const fragment = isFragmentAddress(address);
-  const doc = readPolicyText(xml, fragment ? 'fragment' : 'policies');
+  const doc = readPolicyText(xml, fragment ? 'fragment' : 'policies', format);
   const existing = get(state, address);
   const record: StoredRecord = {
     address: existing?.address ?? address,
@@ -155,7 +155,7 @@ function policyItem(req: EmulatorRequest, state: EmulatorState, address: string,
       }
       let stored;
       try {
-        stored = storePolicy(state, address, props.value, fragment ? (props.description as string | undefined) : undefined);
+        stored = storePolicy(state, address, props.value, fragment ? (props.description as string | undefined) : undefined, format);
       } catch (e) {
         if (e instanceof PolicyTextError) return validationError(e);
         throw e;

@@ -7,8 +7,12 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ScanProblem, decodeXmlText, expressionSpans, referenceAt, referenced } from './policy-scan.js';
 
-/** Literal text (entity-decoded) or an expression exactly as written (line breaks as LF). */
-export type Segment = { expression: false; text: string } | { expression: true; source: string };
+/**
+ * Literal text (entity-decoded) or an expression: `source` as written (line breaks as LF), `code`
+ * the C# APIM stores for it — one XML decode of `source` in a `format=xml` text, `source` itself
+ * in a `rawxml` one.
+ */
+export type Segment = { expression: false; text: string } | { expression: true; source: string; code: string };
 export interface ApimElement {
   type: 'element';
   name: string;
@@ -71,6 +75,7 @@ class Masked {
     source: string,
     private readonly shift: number,
     private readonly lineStarts: number[],
+    private readonly format: 'xml' | 'rawxml',
   ) {
     let out = '';
     let last = 0;
@@ -112,7 +117,8 @@ class Masked {
     let last = 0;
     for (const m of s.matchAll(PLACEHOLDER)) {
       literal(s.slice(last, m.index));
-      out.push({ expression: true, source: this.expressions[Number(m[1])]! });
+      const source = this.expressions[Number(m[1])]!;
+      out.push({ expression: true, source, code: (this.format === 'xml' ? decodeXmlText(source) : source).replace(/\r\n?/g, '\n') });
       last = m.index! + m[0].length;
     }
     literal(s.slice(last));
@@ -243,7 +249,7 @@ function validatorReason(msg: string): string {
  * fragment (which may arrive without its `<fragment>` wrapper; it is returned wrapped), `any` for
  * either. Throws `PolicyTextError` for what APIM refuses.
  */
-export function readPolicyText(input: string, root: 'policies' | 'fragment' | 'any'): ApimDocument {
+export function readPolicyText(input: string, root: 'policies' | 'fragment' | 'any', format: 'xml' | 'rawxml' = 'xml'): ApimDocument {
   if (Buffer.byteLength(input, 'utf8') > MAX_BYTES) throw new PolicyTextError('a policy document may be at most 256 KiB', 1, 1);
   const text = input.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   const lineStarts = lineStartsOf(text);
@@ -261,7 +267,7 @@ export function readPolicyText(input: string, root: 'policies' | 'fragment' | 'a
 
   let masked: Masked;
   try {
-    masked = new Masked(source, prefix.length, lineStarts);
+    masked = new Masked(source, prefix.length, lineStarts, format);
   } catch (e) {
     if (!(e instanceof ScanProblem)) throw e;
     const { line, column } = lineColumn(lineStarts, Math.max(0, e.offset - prefix.length));
@@ -272,6 +278,23 @@ export function readPolicyText(input: string, root: 'policies' | 'fragment' | 'a
     throw new PolicyTextError(reason, line, column);
   };
 
+  if (format === 'rawxml') {
+    // rawxml carries expressions as the gateway compiles them: an XML reference there is C# text
+    // that does not compile (APIOps issue 14: `&quot;` in a rawxml expression is a 400).
+    for (const e of masked.expressions) {
+      const at = e.search(/&(?:[A-Za-z][\w.-]*|#[0-9]+|#x[0-9a-fA-F]+);/);
+      if (at >= 0) {
+        const ref = /^&[^;]*;/.exec(e.slice(at))![0];
+        const offset = masked.text.indexOf(`\uE000${masked.expressions.indexOf(e)}\uE001`);
+        const { line, column } = masked.position(offset);
+        throw new PolicyTextError(
+          `the expression holds the XML reference "${ref}", which is not C#; with format rawxml expressions are sent unescaped (or send the policy as format xml)`,
+          line,
+          column,
+        );
+      }
+    }
+  }
   checkMarkup(masked.text, fail);
   const valid = XMLValidator.validate(masked.text, { allowBooleanAttributes: false });
   if (valid !== true) {

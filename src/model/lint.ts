@@ -24,6 +24,7 @@ export const LINT_RULE_IDS: readonly string[] = [
   'missing-fragment',
   'plaintext-secret',
   'cors-wildcard-credentials',
+  'double-escaped-expression',
   'managed-identity-resource',
   'managed-identity-client-id-expression',
   'managed-identity-audience',

@@ -3,16 +3,18 @@
  * XML), the rest must be well-formed XML, and every node keeps its line and column.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { decodeEntities } from './entities.js';
+import { REFERENCE, decodeEntities } from './entities.js';
+import { decodeEscapes, referencesInCode } from './csharp.js';
 import { FORBIDDEN_CHAR, MAX_NESTING, checkLexical, type MarkupStats } from './lexical.js';
 import { PolicySyntaxError, computeLineStarts, lineColumn } from './errors.js';
 import { ScanError, findExpressions } from './expressions.js';
 
 /**
  * A piece of an attribute value or of text: either literal text (already entity-decoded) or a
- * policy expression exactly as written in the file (line endings normalised to LF).
+ * policy expression: `source` exactly as written in the file (line endings normalised to LF),
+ * `code` the C# it stands for (see `expressionCode`).
  */
-export type Segment = { expression: false; text: string } | { expression: true; source: string };
+export type Segment = { expression: false; text: string } | { expression: true; source: string; code: string };
 
 export interface XmlAttribute {
   name: string;
@@ -57,6 +59,12 @@ export interface PolicyDocument {
   trailing: XmlComment[];
   /** True when a fragment arrived without its `<fragment>` wrapper (as ARM may return it). */
   unwrapped: boolean;
+  /**
+   * True when the text is well-formed XML as written, expressions included: its expressions mean
+   * what one XML decode gives. False for a raw document (C# written as is: `"` inside a quoted
+   * attribute, `<`, `&&`), whose expression text is the C# itself.
+   */
+  wellFormed: boolean;
 }
 
 export interface ParseOptions {
@@ -69,6 +77,8 @@ export interface ParseOptions {
    * skipped, which is most of the cost of parsing a document again.
    */
   parsedBefore?: boolean;
+  /** The text is a `format=rawxml` answer: every expression is its C# as written, whatever the XML around it. */
+  literalExpressions?: boolean;
 }
 
 /** APIM refuses policy documents over 256 KiB; anything larger is not a policy we can deploy. */
@@ -114,6 +124,8 @@ class OffsetMap {
 interface Masked {
   text: string;
   expressions: string[];
+  /** The C# of each expression, once the document is known to be well-formed or raw. */
+  code: string[];
   map: OffsetMap;
 }
 
@@ -132,7 +144,85 @@ function mask(text: string, shift: number): Masked {
     last = span.end;
   }
   out += text.slice(last);
-  return { text: out, expressions, map };
+  return { text: out, expressions, code: [], map };
+}
+
+/** Every "&" starts a reference XML knows (the lexical pass has checked the ones outside expressions). */
+function referencesOk(s: string): boolean {
+  for (let i = s.indexOf('&'); i >= 0; i = s.indexOf('&', i + 1)) {
+    REFERENCE.lastIndex = i;
+    if (!REFERENCE.test(s)) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether the document is well-formed XML with its expressions put back: each expression must be
+ * valid where it stands — in text no "<" and no bare "&"; in an attribute value also not its quote
+ * character; in CDATA anything. (The masked text is already known to be well-formed.)
+ */
+function wellFormedAsWritten(masked: Masked): boolean {
+  const s = masked.text;
+  const clean = (from: number, to: number, where: 'text' | '"' | "'"): boolean => {
+    for (const m of s.slice(from, to).matchAll(PLACEHOLDER)) {
+      const e = masked.expressions[Number(m[1])]!;
+      if (e.includes('<') || !referencesOk(e) || (where === 'text' ? e.includes(']]>') : e.includes(where))) return false;
+    }
+    return true;
+  };
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    const lt = s.indexOf('<', i);
+    if (!clean(i, lt < 0 ? n : lt, 'text')) return false;
+    if (lt < 0) break;
+    const skip = (open: string, close: string) => (s.startsWith(open, lt) ? s.indexOf(close, lt + open.length) : -2);
+    const ends = [skip('<!--', '-->'), skip('<![CDATA[', ']]>'), skip('<?', '?>')];
+    const k = ends.findIndex((e) => e !== -2);
+    if (k >= 0) {
+      i = ends[k]! < 0 ? n : ends[k]! + (k === 0 || k === 1 ? 3 : 2);
+      continue;
+    }
+    let j = lt + 1;
+    let from = j;
+    while (j < n && s[j] !== '>') {
+      const q = s[j];
+      if (q === '"' || q === "'") {
+        if (s.slice(from, j).includes('\uE000')) return false; // an expression outside any attribute value
+        const end = s.indexOf(q, j + 1);
+        if (end < 0) return false;
+        if (!clean(j + 1, end, q)) return false;
+        j = from = end + 1;
+        continue;
+      }
+      j++;
+    }
+    if (s.slice(from, j).includes('\uE000')) return false;
+    i = j + 1;
+  }
+  return true;
+}
+
+/**
+ * The C# the expressions of one document stand for: in a well-formed document what one XML decode
+ * of their text gives (`&amp;quot;` is the six characters `&quot;`, never `"`); in a raw document
+ * their text as written. One exception, for text no C# compiler accepts: when that C# still has an
+ * escaper's reference in *code* — outside string and character literals and comments, as in
+ * `GetValueOrDefault(&quot;x&quot;)` or `As&lt;JObject&gt;()` — in any expression of the document,
+ * the document was escaped once more than its format says (escaping is done to whole documents),
+ * and the escaper's references (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`, tab, CR, LF; never
+ * `&#97;`) of all its expressions are decoded once more. Lint warns (double-escaped-expression).
+ * Line breaks are LF.
+ */
+export function documentExpressionsCode(sources: string[], wellFormed: boolean): string[] {
+  const once = sources.map((source) => (wellFormed ? decodeEntities(source) : source));
+  const escapedTwice = once.some((code) => referencesInCode(code).length > 0);
+  return once.map((code) => (escapedTwice ? decodeEscapes(code) : code).replace(/\r\n?/g, '\n'));
+}
+
+/** The C# of one expression standing alone (see `documentExpressionsCode`). */
+export function expressionCode(source: string, wellFormed: boolean): string {
+  return documentExpressionsCode([source], wellFormed)[0]!;
 }
 
 const parser = new XMLParser({
@@ -185,7 +275,8 @@ function segmentsOf(ctx: Context, masked: string, attribute: boolean): Segment[]
   };
   for (const m of masked.matchAll(PLACEHOLDER)) {
     literal(masked.slice(last, m.index));
-    out.push({ expression: true, source: ctx.masked.expressions[Number(m[1])]! });
+    const k = Number(m[1]);
+    out.push({ expression: true, source: ctx.masked.expressions[k]!, code: ctx.masked.code[k]! });
     last = m.index! + m[0].length;
   }
   literal(masked.slice(last));
@@ -306,6 +397,8 @@ export function parsePolicyDocument(input: string, options: ParseOptions = {}): 
   const trailing = masked.text.slice(markup.end).search(/\S/);
   if (trailing >= 0) fail(ctx, markup.end + trailing, 'text outside the root element');
 
+  const wellFormed = wellFormedAsWritten(masked);
+  masked.code = documentExpressionsCode(masked.expressions, wellFormed && !options.literalExpressions);
   const nodes = convert(ctx, parser.parse(masked.text) as FxpNode[]);
   const elements = nodes.filter((n): n is XmlElement => n.type === 'element');
   const strayText = nodes.find((n) => (n.type === 'text' && n.segments.some((s) => s.expression || s.text.trim())) || n.type === 'cdata');
@@ -343,6 +436,7 @@ export function parsePolicyDocument(input: string, options: ParseOptions = {}): 
     leading: comments(nodes.slice(0, rootIndex)),
     trailing: comments(nodes.slice(rootIndex + 1)),
     unwrapped,
+    wellFormed,
   };
 }
 
