@@ -11,7 +11,7 @@ import { startSeededEmulator as startEmulator } from '../../src/cli/emulator-see
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { ARM_CONTRACT, contractViolations, type LoggedCall } from '../helpers/arm-contract.js';
 import { admin, cliAgainst as cli } from '../helpers/emulator.js';
-import { edit, makeTree, policy, sampleCopy } from '../helpers/tree.js';
+import { edit, makeTree, sampleCopy } from '../helpers/tree.js';
 
 let emu: RunningEmulator;
 afterEach(async () => {
