@@ -83,7 +83,7 @@ export interface IdentityQuery {
   roleAssignments: Array<{ role: string; roleDefinitionGuid?: string; scope: string }>;
   /**
    * Where the tool may assign roles (the allowed-scopes guardrail): role assignments are listed
-   * there and at the manifest's scopes, so one removed from the manifest is still found.
+   * there (so one removed from the manifest is still found), or at the manifest's scopes without it.
    */
   allowedScopes?: string[];
 }
