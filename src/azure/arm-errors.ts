@@ -46,6 +46,50 @@ function detailsOf(e: unknown): string {
   return inner.join('; ');
 }
 
+/**
+ * The smallest built-in role that grants an ARM action, and where to assign it: a small table of
+ * the actions this tool needs (the README's "Minimum roles").
+ */
+export function roleForAction(action: string): { role: string; note?: string } {
+  if (/^Microsoft\.ApiManagement\/service(\/[^/]+)*\/read$/i.test(action)) return { role: 'API Management Service Reader Role' };
+  if (/^Microsoft\.ApiManagement\//i.test(action)) return { role: 'API Management Service Contributor' };
+  if (/^Microsoft\.Authorization\/roleAssignments\/(write|delete)$/i.test(action)) {
+    return { role: 'Role Based Access Control Administrator', note: 'ideally with a condition limiting the roles it may assign' };
+  }
+  if (/^Microsoft\.Authorization\/[^/]+\/read$/i.test(action)) return { role: 'Reader', note: 'apply with role assignments needs Role Based Access Control Administrator there, which includes it' };
+  if (/^Microsoft\.ManagedIdentity\/userAssignedIdentities\/(read|assign\/action)$/i.test(action)) return { role: 'Managed Identity Operator' };
+  return { role: /\/read$/i.test(action) ? 'Reader' : 'Contributor' };
+}
+
+/**
+ * ARM's 403 in the user's words: which action on which scope is missing and the role to grant.
+ * `AuthorizationFailed` names them as "perform action 'A' over scope 'S'"; `LinkedAuthorizationFailed`
+ * first names what the caller *may* do, then "does not have permission to perform action(s) 'B' on
+ * the linked scope(s) 'T'" — the second is the missing one.
+ */
+export function explainForbidden(message: string, code: string | undefined, kind: ArmCallKind, service: string): string {
+  const client = /client '([^']+)'/.exec(message)?.[1];
+  const linked = /does not have permission to perform action\(s\) '([^']+)' on the linked scope\(s\) '([^']+)'/.exec(message);
+  const direct = /perform action '([^']+)' over scope '([^']+)'/.exec(message);
+  const apimDefault = kind === 'read' ? 'Microsoft.ApiManagement/service/*/read' : 'Microsoft.ApiManagement/service/*/write';
+  const action = (linked?.[1] ?? direct?.[1] ?? /perform action '([^']+)'/.exec(message)?.[1] ?? apimDefault).split(',')[0]!.trim();
+  const scope = linked?.[2] ?? direct?.[2] ?? /over scope '([^']+)'/.exec(message)?.[1] ?? service;
+  const { role, note } = roleForAction(action);
+  const apim = /^Microsoft\.ApiManagement\//i.test(action);
+  // A role assignment is granted on its scope (the assignment's own ID is not a scope to assign on).
+  const at = apim
+    ? service
+    : scope
+        .split(',')[0]!
+        .trim()
+        .replace(/\/providers\/Microsoft\.Authorization\/role(Assignments|Definitions)\/[^/]+$/i, '') || '/';
+  const where = apim ? 'the APIM instance' : 'that scope (or above)';
+  return (
+    `the identity${client ? ` ${client}` : ''} may not perform ${action} on ${scope}${code === 'LinkedAuthorizationFailed' || linked ? ' (a linked resource)' : ''}. ` +
+    `Give it the role "${role}" on ${where}${note ? ` (${note})` : ''}:\n  az role assignment create --assignee <client-id> --role "${role}" --scope ${at}`
+  );
+}
+
 export function explainArmError(e: unknown, what: string, target: AzureTarget, kind: ArmCallKind): Error {
   if (e instanceof LiveError || e instanceof ArmRetryExhaustedError) return e;
   const status = statusOf(e);
@@ -57,19 +101,7 @@ export function explainArmError(e: unknown, what: string, target: AzureTarget, k
     const hint = isLoopbackUrl(target.armEndpoint) ? 'is the emulator running? is --arm-endpoint right?' : 'is --arm-endpoint right? check the network or proxy';
     return wrap(`${what}: nothing answers at ${target.armEndpoint} (${e.code}, not retried: ARM has not answered this run once): ${hint}`);
   }
-  if (status === 403) {
-    const action = /perform action '([^']+)'/.exec(message)?.[1] ?? (kind === 'read' ? 'Microsoft.ApiManagement/service/*/read' : 'Microsoft.ApiManagement/service/*/write');
-    const scope = /over scope '([^']+)'/.exec(message)?.[1] ?? service;
-    const client = /client '([^']+)'/.exec(message)?.[1];
-    // Writing role assignments needs an access-management role on the target scope, not an APIM role.
-    const rbac = /^Microsoft\.Authorization\/roleAssignments\/(write|delete)$/i.test(action);
-    const role = rbac ? 'Role Based Access Control Administrator' : kind === 'read' ? 'API Management Service Reader Role' : 'API Management Service Contributor';
-    const on = rbac ? scope : service;
-    return wrap(
-      `${what}: the identity${client ? ` ${client}` : ''} may not perform ${action} on ${scope}. ` +
-        `Give it the role "${role}" on ${rbac ? 'that scope (ideally with a condition limiting the roles it may assign)' : 'the APIM instance'}:\n  az role assignment create --assignee <client-id> --role "${role}" --scope ${on}`,
-    );
-  }
+  if (status === 403) return wrap(`${what}: ${explainForbidden(message, code, kind, service)}`);
   if (status === 401) {
     return wrap(
       `${what}: ARM refused the token (${code ?? 'HTTP 401'}). Check that --tenant-id is the tenant of subscription ${target.subscriptionId} and --arm-endpoint (${target.armEndpoint}) is its cloud.`,

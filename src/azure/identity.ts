@@ -4,10 +4,11 @@
  * through the session's scheduler.
  *
  * Reads: the service (identity type, principals), each user-assigned identity the manifest names,
- * the role assignments of every principal involved (per subscription), the roles the manifest
- * names, the Key Vault references that depend on an identity. Writes: the identity PATCH (a
- * long-running operation), role assignment PUT (409 RoleAssignmentExists is success;
- * PrincipalNotFound right after an identity appears is retried with backoff) and DELETE.
+ * the role assignments of every principal involved (at the manifest's and the allowed scopes:
+ * `listScopes`), the roles the manifest names, the Key Vault references that depend on an
+ * identity. Writes: the identity PATCH (a long-running operation), role assignment PUT (409
+ * RoleAssignmentExists is success; PrincipalNotFound right after an identity appears is retried
+ * with backoff) and DELETE.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuthorizationManagementClient } from '@azure/arm-authorization';
@@ -203,17 +204,22 @@ export class ArmIdentityStore implements IdentityWriter {
     await armCall(this.session, 'write', `DELETE ${roleAssignmentAddress(name)}`, () => client.roleAssignments.delete(sdkScope(scope, name), name));
   }
 
-  /** Every assignment of these principals in these subscriptions (at, above and below), once each. */
-  async listAssignments(principals: string[], subscriptions: string[]): Promise<LiveRoleAssignment[]> {
+  /**
+   * Every assignment of these principals at, above and below these scopes, once each. ARM's
+   * `principalId eq` filter on a list at a scope answers exactly that (`atScope()` would leave out
+   * what lies below, e.g. a grant on a resource inside a listed resource group), and needs
+   * `Microsoft.Authorization/roleAssignments/read` at the scope listed only, never at the subscription.
+   */
+  async listAssignments(principals: string[], scopes: string[]): Promise<LiveRoleAssignment[]> {
     const byName = new Map<string, LiveRoleAssignment>();
     const { client, continuationToken } = await this.authorization();
     await Promise.all(
       principals.flatMap((principalId) =>
-        subscriptions.map(async (sub) => {
+        scopes.map(async (scope) => {
           const list = await listAll(
             this.session,
-            `roleAssignments of ${principalId}`,
-            () => client.roleAssignments.listForScope(`subscriptions/${sub}`, { filter: `principalId eq '${principalId}'` }),
+            `roleAssignments of ${principalId} at ${scope}`,
+            () => client.roleAssignments.listForScope(sdkScope(scope), { filter: `principalId eq '${principalId}'` }),
             continuationToken,
           );
           for (const a of list) {
@@ -246,7 +252,8 @@ export class ArmIdentityStore implements IdentityWriter {
       try {
         return (await client.roleDefinitions.get(sdkScope(scope), guid)).roleName;
       } catch (e) {
-        if (statusOf(e) === 404) return undefined;
+        // Only a display name: a scope the identity may not read leaves the GUID shown as it is.
+        if (statusOf(e) === 404 || statusOf(e) === 403) return undefined;
         throw e;
       }
     });
@@ -277,6 +284,29 @@ export class ArmIdentityStore implements IdentityWriter {
   }
 }
 
+const cleanScope = (s: string) => `/${s.trim().replace(/^\/+|\/+$/g, '')}`;
+const within = (scope: string, outer: string) => lower(scope) === lower(outer) || lower(scope).startsWith(`${lower(outer)}/`);
+
+/**
+ * Where role assignments are listed: the allowed scopes (the guardrail: where this tool may have
+ * assigned, so a managed assignment dropped from identity.yaml is still found and deleted), or,
+ * when the caller gives none, the scopes identity.yaml assigns on; without one that lies under
+ * another; with neither (extract), the subscription. A manifest scope outside the allowed ones is
+ * a plan error, so it is not read; a scope that is not a clean ARM id is never listed.
+ */
+export function listScopes(query: IdentityQuery, subscriptionId: string): string[] {
+  const given = query.allowedScopes?.length ? query.allowedScopes : query.roleAssignments.map((r) => r.scope);
+  const clean = given.map(cleanScope).filter((s) => /^\/subscriptions\/[^/]+/i.test(s) && !!armIdSegments(s));
+  const unique = [...new Map(clean.map((s) => [lower(s), s])).values()];
+  const cover = unique.filter((s) => !unique.some((o) => o !== s && within(s, o)));
+  return cover.length ? cover : [`/subscriptions/${subscriptionId}`];
+}
+
+/** Where a manifest role's name is looked up: its own scope when allowed, else the first allowed scope (never outside them). */
+function lookupScope(scope: string, allowed: string[]): string {
+  return allowed.some((a) => within(cleanScope(scope), a)) ? scope : (allowed[0] ?? scope);
+}
+
 /** Everything the identity plan needs from live, read in as few calls as the manifest allows. */
 export async function readLiveIdentity(store: ArmIdentityStore, session: ArmSession, query: IdentityQuery & { file?: string }): Promise<LiveIdentity> {
   const { subscriptionId } = session.target;
@@ -287,8 +317,8 @@ export async function readLiveIdentity(store: ArmIdentityStore, session: ArmSess
   const [userAssigned, keyVaultUsers] = await Promise.all([store.readUserAssigned(ids, attached), store.keyVaultUsers()]);
 
   const principals = [state.systemPrincipalId, ...[...userAssigned.values()].map((u) => u.principalId)].filter((p): p is string => !!p);
-  const subscriptions = [...new Map([subscriptionId, ...query.roleAssignments.map((r) => subscriptionOf(r.scope)).filter((s): s is string => !!s)].map((s) => [lower(s), s])).values()];
-  const assignments = principals.length ? await store.listAssignments(principals, subscriptions) : [];
+  const scopes = listScopes(query, subscriptionId);
+  const assignments = principals.length ? await store.listAssignments(principals, scopes) : [];
 
   // Roles: GUIDs as written or known; names looked up where they would be assigned.
   const roleNames = new Map(Object.entries(KNOWN_BUILT_IN_ROLES).map(([name, guid]) => [lower(guid), name]));
@@ -296,15 +326,18 @@ export async function readLiveIdentity(store: ArmIdentityStore, session: ArmSess
   let knownRoleNames: string[] = [];
   for (const r of query.roleAssignments) {
     if (r.roleDefinitionGuid || resolvedRoles.has(lower(r.role))) continue;
-    const hit = await store.roleByName(r.scope, r.role);
+    const hit = await store.roleByName(lookupScope(r.scope, scopes), r.role);
     if (hit) {
       resolvedRoles.set(lower(r.role), hit.guid);
       roleNames.set(hit.guid, hit.name);
-    } else if (!knownRoleNames.length) knownRoleNames = await store.allRoleNames(`subscriptions/${subscriptionOf(r.scope) ?? subscriptionId}`);
+    } else if (!knownRoleNames.length) knownRoleNames = await store.allRoleNames(lookupScope(r.scope, scopes));
   }
-  const unnamed = new Set([...query.roleAssignments.map((r) => r.roleDefinitionGuid), ...assignments.map((a) => a.roleDefinitionGuid)].filter((g): g is string => !!g && !roleNames.has(g)));
-  for (const guid of unnamed) {
-    const name = await store.roleName(`subscriptions/${subscriptionId}`, guid);
+  // A role's name is looked up where it is assigned (where the identity may read), not at the subscription.
+  const unnamed = new Map<string, string>();
+  for (const { roleDefinitionGuid: g, scope } of [...query.roleAssignments, ...assignments])
+    if (g && !roleNames.has(lower(g)) && !unnamed.has(lower(g))) unnamed.set(lower(g), lookupScope(scope, scopes));
+  for (const [guid, scope] of unnamed) {
+    const name = await store.roleName(scope, guid);
     if (name) roleNames.set(guid, name);
   }
   return {

@@ -44,7 +44,8 @@ function settingsOf(conn: LiveConnection, desired: PlanDesired, options: PlanLiv
  */
 export async function planLive(conn: LiveConnection, desired: PlanDesired, options: PlanLiveOptions = {}): Promise<Plan> {
   const wanted = [...desired.state.resources.values()].filter((r) => r.type === 'policy').map((r) => r.address);
-  const request: LiveRequest = { desired: wanted, ...(desired.identity ? { identity: identityQueryOf(desired.identity) } : {}) };
+  const allowedScopes = (options.guardrails ?? defaultGuardrails(conn)).allowedScopes;
+  const request: LiveRequest = { desired: wanted, ...(desired.identity ? { identity: { ...identityQueryOf(desired.identity), allowedScopes } } : {}) };
   const live = await liveReaderOf(conn).read(request);
   return computePlan(desired, live, settingsOf(conn, desired, options));
 }
@@ -60,7 +61,8 @@ export async function planScoped(conn: LiveConnection, desired: PlanDesired, bas
   const addresses = [...changed, ...fragments];
   const { identity: manifest, ...policies } = desired;
   const withIdentity = identityChanged(base, desired) && manifest !== undefined;
-  const live = await liveReaderOf(conn).read({ addresses, referenced: fragments, ...(withIdentity ? { identity: identityQueryOf(manifest) } : {}) });
+  const allowedScopes = (options.guardrails ?? defaultGuardrails(conn)).allowedScopes;
+  const live = await liveReaderOf(conn).read({ addresses, referenced: fragments, ...(withIdentity ? { identity: { ...identityQueryOf(manifest), allowedScopes } } : {}) });
   return computePlan(withIdentity ? desired : policies, live, {
     ...settingsOf(conn, desired, options),
     scope: { addresses: changed, base: options.baseLabel ?? 'the base tree', read: addresses.length, identity: withIdentity },

@@ -6,6 +6,7 @@
  */
 import type { LiveSeedIdentity } from '../model/seed.js';
 import { norm, parseJson, systemPrincipalId, userAssignedIdentityIds } from './arm-principals.js';
+import { ROLE_PERMISSIONS } from './rbac-roles.js';
 import { armError, page, type EmulatorRequest, type EmulatorResponse, type EmulatorState } from './types.js';
 
 export const BUILT_IN_ROLES: Record<string, string> = {
@@ -22,6 +23,8 @@ export const BUILT_IN_ROLES: Record<string, string> = {
   Contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
   'User Access Administrator': '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9',
   'Role Based Access Control Administrator': 'f58310d9-a9f6-439a-9e8d-f62e7b41a168',
+  // The roles the emulator enforces for the deployer (rbac-roles.ts).
+  ...Object.fromEntries(Object.entries(ROLE_PERMISSIONS).map(([name, r]) => [name, r.guid])),
 };
 
 const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -38,7 +41,7 @@ function roleDefinition(state: EmulatorState, roleName: string, guid: string) {
       type: 'BuiltInRole',
       description: `${roleName} (built-in role, emulated)`,
       assignableScopes: ['/'],
-      permissions: [{ actions: [], notActions: [], dataActions: [], notDataActions: [] }],
+      permissions: [{ actions: ROLE_PERMISSIONS[roleName]?.actions ?? [], notActions: ROLE_PERMISSIONS[roleName]?.notActions ?? [], dataActions: [], notDataActions: [] }],
     },
   };
 }

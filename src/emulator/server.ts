@@ -11,6 +11,7 @@ import type { LiveSeed } from '../model/seed.js';
 import { createAuth, type EmulatorAuth } from './auth.js';
 import { identityRoutes } from './arm-identity.js';
 import { policyRoutes, storePolicy } from './arm-policies.js';
+import { authorize, rbacAdmin, setDeployerAssignments, type DeployerAssignment } from './rbac-enforce.js';
 import { createGitHubFake, type GitHubFake } from './github.js';
 import { seedState } from './seed.js';
 import { createEmulatorState } from './state.js';
@@ -39,6 +40,8 @@ export interface EmulatorOptions {
   routes?: RouteHandler[];
   /** Overrides of the fake subscription, resource group, service, tenant and client IDs. */
   target?: Partial<EmulatorIdentity>;
+  /** The deploying identity's role assignments (default: rbac-enforce.ts `defaultDeployerAssignments`). */
+  rbac?: DeployerAssignment[];
 }
 
 export interface ReadyLine {
@@ -196,6 +199,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const target: EmulatorIdentity = { ...DEFAULT_TARGET, ...(options.target ?? {}) };
   const state = createEmulatorState(target);
   if (options.seed) seedState(state, options.seed);
+  const rbacProblem = options.rbac ? setDeployerAssignments(state, options.rbac) : undefined;
+  if (rbacProblem) throw new Error(`emulator rbac: ${rbacProblem}`);
   const tls: EmulatorTls = await createTls();
   const auth = createAuth({ tenantId: target.tenantId, clientId: target.clientId });
   const github = createGitHubFake();
@@ -282,6 +287,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         const { principalNotFound, omitFromAllPolicies, allPoliciesStatus, rawxmlBare } = state.faults;
         return { status: 200, body: { ...faults, principalNotFound, omitFromAllPolicies, allPoliciesStatus, rawxmlBare } };
       }
+      case 'GET rbac':
+      case 'POST rbac':
+        return rbacAdmin(req, state);
       case 'GET github/comments':
         return { status: 200, body: { comments: github.comments().map((c) => ({ id: c.id, issueNumber: c.issueNumber, author: c.author.login, body: c.body })) } };
       case 'POST github/pulls': {
@@ -367,7 +375,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         }
         out = injectedFailure([429, 500, 503][pick]);
       } else {
-        out = arm(req);
+        out = authorize(req, state) ?? arm(req);
       }
       bucket.refill();
       out.headers = {

@@ -81,6 +81,11 @@ export interface IdentityQuery {
   userAssigned: string[];
   /** The roles the manifest assigns, as written, and where. */
   roleAssignments: Array<{ role: string; roleDefinitionGuid?: string; scope: string }>;
+  /**
+   * Where the tool may assign roles (the allowed-scopes guardrail): role assignments are listed
+   * there (so one removed from the manifest is still found), or at the manifest's scopes without it.
+   */
+  allowedScopes?: string[];
 }
 
 export interface LiveRequest {
