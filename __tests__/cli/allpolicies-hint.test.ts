@@ -63,6 +63,8 @@ test('a desired address absent live costs exactly one extra GET (a 404), and is 
   const tree = sampleCopy();
   mkdirSync(join(tree, 'apis/chat/operations/ask'), { recursive: true });
   writeFileSync(join(tree, 'apis/chat/operations/ask/policy.xml'), policy());
+  // The operation exists live without a policy (ARM refuses a policy for an operation it lacks).
+  await admin(emu, 'POST', 'edit', { address: 'apis/chat/operations/ask', value: { displayName: 'ask' } });
   const added = await planRun(tree);
   expect(added.run.code).toBe(2);
   expect(added.run.stdout).toMatch(/apis\/chat\/operations\/ask\/policies\/policy/);

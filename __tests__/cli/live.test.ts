@@ -268,6 +268,8 @@ test('a PR-scoped plan reads only what the pull request changes (and the fragmen
   edit(head, 'apis/orders/policy.xml', '<base />', '<base />\n        <set-header name="X-Scoped" exists-action="override"><value>1</value></set-header>');
   mkdirSync(join(head, 'apis/new-api'));
   writeFileSync(join(head, 'apis/new-api/policy.xml'), readFileSync(join(head, 'apis/orders/policy.xml'), 'utf8'));
+  // The API exists live without a policy (ARM refuses a policy for an API it lacks).
+  await admin(emu, 'edit', { address: 'apis/new-api', value: { displayName: 'new-api' } });
   rmSync(join(head, 'products/integration/policy.xml'));
   // Drift elsewhere, which a scoped plan does not look for.
   const chat = (await admin<State>(emu, 'state')).resources[CHAT]!.value as string;

@@ -5,6 +5,7 @@
 import { canonicalize, parsePolicyDocument } from '../../src/policy-xml/index.js';
 import { serialiseLikeApim } from '../../src/emulator/apim-serialise.js';
 import { createPolicyRoutes, policyRoutes } from '../../src/emulator/arm-policies.js';
+import { parentsOf, storeEntity } from '../../src/emulator/arm-entities.js';
 import { seedFromTree } from '../../src/cli/emulator-seed.js';
 import { createEmulatorState } from '../../src/emulator/state.js';
 import type { EmulatorRequest, EmulatorResponse, EmulatorState, RouteHandler } from '../../src/emulator/types.js';
@@ -57,7 +58,14 @@ const RAW_POLICY = `<policies>
   <on-error><base /></on-error>
 </policies>`;
 
+/** A PUT under parents the instance has: the API, operation, product or workspace is stored first (as the seed or the portal would). */
 function put(state: EmulatorState, path: string, value: string, headers: Record<string, string> = {}, format = 'rawxml') {
+  for (const parent of parentsOf(decodeURIComponent(path))) storeEntity(state, parent);
+  return putOnly(state, path, value, headers, format);
+}
+
+/** A PUT as sent, parents or not. */
+function putOnly(state: EmulatorState, path: string, value: string, headers: Record<string, string> = {}, format = 'rawxml') {
   return call(state, 'PUT', `${S}/${path}?api-version=${V}`, { body: { properties: { value, format } }, headers });
 }
 
@@ -278,7 +286,7 @@ describe('policy item routes', () => {
     expect(error.details[0].code).toBe('ValidationError');
     expect(error.details[0].target).toBe('representation');
     expect(error.details[0].message).toMatch(/ Line 4, position \d+\.$/);
-    expect(state.resources.size).toBe(0);
+    expect(state.resources.has('apis/echo/policies/policy')).toBe(false);
   });
 
   test('a <fragment> at a policy scope and a missing value are rejected', () => {
@@ -309,7 +317,7 @@ describe('policy item routes', () => {
     expect(res.status).toBe(200);
     expect((res.body as Body).id).toBe(`${S}/apis/Echo/policies/policy`);
     expect(put(state, 'APIS/ECHO/policies/policy', RAW_POLICY).status).toBe(200);
-    expect(state.resources.size).toBe(1);
+    expect([...state.resources.keys()]).toEqual(['apis/echo', 'apis/echo/policies/policy']);
   });
 
   test('api-version is required', () => {
@@ -351,37 +359,104 @@ describe('policy item routes', () => {
     const list = call(state, 'GET', `${S}/apis/echo/policies?api-version=${V}`).body as Body;
     expect(list.count).toBe(1);
     expect(list.value[0].id).toBe(`${S}/apis/echo/policies/policy`);
-    const empty = call(state, 'GET', `${S}/products/none/policies?api-version=${V}`).body as Body;
+    storeEntity(state, 'products/bare');
+    const empty = call(state, 'GET', `${S}/products/bare/policies?api-version=${V}`).body as Body;
     expect(empty).toEqual({ value: [], count: 0 });
+    expect(call(state, 'GET', `${S}/products/none/policies?api-version=${V}`).status).toBe(404);
   });
 });
 
+/** The answers to polling a fragment PUT's operation (`Azure-AsyncOperation`) `times` times. */
+function poll(state: EmulatorState, accepted: EmulatorResponse, times = 2): Body[] {
+  const url = accepted.headers!['Azure-AsyncOperation']!;
+  return Array.from({ length: times }, () => {
+    const res = call(state, 'GET', url);
+    expect(res.status).toBe(200);
+    return res.body as Body;
+  });
+}
+
 describe('fragments', () => {
-  test('PUT 201 then 200 with Succeeded and no LRO headers; GET returns the whole <fragment>', () => {
+  test('PUT is long-running as the spec example: 201 then 200, InProgress, LRO headers, no ETag; visible only once a poll completes it', () => {
     const state = freshState();
     const url = `${S}/policyFragments/auth?api-version=${V}`;
     const body = { properties: { value: '<fragment><set-header name="a" exists-action="delete" /></fragment>', description: 'Auth', format: 'rawxml' } };
     const created = call(state, 'PUT', url, { body });
     expect(created.status).toBe(201);
-    expect(Object.keys(created.headers!)).toEqual(['ETag']);
+    expect(Object.keys(created.headers!).sort()).toEqual(['Azure-AsyncOperation', 'Location']);
+    const opUrl = created.headers!['Azure-AsyncOperation']!;
+    const opId = /\/tenant\/operationResults\/([^/?]+)\?api-version=2024-05-01$/.exec(opUrl)?.[1];
+    expect(opUrl.startsWith(`${BASE}${S}/tenant/operationResults/`)).toBe(true);
+    expect(created.headers!.Location).toBe(`${BASE}${S}/policyFragments/auth?api-version=${V}&asyncId=${opId}&asyncCode=201`);
     const props = (created.body as Body).properties;
-    expect(props.provisioningState).toBe('Succeeded');
+    expect(props.provisioningState).toBe('InProgress');
     expect(props.description).toBe('Auth');
     expect((created.body as Body).type).toBe('Microsoft.ApiManagement/service/policyFragments');
     expect((created.body as Body).name).toBe('auth');
-    expect(call(state, 'PUT', url, { body }).status).toBe(200);
-    const got = call(state, 'GET', `${url}&format=rawxml`).body as Body;
-    expect(got.properties.value).toBe('<fragment>\r\n\t<set-header name="a" exists-action="delete" />\r\n</fragment>');
+    // Not there until the operation completes: the first poll answers InProgress, the second Succeeded.
+    expect(call(state, 'GET', url).status).toBe(404);
+    const [first] = poll(state, created, 1);
+    expect(first!.status).toBe('InProgress');
+    expect(call(state, 'GET', url).status).toBe(404);
+    const [second] = poll(state, created, 1);
+    expect(second!.status).toBe('Succeeded');
+    const got = call(state, 'GET', `${url}&format=rawxml`);
+    expect(got.status).toBe(200);
+    expect((got.body as Body).properties.value).toBe('<fragment>\r\n\t<set-header name="a" exists-action="delete" />\r\n</fragment>');
+    expect((got.body as Body).properties.provisioningState).toBe('Succeeded');
+    const etag = got.headers!.ETag!;
+
+    // An update: 200, the old content (and ETag) stays visible until its operation completes.
+    const updated = call(state, 'PUT', url, {
+      body: { properties: { ...body.properties, value: '<fragment><set-header name="b" exists-action="delete" /></fragment>' } },
+      headers: { 'If-Match': etag },
+    });
+    expect(updated.status).toBe(200);
+    expect(updated.headers!.Location).toContain('asyncCode=200');
+    expect(call(state, 'GET', url).headers!.ETag).toBe(etag);
+    expect(poll(state, updated).map((b) => b.status)).toEqual(['InProgress', 'Succeeded']);
+    const after = call(state, 'GET', url, { headers: { 'If-Match': etag } });
+    // GET has no If-Match in the spec: a stale one (the SDK re-sends the PUT's) is ignored.
+    expect(after.status).toBe(200);
+    expect(after.headers!.ETag).not.toBe(etag);
+    expect((after.body as Body).properties.value).toContain('name="b"');
+    expect((after.body as Body).properties.description).toBe('Auth');
+    // A stale If-Match on the PUT itself is refused at once, and starts no operation.
+    const stale = call(state, 'PUT', url, { body, headers: { 'If-Match': etag } });
+    expect(stale.status).toBe(412);
+    expect(stale.headers?.['Azure-AsyncOperation']).toBeUndefined();
+
     expect(call(state, 'HEAD', url).status).toBe(200);
+    expect(call(state, 'DELETE', url).status).toBe(400);
     expect(call(state, 'DELETE', url, { headers: { 'If-Match': '*' } }).status).toBe(200);
     expect(call(state, 'GET', url).status).toBe(404);
     expect((call(state, 'GET', url).body as Body).error.message).toBe('PolicyFragment not found.');
   });
 
+  test('invalid fragment XML is a 400 at once; the fragmentLroFail knob ends an operation Failed, storing nothing', () => {
+    const state = freshState();
+    const url = `${S}/policyFragments/auth?api-version=${V}`;
+    expect(call(state, 'PUT', url, { body: { properties: { value: '<fragment><set-header></fragment>', format: 'rawxml' } } }).status).toBe(400);
+    expect(state.operations.size).toBe(0);
+    state.faults.fragmentLroFail = 1;
+    const accepted = call(state, 'PUT', url, { body: { properties: { value: '<fragment><base /></fragment>', format: 'rawxml' } } });
+    expect(accepted.status).toBe(201);
+    const [first, second, third] = poll(state, accepted, 3);
+    expect(first!.status).toBe('InProgress');
+    expect(second!.status).toBe('Failed');
+    expect(second!.error.message).toContain('fragmentLroFail');
+    expect(third!.status).toBe('Failed');
+    expect(call(state, 'GET', url).status).toBe(404);
+    // The knob counts down: the next write succeeds.
+    const next = call(state, 'PUT', url, { body: { properties: { value: '<fragment><base /></fragment>', format: 'rawxml' } } });
+    expect(poll(state, next).map((b) => b.status)).toEqual(['InProgress', 'Succeeded']);
+    expect(call(state, 'GET', `${S}/tenant/operationResults/nope?api-version=${V}`).status).toBe(404);
+  });
+
   test('list pages with $top and an absolute nextLink', () => {
     const state = freshState();
     for (const id of ['a', 'b', 'c']) {
-      put(state, `policyFragments/${id}`, `<fragment><set-variable name="${id}" value="1" /></fragment>`);
+      poll(state, put(state, `policyFragments/${id}`, `<fragment><set-variable name="${id}" value="1" /></fragment>`));
     }
     const first = call(state, 'GET', `${S}/policyFragments?api-version=${V}&$top=2`).body as Body;
     expect(first.value.map((v: Body) => v.name)).toEqual(['a', 'b']);
@@ -390,6 +465,47 @@ describe('fragments', () => {
     const second = call(state, 'GET', first.nextLink).body as Body;
     expect(second.value.map((v: Body) => v.name)).toEqual(['c']);
     expect(second.nextLink).toBeUndefined();
+  });
+});
+
+describe('parents must exist', () => {
+  const missing = (res: EmulatorResponse) => {
+    expect(res.status).toBe(404);
+    expect((res.body as Body).error).toEqual({ code: 'NotFound', message: 'Entity with specified identifier not found' });
+  };
+
+  test('a policy PUT, GET or DELETE under an API, operation, product or workspace the instance lacks is 404 NotFound, and nothing is stored', () => {
+    const state = freshState();
+    storeEntity(state, 'apis/orders');
+    for (const path of [
+      'apis/orders-v2/policies/policy',
+      'apis/orders/operations/nope/policies/policy',
+      'products/gold/policies/policy',
+      'workspaces/team/policies/policy',
+      'workspaces/team/policyFragments/f',
+    ]) {
+      const value = path.includes('policyFragments') ? '<fragment><base /></fragment>' : RAW_POLICY;
+      missing(putOnly(state, path, value, { 'If-Match': '*' }));
+      missing(call(state, 'GET', `${S}/${path}?api-version=${V}`));
+      missing(call(state, 'DELETE', `${S}/${path}?api-version=${V}`, { headers: { 'If-Match': '*' } }));
+      expect(call(state, 'HEAD', `${S}/${path}?api-version=${V}`)).toEqual({ status: 404 });
+    }
+    missing(call(state, 'GET', `${S}/apis/orders-v2/policies?api-version=${V}`));
+    missing(call(state, 'GET', `${S}/workspaces/team/apis?api-version=${V}`));
+    expect([...state.resources.keys()]).toEqual(['apis/orders']);
+    expect(state.operations.size).toBe(0);
+    // Under the API that exists, the same PUT is a create.
+    expect(putOnly(state, 'apis/orders/policies/policy', RAW_POLICY).status).toBe(201);
+  });
+
+  test('lists show only the entities stored, never ones a policy address implies', async () => {
+    const state = freshState();
+    const tree = makeTree({ 'apis/orders/policy.xml': policy(), 'apis/orders/operations/send/policy.xml': policy(), 'products/gold/policy.xml': policy() });
+    await seedFromTree(state, tree);
+    state.resources.set('apis/stray/policies/policy', { address: 'apis/stray/policies/policy', value: RAW_POLICY, etag: '"x"' });
+    expect((call(state, 'GET', `${S}/apis?api-version=${V}`).body as Body).value.map((v: Body) => v.name)).toEqual(['orders']);
+    expect((call(state, 'GET', `${S}/apis/orders/operations?api-version=${V}`).body as Body).value.map((v: Body) => v.name)).toEqual(['send']);
+    missing(call(state, 'GET', `${S}/apis/stray/policies/policy?api-version=${V}`));
   });
 });
 

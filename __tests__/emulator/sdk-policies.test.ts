@@ -8,6 +8,7 @@ import { ApiManagementClient, getContinuationToken } from '@azure/arm-apimanagem
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
 import { identityRoutes } from '../../src/emulator/arm-identity.js';
 import { createPolicyRoutes, storePolicy } from '../../src/emulator/arm-policies.js';
+import { storeEntity } from '../../src/emulator/arm-entities.js';
 import { raw } from '../helpers/emulator.js';
 
 const ARM_SCOPE = 'https://management.azure.com/.default';
@@ -68,6 +69,8 @@ let svc: string;
 
 beforeAll(async () => {
   emu = await startEmulator({ port: 0 });
+  // The APIs, operations and products the policies below go under (ARM refuses a policy under one it lacks).
+  for (const parent of ['apis/echo', 'apis/echo/operations/get-item', 'apis/broken-api', 'products/starter', 'products/etag-prod']) storeEntity(emu.state, parent);
   client = clientFor(emu);
   rg = emu.ready.resourceGroup;
   svc = emu.ready.serviceName;
@@ -136,7 +139,9 @@ test('apiOperationPolicy and productPolicy: createOrUpdate + get', async () => {
   expect(prodGot.eTag).toBe(prod.eTag);
   expect(prodGot.type).toBe('Microsoft.ApiManagement/service/products/policies');
 
-  await expect(client.productPolicy.get(rg, svc, 'unknown-product', 'policy')).rejects.toMatchObject({ statusCode: 404, code: 'ResourceNotFound' });
+  await expect(client.productPolicy.get(rg, svc, 'unknown-product', 'policy')).rejects.toMatchObject({ statusCode: 404, code: 'NotFound', message: 'Entity with specified identifier not found' });
+  await expect(client.productPolicy.createOrUpdate(rg, svc, 'unknown-product', 'policy', { value: simplePolicy('X-Prod') })).rejects.toMatchObject({ statusCode: 404, code: 'NotFound' });
+  expect(emu.state.resources.has('products/unknown-product/policies/policy')).toBe(false);
 });
 
 test('policyFragment.beginCreateOrUpdateAndWait completes; get returns the fragment', async () => {
@@ -177,7 +182,7 @@ test('ETags: stale If-Match → 412 PreconditionFailed and nothing changes; dele
   const log = (await requestLog(emu)).slice(beforeDelete);
   expect(log.map((e) => `${e.method} ${e.status}`)).toEqual(['DELETE 200', 'GET 404', 'DELETE 204']);
   const st = (await raw(emu, 'GET', `${emu.ready.adminUrl}state`)).body;
-  expect(Object.keys(st.resources).filter((k) => k.includes('etag-prod'))).toEqual([]);
+  expect(Object.keys(st.resources).filter((k) => k.includes('etag-prod'))).toEqual(['products/etag-prod']);
 });
 
 test('invalid policy XML → RestError 400 ValidationError whose details name the line', async () => {
@@ -197,7 +202,7 @@ test('invalid policy XML → RestError 400 ValidationError whose details name th
   expect(details[0]).toMatchObject({ code: 'ValidationError', target: 'representation' });
   expect(details[0]!.message).toMatch(/Line \d+, position \d+\./);
   const st = (await raw(emu, 'GET', `${emu.ready.adminUrl}state`)).body;
-  expect(Object.keys(st.resources).some((k) => k.includes('broken-api'))).toBe(false);
+  expect(Object.keys(st.resources).some((k) => k.includes('broken-api/'))).toBe(false);
 });
 
 test('429 + Retry-After: the SDK retry policy waits and succeeds; the log shows 429 then 200', async () => {
@@ -252,7 +257,10 @@ describe('paging with a page size of 5', () => {
 
   beforeAll(async () => {
     paged = await startEmulator({ port: 0, routes: [identityRoutes, createPolicyRoutes({ pageSize: 5 })] });
-    for (const id of apiIds) storePolicy(paged.state, `apis/${id}/policies/policy`, simplePolicy(`X-${id}`));
+    for (const id of apiIds) {
+      storeEntity(paged.state, `apis/${id}`);
+      storePolicy(paged.state, `apis/${id}/policies/policy`, simplePolicy(`X-${id}`));
+    }
     pclient = clientFor(paged);
   });
   afterAll(async () => {

@@ -118,5 +118,8 @@ export function explainArmError(e: unknown, what: string, target: AzureTarget, k
     return wrap(`${what}: APIM rejected the policy: ${message}${detail ? ` ${detail}` : ''}`);
   }
   if (status !== undefined) return wrap(`${what}: ARM answered ${status}${code ? ` ${code}` : ''}: ${message}`);
+  // A long-running write (a fragment PUT) ARM accepted whose operation then ended Failed (core-lro's error has no status).
+  if (/^The long-running operation has failed\./.test(message))
+    return wrap(`${what}: ARM accepted the write but its long-running operation ended Failed: ${message.replace(/^The long-running operation has failed\.\s*/, '')}`);
   return e instanceof Error ? e : new Error(String(e));
 }

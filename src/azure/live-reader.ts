@@ -1,14 +1,15 @@
 /**
  * The `LiveReader` over ARM: the policies and fragments (all of them through `allPolicies`, or
  * the addresses a scoped plan names), the names of named values and backends for the reference
- * checks, and the identity and role assignments identity.yaml needs (or only what is attached).
+ * checks, the APIs, operations, products and workspaces the planned policies lie under, and the
+ * identity and role assignments identity.yaml needs (or only what is attached).
  */
 import { addressKey, parsePolicyAddress, resourceOfCopy } from '../model/address.js';
 import type { PolicyResource } from '../model/index.js';
 import type { LiveReader, LiveRequest, LiveState, UserAssignedInfo } from '../model/live.js';
 import type { ArmPolicyStore, ArmSession } from './apim.js';
 import { readLiveIdentity, type ArmIdentityStore } from './identity.js';
-import { readLiveNames, readLivePolicies } from './reader.js';
+import { readLiveNames, readLiveParents, readLivePolicies } from './reader.js';
 
 /** The user-assigned identities attached to the instance now, with their principal and client IDs. */
 async function attachedIdentities(identities: ArmIdentityStore): Promise<UserAssignedInfo[]> {
@@ -28,6 +29,8 @@ export class ArmLiveReader implements LiveReader {
   async read(request: LiveRequest): Promise<LiveState> {
     const live: LiveState = { state: { resources: new Map() } };
     let workspaces: string[];
+    // The policies whose parents (API, operation, product, workspace) must exist: those planned.
+    let toCheck: string[];
     if (request.addresses) {
       const referenced = new Set((request.referenced ?? []).map(addressKey));
       const copies = await Promise.all(request.addresses.map((a) => this.store.read(a)));
@@ -40,19 +43,27 @@ export class ArmLiveReader implements LiveReader {
       }
       live.state = { resources: planned };
       live.referenced = { resources: onlyReferenced };
+      toCheck = request.addresses.filter((a) => !referenced.has(addressKey(a)));
       workspaces = [...new Set(request.addresses.map((a) => parsePolicyAddress(a)?.workspace).filter((w): w is string => !!w))];
     } else {
       const read = await readLivePolicies(this.session, request.desired ?? []);
       live.state = read.state;
       live.problems = read.problems;
       workspaces = read.workspaces;
+      toCheck = request.desired ?? [];
     }
-    const [names, rbac, attached] = await Promise.all([
+    const [names, parents, rbac, attached] = await Promise.all([
       readLiveNames(this.session, workspaces),
+      readLiveParents(
+        this.session,
+        toCheck,
+        [...live.state.resources.values(), ...(live.referenced?.resources.values() ?? [])].map((r) => r.address),
+      ),
       request.identity ? readLiveIdentity(this.identities, this.session, request.identity) : undefined,
       request.identity ? undefined : attachedIdentities(this.identities),
     ]);
     live.names = names;
+    live.parents = parents;
     if (rbac) live.rbac = rbac;
     if (attached) live.attached = attached;
     return live;

@@ -10,7 +10,7 @@ import { addressKey, fragmentAddress, parsePolicyAddress, resourceOfCopy } from 
 import { workspaceQualified } from '../model/kinds.js';
 import { idSegmentProblem, idSegmentsProblem, showId } from '../model/arm-id.js';
 import type { Address, Diagnostic, PolicyResource, State } from '../model/index.js';
-import type { LiveNames } from '../model/live.js';
+import { parentListed, policyParents, type LiveNames, type LiveParents } from '../model/live.js';
 import { ArmPolicyStore, addressOfId, listAll, type ArmSession } from './apim.js';
 import { statusOf } from './arm-errors.js';
 import { NotFound, Rejected } from '../model/live-errors.js';
@@ -186,4 +186,62 @@ export async function readLiveNames(session: ArmSession, workspaces: string[]): 
     backends: new Set(backends.map((i) => i.key)),
     namedValueValues: new Map(namedValues.filter((i) => typeof i.value === 'string').map((i) => [i.key, i.value!])),
   };
+}
+
+/**
+ * The parents the desired policies at `addresses` need (ARM refuses a policy under an API,
+ * operation, product or workspace it lacks): level by level, only the collections some address
+ * needs and only under parents that exist — the workspaces when an address names one, the APIs and
+ * products of the service and of each existing workspace, the operations only of the existing APIs
+ * that carry an operation policy in `addresses`. A parent that a `live` policy lies under exists:
+ * no list is made for it (so a tree with no new scope costs no list). A collection the instance
+ * does not answer (404, 400) is left out, so nothing under it is called missing.
+ */
+export async function readLiveParents(session: ArmSession, addresses: Address[], live: Iterable<Address>): Promise<LiveParents> {
+  const { client, target } = session;
+  const rg = target.resourceGroup;
+  const svc = target.serviceName;
+  const known = new Set([...live].flatMap((a) => policyParents(a).map((p) => `${p.collection}/${p.name}`.toLowerCase())));
+  const parents: LiveParents = { service: svc, collections: new Map(), known };
+  const wanted = addresses.filter((a) => !idSegmentsProblem(a.split('/'))).map(policyParents);
+  /** The SDK list of a collection address (`workspaces`, `[workspaces/w/]apis`, `…products`, `…apis/a/operations`). */
+  const lister = (collection: string[]): (() => PagedAsyncIterableIterator<{ name?: string }>) | undefined => {
+    const ws = collection.length >= 3 && collection[0] === 'workspaces' ? collection[1]! : undefined;
+    const rest = ws ? collection.slice(2) : collection;
+    if (!ws && rest.length === 1 && rest[0] === 'workspaces') return () => client.workspace.listByService(rg, svc);
+    if (rest.length === 1 && rest[0] === 'apis') return () => (ws ? client.workspaceApi.listByService(rg, svc, ws) : client.api.listByService(rg, svc));
+    if (rest.length === 1 && rest[0] === 'products') return () => (ws ? client.workspaceProduct.listByService(rg, svc, ws) : client.product.listByService(rg, svc));
+    if (rest.length === 3 && rest[0] === 'apis' && rest[2] === 'operations')
+      return () => (ws ? client.workspaceApiOperation.listByApi(rg, svc, ws, rest[1]!) : client.apiOperation.listByApi(rg, svc, rest[1]!));
+    return undefined;
+  };
+  for (let depth = 0; depth < 3; depth++) {
+    // The collections at this depth under parents that exist; spelled as the tree spells them (for the SDK call).
+    const todo = new Map<string, string[]>();
+    for (const chain of wanted) {
+      const parent = chain[depth];
+      if (!parent || chain.slice(0, depth).some((p) => parentListed(parents, p) !== true)) continue;
+      if (parentListed(parents, parent) === true) continue;
+      if (!parents.collections.has(parent.collection) && !todo.has(parent.collection)) {
+        const spelled = [...chain.slice(0, depth).flatMap((p) => (p.kind === 'workspace' ? ['workspaces', p.name] : p.kind === 'api' ? ['apis', p.name] : [])), parent.collection.split('/').pop()!];
+        todo.set(parent.collection, spelled);
+      }
+    }
+    await Promise.all(
+      [...todo].map(async ([collection, spelled]) => {
+        const call = lister(spelled);
+        if (!call) return;
+        try {
+          const items = await listAll(session, `list ${spelled.join('/')}`, call);
+          parents.collections.set(
+            collection,
+            items.map((i) => i.name).filter((n): n is string => !!n),
+          );
+        } catch (e) {
+          if (!(e instanceof NotFound || e instanceof Rejected)) throw e;
+        }
+      }),
+    );
+  }
+  return parents;
 }

@@ -69,7 +69,9 @@ export function registerDemo(program: Command): void {
       step('apim-policy-deploy demo');
       say(`1. Starting a local APIM emulator (HTTPS) whose live state is ${snapshot}:`);
       say('   the sample instance as it was a week ago — two older policies, one missing, one extra,');
-      say('   stored the way APIM re-serialises policies (CRLF, tabs, escaped expressions). Its managed');
+      say('   stored the way APIM re-serialises policies (CRLF, tabs, escaped expressions). Its APIs and');
+      say('   products exist already (the logic-callback API has no policy yet: this tool deploys policies,');
+      say('   not APIs, and a policy for an API the instance lacks is a plan error). Its managed');
       say('   identities are off: policies/identity.yaml enables the system identity, attaches a');
       say('   user-assigned one, and grants each the data-plane role its policies need.');
       const emulator = await startSeededEmulator({ seedDir: snapshot });

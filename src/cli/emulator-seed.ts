@@ -3,7 +3,8 @@
  * `LiveSeed` the emulator starts with, so the emulator never reads a tree itself. Named values and
  * backends come from APIOps' own files when the tree has them
  * (`named values/<name>/namedValueInformation.json`, `backends/<name>/backendInformation.json`),
- * so reference checks have something to find. Role assignments get the names this tool gives them.
+ * so reference checks have something to find. The APIs, operations, products and workspaces the
+ * instance has are its folders (seedEntities). Role assignments get the names this tool gives them.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +36,61 @@ function apiopsEntities(dir: string, folder: string, file: string): LiveSeed['na
   });
 }
 
+/** Folder names under `dir/folder` (none when it is not a folder). */
+function folders(dir: string, ...folder: string[]): string[] {
+  try {
+    return readdirSync(join(dir, ...folder), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** `properties.displayName` of an APIOps information file (`apiInformation.json`, `productInformation.json`), when there is one. */
+function displayNameIn(file: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const d = (JSON.parse(text) as { properties?: { displayName?: unknown } }).properties?.displayName;
+    return typeof d === 'string' ? d : undefined;
+  } catch (e) {
+    throw new Error(`cannot seed from ${file}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The APIs, operations, products and workspaces a seed tree declares: every `apis/<a>/`,
+ * `apis/<a>/operations/<o>/`, `products/<p>/` and `workspaces/<w>/` folder (of the service and of
+ * each workspace), with the display name of its APIOps information file when it has one. A folder
+ * that holds a policy thus declares that policy's parent.
+ */
+export function seedEntities(dir: string): Pick<LiveSeed, 'apis' | 'operations' | 'products' | 'workspaces'> {
+  const out: Pick<LiveSeed, 'apis' | 'operations' | 'products' | 'workspaces'> = { apis: [], operations: [], products: [], workspaces: [] };
+  const entity = (address: string, file: string) => {
+    const displayName = displayNameIn(file);
+    return { address, ...(displayName !== undefined ? { displayName } : {}) };
+  };
+  const scope = (root: string, prefix: string) => {
+    for (const a of folders(root, 'apis')) {
+      out.apis.push(entity(`${prefix}apis/${a}`, join(root, 'apis', a, 'apiInformation.json')));
+      for (const o of folders(root, 'apis', a, 'operations')) out.operations.push({ address: `${prefix}apis/${a}/operations/${o}` });
+    }
+    for (const p of folders(root, 'products')) out.products.push(entity(`${prefix}products/${p}`, join(root, 'products', p, 'productInformation.json')));
+  };
+  scope(dir, '');
+  for (const w of folders(dir, 'workspaces')) {
+    out.workspaces.push(entity(`workspaces/${w}`, join(dir, 'workspaces', w, 'workspaceInformation.json')));
+    scope(join(dir, 'workspaces', w), `workspaces/${w}/`);
+  }
+  return out;
+}
+
 /**
  * Loads `dir` into a seed. Throws when the tree has errors (the emulator should not start on a
  * tree that cannot be deployed); returns the warnings too.
@@ -49,6 +105,7 @@ export async function loadLiveSeed(dir: string): Promise<{ seed: LiveSeed; warni
   }
   const seed: LiveSeed = {
     policies: [...tree.state.resources.values()].map((r) => ({ address: r.address, xml: r.xml, ...(r.description !== undefined ? { description: r.description } : {}) })),
+    ...seedEntities(dir),
     namedValues: apiopsEntities(dir, 'named values', 'namedValueInformation.json'),
     backends: apiopsEntities(dir, 'backends', 'backendInformation.json'),
   };

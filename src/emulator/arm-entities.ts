@@ -74,24 +74,61 @@ export function storedMatching(state: EmulatorState, test: (address: string) => 
     .map(([, r]) => r as StoredRecord);
 }
 
-/** Entities of one collection (`apis`, `operations`, `products`) under `prefix`, stored or implied by any address. */
+/**
+ * Entities of one collection (`apis`, `operations`, `products`, `workspaces`) directly under
+ * `prefix`: only those stored themselves (`apis/{a}` …). ARM has no implied entities: a policy's
+ * API exists because it was created, not because a policy names it.
+ */
 export function entities(state: EmulatorState, prefix: string, collection: string): Array<{ name: string; address: string; value: unknown }> {
-  const found = new Map<string, { name: string; address: string; value: unknown }>();
-  const p = prefix.toLowerCase();
-  for (const r of state.resources.values()) {
-    const lower = r.address.toLowerCase();
-    if (!lower.startsWith(p + collection.toLowerCase() + '/')) continue;
-    const rest = r.address.slice(p.length + collection.length + 1);
-    const name = rest.split('/')[0]!;
-    if (!name) continue;
-    const address = `${r.address.slice(0, p.length)}${collection}/${name}`;
-    const key = addressKey(address);
-    const own = rest === name ? r.value : undefined;
-    const prev = found.get(key);
-    if (!prev) found.set(key, { name, address, value: own });
-    else if (own !== undefined) prev.value = own;
-  }
-  return [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+  const p = (prefix + collection + '/').toLowerCase();
+  return [...state.resources.entries()]
+    .filter(([key]) => key.startsWith(p) && key.length > p.length && !key.slice(p.length).includes('/'))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, r]) => ({ name: r.address.slice(p.length), address: r.address, value: r.value }));
+}
+
+/**
+ * The entities a policy or fragment address lies under, outermost first: its workspace, API,
+ * operation or product (`workspaces/w/apis/a/operations/o/policies/policy` → `workspaces/w`,
+ * `workspaces/w/apis/a`, `workspaces/w/apis/a/operations/o`). A service-level fragment or the
+ * global policy has none.
+ */
+export function parentsOf(address: string): string[] {
+  const scope = parsePolicyAddress(address);
+  if (!scope) return [];
+  const parts = address.split('/');
+  const out: string[] = [];
+  const ws = scope.workspace !== undefined ? 2 : 0;
+  if (ws) out.push(parts.slice(0, 2).join('/'));
+  if (scope.kind === 'fragment') return out;
+  for (let i = ws + 2; i <= parts.length - 2; i += 2) out.push(parts.slice(0, i).join('/'));
+  return out;
+}
+
+/** The first parent of `address` the instance does not have, if any. */
+export function missingParent(state: EmulatorState, address: string): string | undefined {
+  return parentsOf(address).find((p) => !state.resources.has(addressKey(p)));
+}
+
+/** ARM's answer for a call under an API, operation, product or workspace that does not exist. */
+export function parentNotFound(): EmulatorResponse {
+  return armError(404, 'NotFound', 'Entity with specified identifier not found');
+}
+
+/** Stores an API, operation, product or workspace (`{displayName}`), keeping one already stored. */
+export function storeEntity(state: EmulatorState, address: string, displayName?: string): void {
+  if (state.resources.has(addressKey(address))) return;
+  const id = address.split('/').pop()!;
+  const rev = /;rev=\d+$/i.exec(id);
+  state.resources.set(addressKey(address), { address, value: { displayName: displayName ?? (rev ? id.slice(0, rev.index) : id) }, etag: quote(state.nextEtag()) });
+}
+
+/** Deletes an entity and, as ARM does, everything under it (an API's operations and policies); returns whether it existed. */
+export function deleteEntity(state: EmulatorState, address: string): boolean {
+  const key = addressKey(address);
+  const had = state.resources.delete(key);
+  for (const k of [...state.resources.keys()]) if (k.startsWith(key + '/')) state.resources.delete(k);
+  return had;
 }
 
 export function displayName(value: unknown, fallback: string): string {

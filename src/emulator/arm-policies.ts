@@ -12,9 +12,12 @@
  *   extra `description` property of the stored record (not in `value`).
  *   Reads re-parse the stored text, so a value written by the admin API's `POST edit` (any XML
  *   spelling) is returned as APIM would; text that does not parse is returned as stored.
- * - APIs, operations, products: `apis/{a}`, `apis/{a}/operations/{o}`, `products/{p}` with value
- *   `{displayName}`; lists also include every API/operation/product a stored policy's address implies,
- *   and the workspaces list every workspace a stored address names.
+ * - APIs, operations, products, workspaces: `apis/{a}`, `apis/{a}/operations/{o}`, `products/{p}`,
+ *   `workspaces/{w}` with value `{displayName}`, stored by the seed or the admin API (never implied
+ *   by a policy's address). A policy call under one the instance lacks is ARM's 404 `NotFound`
+ *   ("Entity with specified identifier not found"), whatever the method.
+ * - a fragment PUT is long-running: it is stored only when a poll of its operation completes it
+ *   (`state.operations`; see acceptFragment).
  * - named values `namedValues/{id}` `{displayName, value?, secret?, keyVault?}`, backends
  *   `backends/{id}` `{url}`, certificates `certificates/{id}` `{subject?, thumbprint?, keyVault?}` (seeded; read only here).
  */
@@ -33,9 +36,11 @@ import {
   header,
   isFragmentAddress,
   methodNotAllowed,
+  missingParent,
   namedValueContract,
   notFound,
   operationContract,
+  parentNotFound,
   productContract,
   quote,
   resourceType,
@@ -45,7 +50,7 @@ import {
 } from './arm-entities.js';
 import { serialiseLikeApim, type ApimFormat } from './apim-serialise.js';
 import { PolicyTextError, readPolicyText } from './policy-text.js';
-import { armError, page, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type RouteHandler } from './types.js';
+import { armError, page, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type FragmentOperation, type RouteHandler } from './types.js';
 
 export interface PolicyRoutesOptions {
   /** Items per page of paged lists (and the most `$top` may ask for). Default 100. */
@@ -115,10 +120,84 @@ function validationError(e: PolicyTextError): EmulatorResponse {
   ]);
 }
 
+/**
+ * A fragment PUT is a long-running operation (spec `PolicyFragment_CreateOrUpdate`, example
+ * ApiManagementCreatePolicyFragment.json): 201 (new) or 200 (update) with `provisioningState:
+ * InProgress`, an `Azure-AsyncOperation` and a `Location` header, and no ETag. The text is checked
+ * now; nothing is visible until a poll of the operation completes it (see `pollOperation`).
+ */
+function acceptFragment(req: EmulatorRequest, state: EmulatorState, address: string, xml: string, description: string | undefined, exists: boolean): EmulatorResponse {
+  let value: string;
+  try {
+    value = serialiseLikeApim(readPolicyText(xml, 'fragment'), 'xml');
+  } catch (e) {
+    if (e instanceof PolicyTextError) return validationError(e);
+    throw e;
+  }
+  // A later write to the same fragment supersedes one still running.
+  for (const op of state.operations.values()) if (op.status === 'InProgress' && eq(op.address, address)) op.status = 'Failed';
+  const id = Buffer.from(state.nextEtag(), 'base64').toString('hex');
+  const fail = state.faults.fragmentLroFail > 0;
+  if (fail) state.faults.fragmentLroFail -= 1;
+  const op: FragmentOperation = { id, address, xml, polls: 0, status: 'InProgress', fail, started: new Date().toISOString(), ...(description !== undefined ? { description } : {}) };
+  state.operations.set(id, op);
+  const status = exists ? 200 : 201;
+  const version = encodeURIComponent(req.query['api-version'] ?? '');
+  const parts = address.split('/');
+  const desc = description ?? get(state, address)?.description;
+  return {
+    status,
+    headers: {
+      Location: `${req.baseUrl}${armId(state, address)}?api-version=${version}&asyncId=${id}&asyncCode=${status}`,
+      'Azure-AsyncOperation': `${req.baseUrl}${servicePrefix(state)}/tenant/operationResults/${id}?api-version=${version}`,
+    },
+    body: {
+      id: armId(state, address),
+      type: resourceType(address),
+      name: parts[parts.length - 1],
+      properties: { format: 'xml', value, ...(desc !== undefined ? { description: desc } : {}), provisioningState: 'InProgress' },
+    },
+  };
+}
+
+/** `GET tenant/operationResults/{id}`: the first poll answers InProgress, the next completes the operation. */
+function pollOperation(state: EmulatorState, id: string): EmulatorResponse {
+  const op = [...state.operations.values()].find((o) => eq(o.id, id));
+  if (!op) return notFound('Operation');
+  op.polls += 1;
+  let error: { code: string; message: string } | undefined;
+  if (op.status === 'InProgress' && op.polls >= 2) {
+    if (op.fail) op.status = 'Failed';
+    else if (missingParent(state, op.address)) op.status = 'Failed';
+    else {
+      storePolicy(state, op.address, op.xml, op.description);
+      op.status = 'Succeeded';
+    }
+  }
+  if (op.status === 'Failed') {
+    error = op.fail
+      ? { code: 'InternalServerError', message: `Provisioning of policy fragment '${op.address.split('/').pop()}' failed (fault injected by the emulator: fragmentLroFail).` }
+      : { code: 'Conflict', message: `The operation on '${op.address}' was superseded by a later write or its parent was removed.` };
+  }
+  return {
+    status: 200,
+    body: {
+      id: `${servicePrefix(state)}/tenant/operationResults/${op.id}`,
+      name: op.id,
+      status: op.status,
+      started: op.started,
+      updated: new Date().toISOString(),
+      ...(error ? { error } : {}),
+    },
+  };
+}
+
 function policyItem(req: EmulatorRequest, state: EmulatorState, address: string, entity: string): EmulatorResponse {
   const record = get(state, address);
   const method = req.method.toUpperCase();
   const fragment = isFragmentAddress(address);
+  // Under an API, operation, product or workspace the instance lacks: ARM's 404, for every method.
+  if (missingParent(state, address)) return method === 'HEAD' ? { status: 404 } : parentNotFound();
   switch (method) {
     case 'GET': {
       if (!record) return notFound(entity);
@@ -153,6 +232,7 @@ function policyItem(req: EmulatorRequest, state: EmulatorState, address: string,
       if (props.description !== undefined && (typeof props.description !== 'string' || props.description.length > 1000)) {
         return armError(400, 'ValidationError', 'description must be a string of at most 1000 characters.');
       }
+      if (fragment) return acceptFragment(req, state, address, props.value, props.description as string | undefined, !!record);
       let stored;
       try {
         stored = storePolicy(state, address, props.value, fragment ? (props.description as string | undefined) : undefined, format);
@@ -209,6 +289,7 @@ export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHand
       | { kind: 'policyList'; scope: string }
       | { kind: 'fragmentList' }
       | { kind: 'allPolicies' }
+      | { kind: 'operation'; id: string }
       | { kind: 'apis' }
       | { kind: 'operations'; api: string }
       | { kind: 'products' }
@@ -240,6 +321,7 @@ export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHand
     else if (n === 2 && is(0, 'policyFragments')) {
       route = { kind: 'policyItem', address: `${ws}policyFragments/${s[1]}`, entity: 'PolicyFragment' };
     } else if (n === 1 && is(0, 'allPolicies') && !ws) route = { kind: 'allPolicies' };
+    else if (n === 3 && is(0, 'tenant') && is(1, 'operationResults') && !ws) route = { kind: 'operation', id: s[2]! };
     else if (n === 1 && is(0, 'workspaces') && !ws) route = { kind: 'workspaces' };
     else if ((n === 1 || n === 2) && (is(0, 'namedValues') || is(0, 'backends') || is(0, 'certificates'))) {
       route = { kind: is(0, 'namedValues') ? 'namedValues' : is(0, 'backends') ? 'backends' : 'certificates', ...(n === 2 ? { id: s[1]! } : {}) };
@@ -261,8 +343,13 @@ export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHand
     const method = req.method.toUpperCase();
     if (route.kind === 'policyItem') return policyItem(req, state, route.address, route.entity);
     if (method !== 'GET') return methodNotAllowed(method);
+    // Anything under a workspace, API, operation or product the instance lacks.
+    if (ws && missingParent(state, `${ws}policies/policy`)) return parentNotFound();
+    if (route.kind === 'policyList' && missingParent(state, `${route.scope}policies/policy`)) return parentNotFound();
 
     switch (route.kind) {
+      case 'operation':
+        return pollOperation(state, route.id);
       case 'policyList': {
         const record = get(state, `${route.scope}policies/policy`);
         const format = formatOf(req);

@@ -12,6 +12,7 @@ import { createAuth, type EmulatorAuth } from './auth.js';
 import { identityRoutes } from './arm-identity.js';
 import { policyRoutes, storePolicy } from './arm-policies.js';
 import { authorize, rbacAdmin, setDeployerAssignments, type DeployerAssignment } from './rbac-enforce.js';
+import { deleteEntity, parentsOf, storeEntity } from './arm-entities.js';
 import { createGitHubFake, type GitHubFake } from './github.js';
 import { seedState } from './seed.js';
 import { createEmulatorState } from './state.js';
@@ -248,12 +249,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         if (!b || typeof b.address !== 'string' || !b.address) return { status: 400, body: { error: 'body must be {"address","value"} or {"address","delete":true}' } };
         const key = b.address.toLowerCase();
         if (b.delete === true) {
-          const had = state.resources.delete(key);
+          // Deleting an API, operation, product or workspace deletes what is under it, as ARM does.
+          const had = deleteEntity(state, b.address);
           return { status: 200, body: { address: b.address, deleted: had } };
         }
         if (!('value' in b)) return { status: 400, body: { error: 'missing "value"' } };
         if (typeof b.value === 'string' && /(^|\/)(policies\/[^/]+|policyfragments\/[^/]+)$/i.test(b.address)) {
           try {
+            // A policy edited in "by hand" comes with its API, operation, product or workspace (created in the portal).
+            for (const parent of parentsOf(b.address)) storeEntity(state, parent);
             const { record } = storePolicy(state, b.address, b.value, typeof b.description === 'string' ? b.description : undefined);
             return { status: 200, body: { address: record.address, etag: record.etag } };
           } catch (e) {
@@ -283,9 +287,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         state.faults.allPoliciesStatus = Number(b.allPoliciesStatus) >= 400 ? Number(b.allPoliciesStatus) : undefined;
         // A rawxml read answers the bare policy XML (no JSON envelope), as live instances have been seen to.
         state.faults.rawxmlBare = b.rawxmlBare === true;
+        state.faults.fragmentLroFail = Math.max(0, Number(b.fragmentLroFail ?? 0) || 0);
         configureBuckets();
-        const { principalNotFound, omitFromAllPolicies, allPoliciesStatus, rawxmlBare } = state.faults;
-        return { status: 200, body: { ...faults, principalNotFound, omitFromAllPolicies, allPoliciesStatus, rawxmlBare } };
+        const { principalNotFound, omitFromAllPolicies, allPoliciesStatus, rawxmlBare, fragmentLroFail } = state.faults;
+        return { status: 200, body: { ...faults, principalNotFound, omitFromAllPolicies, allPoliciesStatus, rawxmlBare, fragmentLroFail } };
       }
       case 'GET rbac':
       case 'POST rbac':
@@ -315,6 +320,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     const isWrite = req.method !== 'GET' && req.method !== 'HEAD';
     const fw = faults.failWrites;
     const snapshot = isWrite && fw && fw.times !== 0 ? new Map(state.resources) : undefined;
+    const operations = snapshot ? new Map(state.operations) : undefined;
     const principalNotFound = state.faults.principalNotFound;
     let res: EmulatorResponse | undefined;
     for (const h of armRoutes) {
@@ -324,9 +330,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     if (snapshot && fw) {
       const before = snapshot.get(fw.address);
       const after = state.resources.get(fw.address);
-      if (before !== after) {
+      // A fragment write stores nothing until its operation completes: accepting it counts as the write.
+      const accepted = [...state.operations.values()].some((op) => !operations!.has(op.id) && op.address.toLowerCase() === fw.address);
+      if (before !== after || accepted) {
         state.resources.clear();
         for (const [k, v] of snapshot) state.resources.set(k, v);
+        state.operations.clear();
+        for (const [k, v] of operations!) state.operations.set(k, v);
         state.faults.principalNotFound = principalNotFound;
         if (fw.times > 0) fw.times -= 1;
         return injectedFailure(fw.status);

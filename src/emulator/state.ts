@@ -10,7 +10,8 @@ export function createEmulatorState(target: EmulatorIdentity): EmulatorState {
   return {
     target,
     resources: new Map(),
-    faults: { principalNotFound: 0, rawxmlBare: false },
+    faults: { principalNotFound: 0, rawxmlBare: false, fragmentLroFail: 0 },
+    operations: new Map(),
     nextEtag(): string {
       counter += 1;
       const bytes = Buffer.alloc(8);

@@ -56,9 +56,30 @@ export interface EmulatorState {
     allPoliciesStatus?: number;
     /** A rawxml read answers the bare policy XML with APIM's raw content type, no JSON envelope. */
     rawxmlBare: boolean;
+    /** The next this many fragment writes (long-running operations) end `Failed`, storing nothing. */
+    fragmentLroFail: number;
   };
+  /** Long-running fragment writes by operation id (`tenant/operationResults/{id}`); see arm-policies.ts. */
+  operations: Map<string, FragmentOperation>;
   /** Monotonic counter for ETags and IDs. */
   nextEtag(): string;
+}
+
+/**
+ * A fragment PUT accepted but not yet provisioned: nothing is visible until a poll of its operation
+ * completes it (the first poll answers InProgress, the next completes it: count-based, not timed).
+ */
+export interface FragmentOperation {
+  id: string;
+  address: string;
+  /** The policy text as sent (validated when it was accepted). */
+  xml: string;
+  description?: string;
+  polls: number;
+  status: 'InProgress' | 'Succeeded' | 'Failed';
+  /** Decided when the PUT is accepted (the `fragmentLroFail` knob). */
+  fail: boolean;
+  started: string;
 }
 
 /** ARM error envelope. */

@@ -3,6 +3,7 @@
  * azure/; a snapshot folder or an in-memory state gives the same shape, so planning is tested
  * without ARM.
  */
+import { parsePolicyAddress } from './address.js';
 import type { Address, Diagnostic, IdentityShape, State } from './index.js';
 
 /** A user-assigned identity as ARM knows it (from its own resource). */
@@ -48,6 +49,57 @@ export interface LiveNames {
   namedValueValues: Map<string, string>;
 }
 
+/**
+ * The APIs, operations, products and workspaces the instance has, as far as the desired policies
+ * need them (ARM refuses a policy under a parent it lacks; this tool does not create parents).
+ */
+export interface LiveParents {
+  /** The instance's name, for the messages. */
+  service: string;
+  /**
+   * Names as read, by the lower-cased address of their collection (`apis`, `products`, `workspaces`,
+   * `apis/orders/operations`, `workspaces/w/apis` …). A collection that was not listed is absent: no
+   * check is made under it.
+   */
+  collections: Map<string, string[]>;
+  /**
+   * Parents a live policy under them proves (lower-cased `collection/name`, e.g. `apis/orders`): no
+   * list is needed for these; one is listed only for a parent nothing proves.
+   */
+  known: Set<string>;
+}
+
+/** One parent of a policy: what it is, the collection it is listed in (lower-cased address) and its name. */
+export interface PolicyParent {
+  kind: 'workspace' | 'api' | 'operation' | 'product';
+  collection: string;
+  name: string;
+}
+
+/**
+ * The parents of a policy or fragment address, outermost first
+ * (`workspaces/w/apis/a/operations/o/policies/policy` → workspace `w` in `workspaces`, API `a` in
+ * `workspaces/w/apis`, operation `o` in `workspaces/w/apis/a/operations`).
+ */
+export function policyParents(address: Address): PolicyParent[] {
+  const scope = parsePolicyAddress(address);
+  if (!scope) return [];
+  const out: PolicyParent[] = [];
+  const ws = scope.workspace !== undefined ? `workspaces/${scope.workspace}/` : '';
+  if (scope.workspace !== undefined) out.push({ kind: 'workspace', collection: 'workspaces', name: scope.workspace });
+  if (scope.kind === 'api' || scope.kind === 'operation') out.push({ kind: 'api', collection: `${ws}apis`.toLowerCase(), name: scope.apiId });
+  if (scope.kind === 'operation') out.push({ kind: 'operation', collection: `${ws}apis/${scope.apiId}/operations`.toLowerCase(), name: scope.operationId });
+  if (scope.kind === 'product') out.push({ kind: 'product', collection: `${ws}products`.toLowerCase(), name: scope.productId });
+  return out;
+}
+
+/** Whether the parent exists: known (a live policy proves it) or in its listed collection; undefined when neither was read. */
+export function parentListed(parents: LiveParents, parent: PolicyParent): boolean | undefined {
+  if (parents.known.has(`${parent.collection}/${parent.name}`.toLowerCase())) return true;
+  const names = parents.collections.get(parent.collection);
+  return names === undefined ? undefined : names.some((n) => n.toLowerCase() === parent.name.toLowerCase());
+}
+
 /** The workflow's limits on role assignments (not the manifest's to loosen). */
 export interface Guardrails {
   allowPrivilegedRoles: boolean;
@@ -71,6 +123,8 @@ export interface LiveState {
   rbac?: LiveIdentity;
   /** The user-assigned identities attached now, when `rbac` was not read (for the client-id checks). */
   attached?: UserAssignedInfo[];
+  /** The parents of the desired policies that exist; absent when not read (a snapshot): no parent checks then. */
+  parents?: LiveParents;
   /** Findings of the read (live ids that cannot be used, …), shown with the plan. */
   problems?: Diagnostic[];
 }

@@ -5,9 +5,23 @@
  */
 import type { Address } from './index.js';
 
+/** An API, operation, product or workspace the instance has, by its address (`apis/orders`, `apis/orders/operations/send`, `products/p`, `workspaces/w`, `workspaces/w/apis/a`). */
+export interface LiveSeedEntity {
+  address: string;
+  displayName?: string;
+}
+
 export interface LiveSeed {
   /** Policies and fragments by address, with their XML as written and a fragment's description. */
   policies: Array<{ address: Address; xml: string; description?: string }>;
+  /**
+   * The APIs, operations, products and workspaces the instance has. ARM refuses a policy under one it
+   * lacks, so every policy's parents must be here (the seed is refused otherwise).
+   */
+  apis: LiveSeedEntity[];
+  operations: LiveSeedEntity[];
+  products: LiveSeedEntity[];
+  workspaces: LiveSeedEntity[];
   /** APIOps named values and backends: the `properties` of their information files, by name. */
   namedValues: Array<{ name: string; properties: Record<string, unknown> }>;
   backends: Array<{ name: string; properties: Record<string, unknown> }>;

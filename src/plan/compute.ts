@@ -15,6 +15,7 @@ import { emptyTreeProblem, type PoliciesRoot } from './empty-tree.js';
 import { planIdentity } from './identity.js';
 import { sealPlan } from './integrity.js';
 import { comparePolicies, type PlanSide } from './policies.js';
+import { checkParents } from './parents.js';
 import { checkReferences } from './references.js';
 
 /** The desired side: the policies tree and, when it has one, identity.yaml. */
@@ -89,6 +90,9 @@ export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveStat
   const planned: PlanDesired = { ...desired, state: only(desired.state, keys) };
   let changes = comparePolicies(planned, { ...live, state: only(live.state, keys) });
   const problems: Diagnostic[] = [...(settings.problems ?? [])];
+
+  // A policy under an API, operation, product or workspace live lacks: ARM would refuse it.
+  if (live.parents) problems.push(...checkParents(planned.state, live.parents));
 
   // Reference checks need the live names: a snapshot has none.
   if (live.names && desired.documents) {
