@@ -26,7 +26,8 @@ const stored = async (address: string) => decodeOnce(((await admin(emu, 'GET', '
 const header = (name: string, expr: string) => `<set-header name="${name}" exists-action="override"><value>${expr}</value></set-header>`;
 
 test('a well-formed file means one decode, a raw file its text: APIM ends up holding exactly that C#, and a re-plan is clean', async () => {
-  emu = await startEmulator({ seedDir: makeTree({ 'policy.xml': policy() }) });
+  // The instance has an API `raw` without a policy (this tool deploys policies, not APIs).
+  emu = await startEmulator({ seedDir: makeTree({ 'policy.xml': policy(), 'apis/raw/apiInformation.json': '{"properties":{"displayName":"raw","path":"raw"}}' }) });
   const tree = makeTree({
     'policy.xml': policy(`${header('x', '@("Tom &amp; Jerry")')}\n${header('y', '@("Tom &amp;amp; Jerry")')}\n${header('z', '@("&#97;" + "&amp;#97;")')}`),
     // Not well-formed (a raw `<` and `&&` in an attribute): its C# is the text as written.
