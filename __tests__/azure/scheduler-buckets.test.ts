@@ -148,3 +148,15 @@ describe('pipelinePolicy against a simulated ARM with principal and global bucke
     expect(wallMs).toBeLessThan(((n - 5) / 5) * 1000 * 1.5 + 2000);
   });
 });
+
+describe('a bucket other processes drain', () => {
+  test('a refill measured near zero does not project a wait of hours: it probes within MAX_BUDGET_WAIT_MS of the last report', () => {
+    // 0 left, 30 sent since the report, a measured refill of 0.001/s (others take nearly all of it).
+    const s = { ...newBucketState(), heard: true, sent: 31, answers: 31, reports: [{ remaining: 0, at: 0, known: 1 }], maxRemaining: 250, rate: 0.001 / 1000 };
+    expect(bucketDelay(s, 0, 8)).toBeLessThanOrEqual(2_000);
+    expect(bucketDelay(s, 0, 8)).toBeGreaterThan(0);
+    expect(bucketDelay(s, 2_000, 8)).toBe(0);
+    // With a request of its own in flight, it waits for that answer first.
+    expect(bucketDelay({ ...s, inflight: 1 }, 2_000, 8)).toBe(-1);
+  });
+});

@@ -30,6 +30,8 @@ export const RESERVE_TOKENS = 1;
 /** Reports kept per kind for the budget estimate, and how long the tightest one counts (a rate error grows with its age). */
 export const REPORTS_KEPT = 32;
 export const BEST_REPORT_MAX_AGE_MS = 2_000;
+/** The longest wait for budget projected from a measured refill; past it, one probe instead (see `bucketDelay`). */
+export const MAX_BUDGET_WAIT_MS = 2_000;
 
 /**
  * One report of a remaining budget: its value, when it arrived, and `known`: how many requests of
@@ -151,11 +153,16 @@ export function bucketDelay(s: BucketState, t: number, maxConcurrency: number): 
     estimate = Math.min(rate * (t - last.at) - (s.sent - last.known), maxConcurrency);
   }
   if (estimate >= 1) return 0;
-  if (rate > 0) return Math.max(1, Math.ceil((1 - estimate) / rate));
-  // Rate not measured yet: wait for answers, then probe once a second after the last report
-  // (the tokens refilled meanwhile are not lost: the bucket is below its cap).
+  if (rate > 0) {
+    const wait = Math.max(1, Math.ceil((1 - estimate) / rate));
+    if (wait <= MAX_BUDGET_WAIT_MS) return wait;
+  }
+  // Rate not measured yet, or so low that the projected wait is long (other processes draining the
+  // same bucket leave a measured refill near zero, and the projection would be hours): wait for
+  // answers, then probe once a second (MAX_BUDGET_WAIT_MS when a rate was measured) after the last
+  // report; the probe's answer is a fresh report (the tokens refilled meanwhile are not lost).
   if (s.inflight > 0) return -1;
-  const probeAt = s.reports[s.reports.length - 1]!.at + RATE_MIN_SPAN_MS;
+  const probeAt = s.reports[s.reports.length - 1]!.at + (rate > 0 ? MAX_BUDGET_WAIT_MS : RATE_MIN_SPAN_MS);
   return probeAt > t ? probeAt - t : 0;
 }
 
