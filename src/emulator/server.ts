@@ -57,6 +57,8 @@ export interface ReadyLine {
   subscriptionId: string;
   resourceGroup: string;
   serviceName: string;
+  /** Every service of the subscription (the first is `serviceName`, the default). */
+  services: string[];
   tenantId: string;
   clientId: string;
   adminUrl: string;
@@ -391,6 +393,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     subscriptionId: target.subscriptionId,
     resourceGroup: target.resourceGroup,
     serviceName: target.serviceName,
+    services: list.map((s) => s.name),
     tenantId: target.tenantId,
     clientId: target.clientId,
     adminUrl: `${baseUrl}/admin/`,
