@@ -57,8 +57,6 @@ export interface ReadyLine {
   subscriptionId: string;
   resourceGroup: string;
   serviceName: string;
-  /** Every service of the subscription (the first is `serviceName`, the default). */
-  services: string[];
   tenantId: string;
   clientId: string;
   adminUrl: string;
@@ -393,7 +391,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     subscriptionId: target.subscriptionId,
     resourceGroup: target.resourceGroup,
     serviceName: target.serviceName,
-    services: list.map((s) => s.name),
     tenantId: target.tenantId,
     clientId: target.clientId,
     adminUrl: `${baseUrl}/admin/`,
