@@ -23,8 +23,12 @@
  *    in-process and by the bundled CLI; the plan says "content replaced" instead of diffing
  *    (src/policy-xml/diff.ts, MAX_EDIT_LINES), and must take well under 15 s.
  *
+ * 6. A fleet (scripts/bench-fleet.ts): 4 instances × 250 policies in one subscription, planned at once
+ *    by 4 bundled CLI processes, with one principal and with four; wall time vs the bucket bound, 429s.
+ *
  * Prints tables and, last, one JSON line for the 1,000-policy full plan.
- * Environment: BENCH_SIZES="1000,5000" (live sizes), BENCH_SKIP="offline,apply400,cold,corpus,bigdiff"
+ * `npm run bench -- fleet` runs only the fleet.
+ * Environment: BENCH_SIZES="1000,5000" (live sizes), BENCH_SKIP="offline,live,apply400,cold,corpus,bigdiff,fleet"
  * (sections to leave out), BENCH_COLD_NODE_ARGS="--cpu-prof …" (node flags for the cold-start runs),
  * BENCH_WORKER=tsx (live steps from source), BENCH_DIST=<dir> (reuse bundles).
  */
@@ -36,6 +40,7 @@ import { loadPolicyTree } from '../src/desired/load-tree.js';
 import { computePlan } from '../src/plan/compute.js';
 import { coldStart, type ColdStart } from './bench/cold-start.js';
 import { corpusDiff } from './bench/corpus.js';
+import { fleetBench } from './bench-fleet.js';
 import { ROOT, TSX, countArm, startEmulatorProcess, type EmulatorProcess } from './bench/emulator.js';
 import type { WorkerArgs, WorkerResult } from './bench/live-worker.js';
 import { spread, writeTree } from './bench/trees.js';
@@ -56,6 +61,8 @@ const skip = new Set(
     .map((s) => s.trim())
     .filter(Boolean),
 );
+// `npm run bench -- fleet`: the fleet alone.
+if (process.argv.slice(2).includes('fleet')) for (const s of ['offline', 'bigdiff', 'live', 'apply400', 'cold', 'corpus']) skip.add(s);
 const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
 const readBoundMs = (reads: number) => (Math.max(0, reads - READ_BURST) / READ_RATE) * 1000;
@@ -83,8 +90,8 @@ function bundles(): { action: string; floor: string; cli: string; worker: string
   return {
     action: build('src/index.ts', '.', !skip.has('cold')),
     floor: build('scripts/bench/cold-floor.ts', 'floor', !skip.has('cold')),
-    cli: build('src/cli.ts', 'cli', !skip.has('offline') || !skip.has('bigdiff')),
-    worker: tsxWorker ? undefined : build('scripts/bench/live-worker.ts', 'worker', true),
+    cli: build('src/cli.ts', 'cli', !skip.has('offline') || !skip.has('bigdiff') || !skip.has('fleet')),
+    worker: tsxWorker ? undefined : build('scripts/bench/live-worker.ts', 'worker', !skip.has('live') || !skip.has('apply400')),
     cleanup: () => {
       if (!process.env.BENCH_DIST) rmSync(dir, { recursive: true, force: true });
     },
@@ -297,7 +304,7 @@ try {
   }
 
   const runs: SizeRun[] = [];
-  for (const [i, n] of sizes.entries()) runs.push(await liveRun(n, i === 0));
+  if (!skip.has('live')) for (const [i, n] of sizes.entries()) runs.push(await liveRun(n, i === 0));
   const k400 = skip.has('apply400') ? undefined : await applyK(400);
 
   const cold = skip.has('cold')
@@ -367,6 +374,8 @@ try {
       },
     ]);
   }
+
+  if (!skip.has('fleet')) await fleetBench(dist.cli);
 
   const first = runs.find((r) => r.n === 1000) ?? runs[0];
   if (first) {

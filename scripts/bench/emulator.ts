@@ -39,8 +39,9 @@ export function countArm(entries: RequestLogEntry[]) {
   };
 }
 
-export async function startEmulatorProcess(options: { seedDir: string; latencyMs: number; throttle: boolean }): Promise<EmulatorProcess> {
-  const args = [join(ROOT, 'src', 'cli.ts'), 'emulator', '--port', '0', '--seed', options.seedDir, '--latency-ms', String(options.latencyMs)];
+/** `seedDir`: one service; `args`: more emulator flags instead (e.g. `--service name=dir` repeated, `--client id`). */
+export async function startEmulatorProcess(options: { seedDir?: string; latencyMs: number; throttle: boolean; args?: string[] }): Promise<EmulatorProcess> {
+  const args = [join(ROOT, 'src', 'cli.ts'), 'emulator', '--port', '0', ...(options.seedDir ? ['--seed', options.seedDir] : []), '--latency-ms', String(options.latencyMs), ...(options.args ?? [])];
   if (options.throttle) args.push('--throttle');
   const child: ChildProcess = spawn(TSX, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

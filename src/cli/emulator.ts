@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { startSeededEmulator } from './emulator-seed.js';
+import type { EmulatorService } from '../emulator/server.js';
+import { loadLiveSeed, startSeededEmulator } from './emulator-seed.js';
 import { CliError } from './errors.js';
 
 function number(name: string, min: number, max: number) {
@@ -8,6 +9,24 @@ function number(name: string, min: number, max: number) {
     if (!Number.isFinite(n) || n < min || n > max) throw new CliError(`${name} must be a number from ${min} to ${max}, not "${raw}"`, 2);
     return n;
   };
+}
+
+const collect = (raw: string, prev: string[] = []) => [...prev, raw];
+
+/** `--service name[=seedDir]`, repeated: the services of the one subscription, the first the default. */
+async function servicesOf(specs: string[]): Promise<EmulatorService[]> {
+  const out: EmulatorService[] = [];
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    const name = (eq < 0 ? spec : spec.slice(0, eq)).trim();
+    const dir = eq < 0 ? '' : spec.slice(eq + 1).trim();
+    if (!/^[a-z][a-z0-9-]{0,49}$/i.test(name)) {
+      throw new CliError(`--service "${spec}": the name must be an API Management service name (letters, digits and hyphens, starting with a letter), as in --service apim-a=policies/`, 2);
+    }
+    if (out.some((s) => s.name.toLowerCase() === name.toLowerCase())) throw new CliError(`--service "${name}" is given twice; give each service once`, 2);
+    out.push({ name, ...(dir ? { seed: (await loadLiveSeed(dir)).seed } : {}) });
+  }
+  return out;
 }
 
 export function registerEmulator(program: Command): void {
@@ -20,9 +39,15 @@ export function registerEmulator(program: Command): void {
     .option('--seed <dir>', 'the live state starts as this policies tree describes')
     .option('--latency-ms <n>', 'delay every response', number('--latency-ms', 0, 60000), 0)
     .option('--fault-rate <x>', 'share of ARM requests answered with 429, 500, 503 or a reset', number('--fault-rate', 0, 1), 0)
-    .option('--throttle', "apply ARM's token buckets (reads 250 + 25/s, writes 200 + 10/s)")
-    .action(async (opts: { port: number; seed?: string; latencyMs: number; faultRate: number; throttle?: boolean }) => {
+    .option('--throttle', "apply ARM's token buckets (per principal: reads 250 + 25/s, writes 200 + 10/s, deletes 200 + 10/s; 15× that for the subscription)")
+    .option('--service <name=dir>', 'one more APIM service in the subscription, seeded from a policies tree (repeatable; the first is the default; replaces --seed)', collect, [])
+    .option('--client <id>', 'one more client ID (principal) the fake Entra issues ARM tokens to (repeatable)', collect, [])
+    .action(async (opts: { port: number; seed?: string; latencyMs: number; faultRate: number; throttle?: boolean; service: string[]; client: string[] }) => {
+      if (opts.service.length && opts.seed) throw new CliError('--seed and --service exclude each other: seed each service with --service name=dir', 2);
+      const services = await servicesOf(opts.service);
       const emulator = await startSeededEmulator({
+        ...(services.length ? { services } : {}),
+        ...(opts.client.length ? { clientIds: opts.client } : {}),
         port: opts.port,
         ...(opts.seed ? { seedDir: opts.seed } : {}),
         latencyMs: opts.latencyMs,

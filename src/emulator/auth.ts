@@ -45,6 +45,10 @@ export interface EmulatorAuth {
    * Entra's AADSTS70021. Undefined (the default) trusts any subject of the OIDC fake.
    */
   setFederatedSubjects(subjects: string[] | undefined): void;
+  /** The principal (the app's client ID) an access token of the request was issued to; undefined without a valid token. */
+  principalOf(req: EmulatorRequest): string | undefined;
+  /** Registers one more app (client ID) the fake Entra issues ARM tokens to (several principals). */
+  addClient(clientId: string): void;
 }
 
 const b64url = (data: string | Buffer): string => Buffer.from(data).toString('base64url');
@@ -79,6 +83,8 @@ export function createAuth(options: AuthOptions): EmulatorAuth {
   let federatedSubjects: string[] | undefined;
   const accessTokens = new Map<string, number>(); // token → expiry (ms)
   const tokenRequests: TokenRequestRecord[] = [];
+  const tokenClients = new Map<string, string>(); // token → client ID (the principal)
+  const extraClients = new Set<string>();
 
   function sign(claims: Record<string, unknown>, key: KeyObject): string {
     const header = b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid }));
@@ -174,7 +180,7 @@ export function createAuth(options: AuthOptions): EmulatorAuth {
       return entraError(400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grantType}'.`);
     }
     const clientId = form.get('client_id') ?? '';
-    if (clientId.toLowerCase() !== options.clientId.toLowerCase()) {
+    if (clientId.toLowerCase() !== options.clientId.toLowerCase() && !extraClients.has(clientId.toLowerCase())) {
       return entraError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenant}'.`);
     }
     const assertion = form.get('client_assertion');
@@ -210,6 +216,7 @@ export function createAuth(options: AuthOptions): EmulatorAuth {
     }
     const accessToken = randomBytes(32).toString('base64url');
     accessTokens.set(accessToken, Date.now() + 3599_000);
+    tokenClients.set(accessToken, clientId.toLowerCase());
     return { status: 200, body: { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: accessToken } };
   }
 
@@ -235,6 +242,14 @@ export function createAuth(options: AuthOptions): EmulatorAuth {
     },
     setFederatedSubjects: (list) => {
       federatedSubjects = list;
+    },
+    principalOf(req) {
+      const m = /^Bearer\s+(\S+)$/i.exec(req.headers['authorization'] ?? '');
+      const expiry = m ? accessTokens.get(m[1]) : undefined;
+      return m && expiry !== undefined && expiry > Date.now() ? tokenClients.get(m[1]) : undefined;
+    },
+    addClient(clientId) {
+      extraClients.add(clientId.toLowerCase());
     },
     isAuthorized(req) {
       const m = /^Bearer\s+(\S+)$/i.exec(req.headers['authorization'] ?? '');

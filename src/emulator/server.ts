@@ -1,7 +1,10 @@
 /**
  * The emulator's HTTPS server: parses requests into `EmulatorRequest`s, serves the admin API,
- * applies latency, auth, ARM throttling (token buckets) and injected faults, logs each request and
- * asks the route handlers in turn (auth and GitHub fakes first, then ARM: identity/RBAC, policies).
+ * applies latency, auth, ARM throttling (token buckets, throttle.ts) and injected faults, logs each
+ * request and asks the route handlers in turn (auth and GitHub fakes first, then ARM: identity/RBAC,
+ * policies). Several APIM services can live in its one subscription: one `EmulatorState` each,
+ * picked by the path's `…/providers/Microsoft.ApiManagement/service/<name>` segment; role
+ * assignments are the subscription's, shared by all (state.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
@@ -16,27 +19,35 @@ import { deleteEntity, parentsOf, storeEntity } from './arm-entities.js';
 import { createGitHubFake, type GitHubFake } from './github.js';
 import { seedState } from './seed.js';
 import { createEmulatorState } from './state.js';
+import { ArmThrottle, operationTypeOf, throttledMessage, throttleOf, type ThrottleConfig } from './throttle.js';
 import { createTls, type EmulatorTls } from './tls.js';
 import { armError, type EmulatorIdentity, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type RouteHandler } from './types.js';
 
-export interface ThrottleConfig {
-  readBurst: number;
-  readRate: number;
-  writeBurst: number;
-  writeRate: number;
+export { DEFAULT_THROTTLE, type ThrottleConfig } from './throttle.js';
+
+/** One APIM service instance of the emulator's subscription. */
+export interface EmulatorService {
+  name: string;
+  seed?: LiveSeed;
 }
-export const DEFAULT_THROTTLE: ThrottleConfig = { readBurst: 250, readRate: 25, writeBurst: 200, writeRate: 10 };
 
 export interface EmulatorOptions {
   /** 0 or absent = any free port. */
   port?: number;
   /** The live state it starts with (the CLI loads it from a tree: src/cli/emulator-seed.ts). */
   seed?: LiveSeed;
+  /**
+   * Several services in the one subscription and resource group (the first is the default: its
+   * name is `ready.serviceName`); when given, `seed` and `target.serviceName` are not used.
+   */
+  services?: EmulatorService[];
+  /** More client IDs (apps, i.e. principals) the fake Entra issues ARM tokens to, beside `target.clientId`. */
+  clientIds?: string[];
   latencyMs?: number;
   /** Share (0..1) of ARM requests answered with 429 + Retry-After, 500, 503 or a connection reset. */
   faultRate?: number;
-  /** `true` = ARM's default buckets. */
-  throttle?: boolean | ThrottleConfig;
+  /** `true` = ARM's default buckets (reads 250 + 25/s, writes and deletes 200 + 10/s per principal; 15× globally). */
+  throttle?: boolean | Partial<ThrottleConfig>;
   /** ARM route handlers; default identity/RBAC then policies. */
   routes?: RouteHandler[];
   /** Overrides of the fake subscription, resource group, service, tenant and client IDs. */
@@ -74,6 +85,8 @@ export interface RequestLogEntry {
   ifMatch?: string;
   /** The JSON body's top-level keys, and those of its `properties`, sorted (a request-contract check reads them). */
   bodyKeys?: string[];
+  /** The client ID the bearer token was issued to (ARM requests with a valid token). */
+  principal?: string;
 }
 
 function bodyKeysOf(body: string): string[] | undefined {
@@ -93,8 +106,10 @@ function bodyKeysOf(body: string): string[] | undefined {
 export interface RunningEmulator {
   ready: ReadyLine;
   close(): Promise<void>;
-  /** In-process access (tests, demo). */
+  /** In-process access (tests, demo): the default (first) service's state. */
   state: EmulatorState;
+  /** Every service's state, by lower-cased name, in the order given. */
+  services: Map<string, EmulatorState>;
   auth: EmulatorAuth;
   github: GitHubFake;
   /** CA certificate (PEM) to trust, e.g. `tlsOptions: { ca }` in Azure SDK client options. */
@@ -117,38 +132,12 @@ interface FailWrites {
 interface Faults {
   latencyMs: number;
   errorRate: number;
-  throttle: ThrottleConfig | undefined;
+  throttle: Required<ThrottleConfig> | undefined;
   failWrites: FailWrites | undefined;
 }
 
-class Bucket {
-  tokens: number;
-  private last = Date.now();
-  constructor(
-    public burst: number,
-    public rate: number,
-  ) {
-    this.tokens = burst;
-  }
-  refill(): void {
-    const now = Date.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
-    this.last = now;
-  }
-  /** Takes a token; false when empty. */
-  take(): boolean {
-    this.refill();
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-  retryAfterSeconds(): number {
-    return Math.max(1, Math.ceil((1 - this.tokens) / this.rate));
-  }
-}
-
-const throttleOf = (t: boolean | Partial<ThrottleConfig> | undefined): ThrottleConfig | undefined =>
-  t === undefined || t === false ? undefined : t === true ? { ...DEFAULT_THROTTLE } : { ...DEFAULT_THROTTLE, ...t };
+/** The service name of an ARM path, if it addresses one (`…/providers/Microsoft.ApiManagement/service/<name>…`). */
+const SERVICE_IN_PATH = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.apimanagement\/service\/([^/]+)(\/|$)/i;
 
 const NON_ARM = /^\/(github-oidc|github-api)(\/|$)|^\/[^/]+\/(v2\.0\/\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/v2\.0\/keys)$/i;
 
@@ -194,16 +183,31 @@ function send(res: ServerResponse, method: string, r: EmulatorResponse): void {
   res.end(payload);
 }
 
+const eqi = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
-  const target: EmulatorIdentity = { ...DEFAULT_TARGET, ...(options.target ?? {}) };
-  const state = createEmulatorState(target);
-  if (options.seed) seedState(state, options.seed);
-  const rbacProblem = options.rbac ? setDeployerAssignments(state, options.rbac) : undefined;
-  if (rbacProblem) throw new Error(`emulator rbac: ${rbacProblem}`);
+  const list: EmulatorService[] = options.services?.length ? options.services : [{ name: options.target?.serviceName ?? DEFAULT_TARGET.serviceName, ...(options.seed ? { seed: options.seed } : {}) }];
+  const target: EmulatorIdentity = { ...DEFAULT_TARGET, ...(options.target ?? {}), serviceName: list[0]!.name };
+  const shared = new Map();
+  const services = new Map<string, EmulatorState>();
+  for (const svc of list) {
+    if (!/^[a-z][a-z0-9-]{0,49}$/i.test(svc.name)) throw new Error(`emulator: "${svc.name}" is not a valid API Management service name (letters, digits and hyphens, starting with a letter)`);
+    if (services.has(svc.name.toLowerCase())) throw new Error(`emulator: service "${svc.name}" given twice`);
+    const st = createEmulatorState({ ...target, serviceName: svc.name }, shared);
+    if (svc.seed) seedState(st, svc.seed);
+    services.set(svc.name.toLowerCase(), st);
+  }
+  const state = services.get(list[0]!.name.toLowerCase())!;
+  if (options.rbac) {
+    for (const st of services.values()) {
+      const rbacProblem = setDeployerAssignments(st, options.rbac);
+      if (rbacProblem) throw new Error(`emulator rbac: ${rbacProblem}`);
+    }
+  }
   const tls: EmulatorTls = await createTls();
   const auth = createAuth({ tenantId: target.tenantId, clientId: target.clientId });
+  for (const c of options.clientIds ?? []) auth.addClient(c);
   const github = createGitHubFake();
   const armRoutes = options.routes ?? [identityRoutes, policyRoutes];
   const faults: Faults = {
@@ -212,17 +216,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     throttle: throttleOf(options.throttle),
     failWrites: undefined,
   };
-  const buckets = { reads: new Bucket(DEFAULT_THROTTLE.readBurst, DEFAULT_THROTTLE.readRate), writes: new Bucket(DEFAULT_THROTTLE.writeBurst, DEFAULT_THROTTLE.writeRate) };
-  const configureBuckets = () => {
-    const t = faults.throttle ?? DEFAULT_THROTTLE;
-    buckets.reads = new Bucket(t.readBurst, t.readRate);
-    buckets.writes = new Bucket(t.writeBurst, t.writeRate);
-  };
-  configureBuckets();
+  const throttle = new ArmThrottle(faults.throttle);
+  const configureBuckets = () => throttle.configure(faults.throttle);
   const log: RequestLogEntry[] = [];
+  const defaultState = state;
   let baseUrl = '';
 
   function admin(req: EmulatorRequest): EmulatorResponse {
+    // `?service=<name>` picks the service of state/edit/faults (default: the first; faults: all).
+    const named = req.query['service'];
+    const picked = named ? services.get(named.toLowerCase()) : state;
+    if (!picked) return { status: 404, body: { error: `no service "${named}" (the emulator has ${[...services.values()].map((s) => s.target.serviceName).join(', ')})` } };
+    return adminOf(req, picked, named ? [picked] : [...services.values()]);
+  }
+
+  function adminOf(req: EmulatorRequest, state: EmulatorState, faultTargets: EmulatorState[]): EmulatorResponse {
     const route = `${req.method} ${req.path
       .replace(/^\/admin\/?/i, '')
       .replace(/\/+$/, '')
@@ -270,6 +278,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       }
       case 'GET requests':
         return { status: 200, body: { total: log.length, log, tokenRequests: auth.tokenRequests } };
+      case 'GET throttle':
+        return { status: 200, body: { enforcing: throttle.enforcing, remaining: throttle.snapshot() } };
+      case 'GET services':
+        return { status: 200, body: { services: [...services.values()].map((s) => s.target.serviceName) } };
       case 'POST faults': {
         const b = json();
         if (!b || typeof b !== 'object') return { status: 400, body: { error: 'body must be a JSON object' } };
@@ -280,21 +292,31 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
           b.failWrites && typeof b.failWrites.address === 'string'
             ? { address: b.failWrites.address.toLowerCase(), status: Number(b.failWrites.status ?? 500), times: Number(b.failWrites.times ?? 1) }
             : undefined;
-        state.faults.principalNotFound = Math.max(0, Number(b.principalNotFound ?? 0) || 0);
-        state.faults.omitFromAllPolicies = Array.isArray(b.omitFromAllPolicies)
-          ? b.omitFromAllPolicies.filter((p: unknown): p is string => typeof p === 'string').map((p: string) => p.toLowerCase())
-          : [];
-        state.faults.allPoliciesStatus = Number(b.allPoliciesStatus) >= 400 ? Number(b.allPoliciesStatus) : undefined;
-        // A rawxml read answers the bare policy XML (no JSON envelope), as live instances have been seen to.
-        state.faults.rawxmlBare = b.rawxmlBare === true;
-        state.faults.fragmentLroFail = Math.max(0, Number(b.fragmentLroFail ?? 0) || 0);
+        for (const st of faultTargets) {
+          st.faults.principalNotFound = Math.max(0, Number(b.principalNotFound ?? 0) || 0);
+          st.faults.omitFromAllPolicies = Array.isArray(b.omitFromAllPolicies)
+            ? b.omitFromAllPolicies.filter((p: unknown): p is string => typeof p === 'string').map((p: string) => p.toLowerCase())
+            : [];
+          st.faults.allPoliciesStatus = Number(b.allPoliciesStatus) >= 400 ? Number(b.allPoliciesStatus) : undefined;
+          // A rawxml read answers the bare policy XML (no JSON envelope), as live instances have been seen to.
+          st.faults.rawxmlBare = b.rawxmlBare === true;
+          st.faults.fragmentLroFail = Math.max(0, Number(b.fragmentLroFail ?? 0) || 0);
+        }
         configureBuckets();
         const { principalNotFound, omitFromAllPolicies, allPoliciesStatus, rawxmlBare, fragmentLroFail } = state.faults;
         return { status: 200, body: { ...faults, principalNotFound, omitFromAllPolicies, allPoliciesStatus, rawxmlBare, fragmentLroFail } };
       }
       case 'GET rbac':
-      case 'POST rbac':
         return rbacAdmin(req, state);
+      case 'POST rbac': {
+        // The deployer's role assignments hold in every service of the subscription (or the one ?service= names).
+        let out: EmulatorResponse = { status: 400, body: { error: 'no service' } };
+        for (const st of faultTargets) {
+          out = rbacAdmin(req, st);
+          if (out.status !== 200) return out;
+        }
+        return out;
+      }
       case 'GET github/comments':
         return { status: 200, body: { comments: github.comments().map((c) => ({ id: c.id, issueNumber: c.issueNumber, author: c.author.login, body: c.body })) } };
       case 'POST github/pulls': {
@@ -316,7 +338,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   }
 
   /** Runs the ARM handlers; applies `failWrites` by rolling back a write that touched its address. */
-  function arm(req: EmulatorRequest): EmulatorResponse {
+  function arm(req: EmulatorRequest, state: EmulatorState): EmulatorResponse {
     const isWrite = req.method !== 'GET' && req.method !== 'HEAD';
     const fw = faults.failWrites;
     const snapshot = isWrite && fw && fw.times !== 0 ? new Map(state.resources) : undefined;
@@ -359,23 +381,29 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       ...(req.headers['if-match'] !== undefined ? { ifMatch: req.headers['if-match'] } : {}),
       ...(req.body ? { bodyKeys: bodyKeysOf(req.body) } : {}),
     };
+    const principal = auth.principalOf(req);
+    if (principal !== undefined) entry.principal = principal;
     log.push(entry);
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
     let out: EmulatorResponse | undefined;
     if (NON_ARM.test(req.path)) {
       out = auth.routes(req, state) ?? github.routes(req, state) ?? { status: 404, body: { message: 'Not Found' } };
     } else {
-      // ARM
-      const kind = req.method === 'GET' || req.method === 'HEAD' ? 'reads' : 'writes';
-      const bucket = buckets[kind];
-      if (!auth.isAuthorized(req)) out = auth.unauthorized(req);
-      else if (!bucket.take() && faults.throttle) {
+      // ARM: the service the path names (or the default one for subscription-level routes)
+      const op = operationTypeOf(req.method);
+      const svc = SERVICE_IN_PATH.exec(req.path);
+      const state = svc && eqi(svc[1]!, target.subscriptionId) && eqi(svc[2]!, target.resourceGroup) ? services.get(svc[3]!.toLowerCase()) : defaultState;
+      const throttled = auth.isAuthorized(req) ? throttle.take(principal ?? '', op) : undefined;
+      if (!throttled) out = auth.unauthorized(req);
+      else if (!throttled.allowed) {
+        out = armError(429, 'TooManyRequests', throttledMessage(op, throttled.limitedBy ?? 'principal'));
+        out.headers = { 'Retry-After': String(throttled.retryAfterSeconds ?? 1) };
+      } else if (!state) {
         out = armError(
-          429,
-          'TooManyRequests',
-          `The request is being throttled as the limit has been reached for operation type - ${kind === 'reads' ? 'Read' : 'Write'}_ObservationWindow_00:05:00. For more information, see - https://aka.ms/srpthrottlinglimits`,
+          404,
+          'ResourceNotFound',
+          `The Resource 'Microsoft.ApiManagement/service/${svc![3]}' under resource group '${svc![2]}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
         );
-        out.headers = { 'Retry-After': String(bucket.retryAfterSeconds()) };
       } else if (faults.errorRate > 0 && Math.random() < faults.errorRate) {
         const pick = Math.floor(Math.random() * 4);
         if (pick === 3) {
@@ -385,12 +413,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         }
         out = injectedFailure([429, 500, 503][pick]);
       } else {
-        out = authorize(req, state) ?? arm(req);
+        out = authorize(req, state) ?? arm(req, state);
       }
-      bucket.refill();
       out.headers = {
         ...(out.headers ?? {}),
-        [`x-ms-ratelimit-remaining-subscription-${kind}`]: String(Math.max(0, Math.floor(bucket.tokens))),
+        ...(throttled?.headers ?? {}),
         'x-ms-request-id': req.headers['x-ms-client-request-id'] ?? randomBytes(16).toString('hex'),
         'x-ms-correlation-request-id': randomBytes(16).toString('hex'),
       };
@@ -437,6 +464,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   return {
     ready,
     state,
+    services,
     auth,
     github,
     caCert: tls.caCert,
