@@ -10,6 +10,7 @@ import { registerFmt } from './cli/fmt.js';
 import { registerLint } from './cli/lint.js';
 import { registerPlan } from './cli/plan.js';
 import { registerRestore } from './cli/restore.js';
+import { rejectUnknownOptions } from './cli/unknown-options.js';
 import { githubIdToken } from './github/id-token.js';
 import { TOOL_VERSION } from './version.js';
 
@@ -19,6 +20,12 @@ const program = new Command()
   .version(TOOL_VERSION)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
+
+// `apim-policy lint --list-rules | head`: a reader that stops early is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 // The OIDC ID token is GitHub's: in a workflow step, or beside the emulator (its env file).
 const env = { idToken: githubIdToken() };
@@ -33,6 +40,7 @@ registerEmulator(program);
 registerDemo(program);
 
 try {
+  rejectUnknownOptions(program, process.argv);
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {

@@ -48,22 +48,26 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const present = (v: string | undefined): string | undefined => (v !== undefined && v.trim() !== '' ? v.trim() : undefined);
 
+/** The variables a target falls back to (what `apim-policy emulator --env-file` writes, beside azure/login's). */
+export const TARGET_ENV = ['AZURE_SUBSCRIPTION_ID', 'AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'APIM_RESOURCE_GROUP', 'APIM_SERVICE_NAME', 'APIM_ARM_ENDPOINT'] as const;
+
 /**
  * Settles the target and auth from the words given, falling back to the variables azure/login and
- * the Azure SDKs use (`AZURE_SUBSCRIPTION_ID`, `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`). Every missing
- * or malformed value is reported at once.
+ * the Azure SDKs use (`AZURE_SUBSCRIPTION_ID`, `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`) and to
+ * `APIM_RESOURCE_GROUP`, `APIM_SERVICE_NAME`, `APIM_ARM_ENDPOINT`. Every missing or malformed value
+ * is reported at once.
  */
 export function resolveTarget(words: TargetSettings, env: NodeJS.ProcessEnv = process.env): { target: AzureTarget; auth: AuthSettings } {
   const problems: string[] = [];
   const subscriptionId = present(words.subscriptionId) ?? present(env.AZURE_SUBSCRIPTION_ID);
-  const resourceGroup = present(words.resourceGroup);
-  const serviceName = present(words.serviceName);
+  const resourceGroup = present(words.resourceGroup) ?? present(env.APIM_RESOURCE_GROUP);
+  const serviceName = present(words.serviceName) ?? present(env.APIM_SERVICE_NAME);
   if (!subscriptionId) problems.push('--subscription-id (input subscription-id, or AZURE_SUBSCRIPTION_ID) is required');
   else if (!GUID.test(subscriptionId)) problems.push(`--subscription-id "${subscriptionId}" is not a subscription ID (a GUID)`);
-  if (!resourceGroup) problems.push('--resource-group (input resource-group) is required');
-  if (!serviceName) problems.push('--service-name (input service-name): the name of the APIM instance, is required');
+  if (!resourceGroup) problems.push('--resource-group (input resource-group, or APIM_RESOURCE_GROUP) is required');
+  if (!serviceName) problems.push('--service-name (input service-name, or APIM_SERVICE_NAME): the name of the APIM instance, is required');
 
-  let armEndpoint = present(words.armEndpoint) ?? PUBLIC_ARM_ENDPOINT;
+  let armEndpoint = present(words.armEndpoint) ?? present(env.APIM_ARM_ENDPOINT) ?? PUBLIC_ARM_ENDPOINT;
   try {
     const url = new URL(armEndpoint);
     if (url.protocol !== 'https:') problems.push(`--arm-endpoint must be https (Azure SDKs send tokens only over TLS), not ${armEndpoint}`);

@@ -12,13 +12,17 @@ export function registerLint(program: Command): void {
     .description(
       'Check a policies tree: every policy parses as APIM would, has the right sections, and avoids the misconfigurations that deploy fine and fail at runtime (audiences, roles, identities, JWT validation, secrets, CORS). Configure with apim-policy-lint.yaml; suppress with <!-- apim-policy-lint-disable rule-id -->.',
     )
-    .requiredOption('--policies <dir>', 'policies tree (APIOps layout)')
+    .option('--policies <dir>', 'policies tree (APIOps layout); required unless --list-rules')
     .option('--environment <name>', 'environment whose environments/<name>.yaml variables fill ${NAME} in identity.yaml')
     .addOption(new Option('--format <format>', 'output').choices(['text', 'json', 'sarif']).default('text'))
     .option('--list-rules', 'print the rules (id, default severity, what each catches) and exit')
-    .action(async (opts: { policies: string; environment?: string; format: 'text' | 'json' | 'sarif'; listRules?: boolean }) => {
+    .action(async (opts: { policies?: string; environment?: string; format: 'text' | 'json' | 'sarif'; listRules?: boolean }) => {
       if (opts.listRules) {
         for (const r of RULES) process.stdout.write(`${r.id.padEnd(34)} ${r.severity.padEnd(8)} ${r.description}\n`);
+        return;
+      }
+      if (opts.policies === undefined) {
+        program.commands.find((c) => c.name() === 'lint')?.error("error: required option '--policies <dir>' not specified", { code: 'commander.missingMandatoryOptionValue', exitCode: 2 });
         return;
       }
       const diagnostics = lintTree(await loadDesiredTree(opts.policies, opts.environment ? { environment: opts.environment } : {}));

@@ -13,7 +13,7 @@ import { renderMarkdown } from '../render/markdown.js';
 import { renderText } from '../render/text.js';
 import { CliError, failOnErrors, printDiagnostics } from './errors.js';
 import { guardrailSettings } from '../ci/settings.js';
-import { addIdentityOptions, addTargetOptions, connectWithProgress, currentCommit, flagSettings, hasTarget, type CliEnvironment, type IdentityFlags } from './target.js';
+import { addIdentityOptions, addTargetOptions, connectWithProgress, currentCommit, flagSettings, hasTarget, hasTargetOrEnv, type CliEnvironment, type IdentityFlags } from './target.js';
 
 export type OutputFormat = 'text' | 'markdown' | 'json';
 
@@ -74,8 +74,8 @@ export function registerPlan(program: Command, env: CliEnvironment): void {
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error (a plan with error problems exits 1 with or without it)');
   addIdentityOptions(addTargetOptions(command)).action(async (opts: PlanOptions) => {
     if (opts.liveSnapshot && hasTarget(opts)) throw new CliError('give either --live-snapshot or the Azure target flags, not both', 1);
-    if (!opts.liveSnapshot && !hasTarget(opts)) {
-      throw new CliError('plan needs a live side: the Azure target flags (--subscription-id, --resource-group, --service-name …) or --live-snapshot <dir>', 1);
+    if (!opts.liveSnapshot && !hasTargetOrEnv(opts)) {
+      throw new CliError('plan needs a live side: the Azure target flags (--subscription-id, --resource-group, --service-name …, or APIM_RESOURCE_GROUP and APIM_SERVICE_NAME) or --live-snapshot <dir>', 1);
     }
     if (opts.base && opts.liveSnapshot) throw new CliError('--base scopes a plan against a live instance; it does not go with --live-snapshot', 1);
     const plan = opts.liveSnapshot ? await planAgainstSnapshot(opts.policies, opts.liveSnapshot) : await planAgainstInstance(opts.policies, opts, env, opts.base);

@@ -11,9 +11,9 @@ import { createProgress, type Progress } from './progress.js';
 export function addTargetOptions(command: Command): Command {
   return command
     .option('--subscription-id <id>', 'subscription of the APIM instance (default: AZURE_SUBSCRIPTION_ID)')
-    .option('--resource-group <name>', 'resource group of the APIM instance')
-    .option('--service-name <name>', 'name of the APIM instance')
-    .option('--arm-endpoint <url>', `Azure Resource Manager endpoint: a sovereign cloud or the local emulator (default ${PUBLIC_ARM_ENDPOINT})`)
+    .option('--resource-group <name>', 'resource group of the APIM instance (default: APIM_RESOURCE_GROUP)')
+    .option('--service-name <name>', 'name of the APIM instance (default: APIM_SERVICE_NAME)')
+    .option('--arm-endpoint <url>', `Azure Resource Manager endpoint: a sovereign cloud or the local emulator (default: APIM_ARM_ENDPOINT, else ${PUBLIC_ARM_ENDPOINT})`)
     .addOption(
       new Option('--auth <kind>', 'oidc: GitHub OIDC federated credential (default in Actions); azure-cli: an az login / azure/login session; default: DefaultAzureCredential').choices([
         ...AUTH_KINDS,
@@ -61,8 +61,14 @@ export function flagSettings(opts: object): SettingSource {
   };
 }
 
+/** Target flags given on the command line. */
 export function hasTarget(opts: TargetSettings): boolean {
   return !!(opts.resourceGroup || opts.serviceName || opts.subscriptionId);
+}
+
+/** An instance named by flags, or by the environment (`source` of an `apim-policy emulator --env-file` file). */
+export function hasTargetOrEnv(opts: TargetSettings, env: NodeJS.ProcessEnv = process.env): boolean {
+  return hasTarget(opts) || !!(env.APIM_SERVICE_NAME?.trim() && env.APIM_RESOURCE_GROUP?.trim());
 }
 
 /** What the CLI needs from where it runs: the OIDC ID token (GitHub's in a workflow or beside the emulator). */
