@@ -158,6 +158,13 @@ describe('YAML and schema problems', () => {
     expect(errorsOf({ 'identity.yaml': 'roleAssignments:\n  - identity: "system\n' })).toEqual([`${at(3, 1)} not valid YAML: Missing closing "quote`]);
   });
 
+  it("says what absurd nesting is, not the parser's stack overflow", () => {
+    const errors = errorsOf({ 'identity.yaml': `identity: ${'['.repeat(20000)}${']'.repeat(20000)}\n` });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('not valid YAML: nested too deeply to read');
+    expect(errors[0]).not.toMatch(/call stack/i);
+  });
+
   it('wants a map at the top level', () => {
     expect(errorsOf({ 'identity.yaml': '- identity: system\n' })).toEqual([`${at(1, 1)} identity.yaml must be a map with identity: and roleAssignments: at the top level`]);
     expect(errorsOf({ 'identity.yaml': 'just words\n' })).toHaveLength(1);

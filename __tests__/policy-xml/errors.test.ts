@@ -381,3 +381,24 @@ describe('parsePolicyDocument: unwrapped fragments keep positions', () => {
     expectAt(err, where(text, '</inbound>'));
   });
 });
+
+describe('a file cut short', () => {
+  it('names the innermost element left open, at the line it opened, never 1:1', () => {
+    const text = '<policies>\n    <inbound>\n        <base />';
+    const err = syntaxError(text);
+    expectAt(err, where(text, '<inbound>'));
+    expect(err.reason).toBe('<inbound> opened at line 2 is never closed (nor <policies>): the file ends first; is it cut short?');
+  });
+  it('skips comments, CDATA and quoted ">" on the way', () => {
+    const text = '<policies>\n<inbound><base /></inbound>\n<backend>\n<!-- <x> -->\n<set-body><![CDATA[<y>]]></set-body>\n<set-header name="a>b" />';
+    const err = syntaxError(text);
+    expectAt(err, where(text, '<backend>'));
+    expect(err.reason).toMatch(/^<backend> opened at line 3 is never closed/);
+  });
+  it('a start tag the file cuts in half is named as such', () => {
+    const text = '<policies>\n<inbound><base /></inbound>\n<backend name="x"';
+    const err = syntaxError(text);
+    expectAt(err, where(text, '<backend'));
+    expect(err.reason).toBe('the start tag <backend is never finished: the file ends first; is it cut short?');
+  });
+});

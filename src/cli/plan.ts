@@ -75,7 +75,10 @@ export function registerPlan(program: Command, env: CliEnvironment): void {
   addIdentityOptions(addTargetOptions(command)).action(async (opts: PlanOptions) => {
     if (opts.liveSnapshot && hasTarget(opts)) throw new CliError('give either --live-snapshot or the Azure target flags, not both', 1);
     if (!opts.liveSnapshot && !hasTargetOrEnv(opts)) {
-      throw new CliError('plan needs a live side: the Azure target flags (--subscription-id, --resource-group, --service-name …, or APIM_RESOURCE_GROUP and APIM_SERVICE_NAME) or --live-snapshot <dir>', 1);
+      throw new CliError(
+        'plan needs a live side: the Azure target flags (--subscription-id, --resource-group, --service-name …, or APIM_RESOURCE_GROUP and APIM_SERVICE_NAME) or --live-snapshot <dir>',
+        1,
+      );
     }
     if (opts.base && opts.liveSnapshot) throw new CliError('--base scopes a plan against a live instance; it does not go with --live-snapshot', 1);
     const plan = opts.liveSnapshot ? await planAgainstSnapshot(opts.policies, opts.liveSnapshot) : await planAgainstInstance(opts.policies, opts, env, opts.base);

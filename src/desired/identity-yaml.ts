@@ -31,16 +31,23 @@ export function diagnosticAt(at: ManifestLocation, message: string, rule = MANIF
   return { severity: 'error', rule, file: at.file, line: at.line, column: at.column, message };
 }
 
+/**
+ * A YAML parser's error in our words: the parser's own stack overflow on absurd nesting
+ * ("Maximum call stack size exceeded") is said as what it is.
+ */
+export function yamlErrorMessage(e: { code: string; message: string }): string {
+  if (e.code === 'MULTIPLE_DOCS') return 'the file holds more than one YAML document (---); keep one';
+  if (/Maximum call stack size exceeded/i.test(e.message)) return 'nested too deeply to read (thousands of levels of [ or {); these files need a few levels — is the file cut or generated wrongly?';
+  return e.message.split('\n')[0]!;
+}
+
 /** Parses one YAML file; syntax errors are reported and give undefined. */
 export function parseYaml(shown: string, text: string, rule: string, diagnostics: Diagnostic[]): YamlFile | undefined {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const f: YamlFile = { shown, text, doc, lines };
   for (const w of doc.warnings) diagnostics.push({ ...diagnosticAt(locationAt(f, w.pos[0]), w.message, rule), severity: 'warning' });
-  for (const e of doc.errors) {
-    const message = e.code === 'MULTIPLE_DOCS' ? 'the file holds more than one YAML document (---); keep one' : e.message;
-    diagnostics.push(diagnosticAt(locationAt(f, e.pos[0]), `not valid YAML: ${message}`, rule));
-  }
+  for (const e of doc.errors) diagnostics.push(diagnosticAt(locationAt(f, e.pos[0]), `not valid YAML: ${yamlErrorMessage(e)}`, rule));
   return doc.errors.length ? undefined : f;
 }
 

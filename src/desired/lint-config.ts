@@ -7,6 +7,7 @@ import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import type { Diagnostic, Severity } from '../model/index.js';
 import { LINT_LEVELS, LINT_RULE_IDS, MANDATORY_LINT_RULES, type LintConfig, type LintLevel } from '../model/lint.js';
 import { FILE_LIMITS, FileRefusedError, readTreeText } from './safe-file.js';
+import { yamlErrorMessage } from './identity-yaml.js';
 
 export const CONFIG_FILE = 'apim-policy-lint.yaml';
 
@@ -29,7 +30,7 @@ export function loadLintConfig(root: string, shownRoot: string, diagnostics: Dia
     const p = lines.linePos(offset ?? 0);
     diagnostics.push({ severity, rule: 'lint-config', file, line: p.line, column: p.col, message });
   };
-  for (const e of doc.errors) report(e.pos[0], e.message.split('\n')[0]!);
+  for (const e of doc.errors) report(e.pos[0], yamlErrorMessage(e));
   if (doc.errors.length || doc.contents === null) return config;
   if (!isMap(doc.contents)) {
     report(doc.contents.range?.[0], `${CONFIG_FILE} must be a map: rules: { <rule-id>: off | error | warning | info }`);

@@ -5,7 +5,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { REFERENCE, decodeEntities } from './entities.js';
 import { decodeEscapes, referencesInCode } from './csharp.js';
-import { FORBIDDEN_CHAR, MAX_NESTING, checkLexical, type MarkupStats } from './lexical.js';
+import { FORBIDDEN_CHAR, MAX_NESTING, checkLexical, unclosedElements, type MarkupStats } from './lexical.js';
 import { PolicySyntaxError, computeLineStarts, lineColumn } from './errors.js';
 import { ScanError, findExpressions } from './expressions.js';
 
@@ -386,6 +386,18 @@ export function parsePolicyDocument(input: string, options: ParseOptions = {}): 
       offset = Math.max(0, masked.text.lastIndexOf('<', offset));
       const name = /^<([^\s/>]+)/.exec(masked.text.slice(offset))?.[1] ?? '';
       fail(ctx, offset, `a second root element <${name}>; a policy document has exactly one root`);
+    }
+    if (/^Invalid '\[.*\]' found/s.test(valid.err.msg)) {
+      // fast-xml-parser's words for a file that ends with elements still open, reported at 1:1.
+      const cut = /<([^\s<>/!?]+)[^<>]*$/.exec(masked.text);
+      if (cut) fail(ctx, cut.index, `the start tag <${cut[1]} is never finished: the file ends first; is it cut short?`);
+      const open = unclosedElements(masked.text);
+      const inner = open[open.length - 1];
+      if (inner) {
+        const outer = open.slice(0, -1).map((e) => `<${e.name}>`);
+        const more = outer.length ? ` (nor ${outer.join(', ')})` : '';
+        fail(ctx, inner.offset, `<${inner.name}> opened at line ${position(ctx, inner.offset).line} is never closed${more}: the file ends first; is it cut short?`);
+      }
     }
     fail(ctx, offset, describeValidatorError(valid.err.msg));
   }

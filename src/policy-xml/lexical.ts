@@ -128,3 +128,20 @@ export interface MarkupStats {
   /** Offset just after the last tag, comment, CDATA section or declaration. */
   end: number;
 }
+
+/**
+ * The elements still open where the text ends, outermost first, with the offsets of their start
+ * tags (comments, CDATA, processing instructions and quoted attribute values skipped): what a
+ * truncated file leaves, for a message in the user's words.
+ */
+export function unclosedElements(s: string): Array<{ name: string; offset: number }> {
+  const stack: Array<{ name: string; offset: number }> = [];
+  const tag = /<!--[\s\S]*?(?:-->|$)|<!\[CDATA\[[\s\S]*?(?:\]\]>|$)|<\?[\s\S]*?(?:\?>|$)|<\/([^\s>]+)\s*>|<([^\s/>!?]+)(?:[^>"']|"[^"]*"|'[^']*')*?(\/?)>/g;
+  for (let m = tag.exec(s); m; m = tag.exec(s)) {
+    if (m[1] !== undefined) {
+      const at = stack.map((e) => e.name).lastIndexOf(m[1]);
+      if (at >= 0) stack.length = at;
+    } else if (m[2] !== undefined && !m[3]) stack.push({ name: m[2], offset: m.index });
+  }
+  return stack;
+}
