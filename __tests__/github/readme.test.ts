@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ROOT } from '../helpers/run.js';
+import { missingPermissions, type Workflow } from '../helpers/workflow-permissions.js';
+
+const triggersCall = (w: Workflow) => !!w.on && typeof w.on === 'object' && 'workflow_call' in (w.on as object);
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const action = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as {
@@ -75,4 +78,31 @@ test('the lint rules table lists every rule with its default severity and descri
         .map((c) => c.trim().replace(/&lt;/g, '<').replace(/&gt;/g, '>')),
     );
   expect(rows.map((r) => [r[0]!.replace(/`/g, ''), r[1], r[2]])).toEqual(RULES.map((r) => [r.id, r.severity, r.description]));
+});
+
+test('every workflow in the README works when copied: each job has the token permissions its steps need, and a called workflow gets them from its caller', () => {
+  const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => ({ text: m[1]!, at: m.index! }));
+  const workflows = blocks.map((b) => ({ doc: parse(b.text) as Workflow, before: readme.slice(Math.max(0, b.at - 400), b.at) })).filter((w) => w.doc && typeof w.doc === 'object' && w.doc.jobs);
+  expect(workflows.length).toBeGreaterThanOrEqual(5);
+  // A reusable workflow is the block the README introduces with its path.
+  const called = (path: string) => workflows.find((w) => triggersCall(w.doc) && w.before.includes(path.replace(/^\.\//, '')))?.doc;
+  const problems = workflows
+    .filter((w) => !triggersCall(w.doc))
+    .flatMap((w) => missingPermissions(w.doc, (uses) => uses.includes('apim-policy-deploy'), called).map((p) => `${String((w.doc as { name?: string }).name)}: ${p}`));
+  expect(problems).toEqual([]);
+});
+
+test('the permission check can fail: a SARIF upload without security-events, a caller without id-token', () => {
+  const ours = (uses: string) => uses.includes('apim-policy-deploy');
+  const sarif = parse(
+    'on: pull_request\npermissions: { contents: read, pull-requests: write, id-token: write }\njobs:\n  plan:\n    steps:\n      - uses: actions/checkout@v4\n      - uses: o/apim-policy-deploy@v0\n      - uses: github/codeql-action/upload-sarif@v3\n',
+  ) as Workflow;
+  expect(missingPermissions(sarif, ours, () => undefined)).toEqual(['job plan: needs security-events: write (github/codeql-action/upload-sarif@v3 uploads code-scanning results), has none']);
+  const callee = parse(
+    'on: workflow_call\njobs:\n  apply:\n    permissions: { contents: read, id-token: write }\n    steps:\n      - uses: o/apim-policy-deploy@v0\n        with: { mode: apply }\n',
+  ) as Workflow;
+  const caller = parse('on: push\npermissions: { contents: read }\njobs:\n  prod:\n    uses: ./.github/workflows/apply.yml\n') as Workflow;
+  expect(missingPermissions(caller, ours, () => callee)).toEqual([
+    'job prod → ./.github/workflows/apply.yml: job apply: needs id-token: write (o/apim-policy-deploy@v0 logs in to Azure with GitHub OIDC), has none',
+  ]);
 });

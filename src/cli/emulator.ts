@@ -1,5 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { EmulatorService } from '../emulator/server.js';
+import type { EmulatorService, ReadyLine } from '../emulator/server.js';
 import { loadLiveSeed, startSeededEmulator } from './emulator-seed.js';
 import { CliError } from './errors.js';
 
@@ -29,6 +30,23 @@ async function servicesOf(specs: string[]): Promise<EmulatorService[]> {
   return out;
 }
 
+/** (Not `--env-file`: Node 20 takes that flag for itself even after the script name.) The ready line as shell variables: the target under the names the CLI falls back to, and the client environment. */
+export function envFileText(ready: ReadyLine): string {
+  const vars: Record<string, string> = {
+    AZURE_SUBSCRIPTION_ID: ready.subscriptionId,
+    AZURE_TENANT_ID: ready.tenantId,
+    AZURE_CLIENT_ID: ready.clientId,
+    APIM_RESOURCE_GROUP: ready.resourceGroup,
+    APIM_SERVICE_NAME: ready.serviceName,
+    APIM_ARM_ENDPOINT: ready.armEndpoint,
+    ...ready.env,
+  };
+  const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  return `# apim-policy emulator at ${ready.armEndpoint}: source this file, then run apim-policy plan --policies DIR\n${Object.entries(vars)
+    .map(([k, v]) => `export ${k}=${quote(v)}`)
+    .join('\n')}\n`;
+}
+
 export function registerEmulator(program: Command): void {
   program
     .command('emulator')
@@ -42,7 +60,11 @@ export function registerEmulator(program: Command): void {
     .option('--throttle', "apply ARM's token buckets (per principal: reads 250 + 25/s, writes 200 + 10/s, deletes 200 + 10/s; 15× that for the subscription)")
     .option('--service <name=dir>', 'one more APIM service in the subscription, seeded from a policies tree (repeatable; the first is the default; replaces --seed)', collect, [])
     .option('--client <id>', 'one more client ID (principal) the fake Entra issues ARM tokens to (repeatable)', collect, [])
-    .action(async (opts: { port: number; seed?: string; latencyMs: number; faultRate: number; throttle?: boolean; service: string[]; client: string[] }) => {
+    .option(
+      '--write-env-file <file>',
+      'also write the target and the environment a client needs as `export NAME=value` lines (a new file, mode 0600): `source` it, then run apim-policy plan --policies DIR',
+    )
+    .action(async (opts: { port: number; seed?: string; latencyMs: number; faultRate: number; throttle?: boolean; service: string[]; client: string[]; writeEnvFile?: string }) => {
       if (opts.service.length && opts.seed) throw new CliError('--seed and --service exclude each other: seed each service with --service name=dir', 2);
       const services = await servicesOf(opts.service);
       const emulator = await startSeededEmulator({
@@ -54,6 +76,14 @@ export function registerEmulator(program: Command): void {
         faultRate: opts.faultRate,
         throttle: opts.throttle === true,
       });
+      if (opts.writeEnvFile) {
+        try {
+          writeFileSync(opts.writeEnvFile, envFileText(emulator.ready), { mode: 0o600, flag: 'wx' });
+        } catch (e) {
+          await emulator.close();
+          throw new CliError(`cannot write --write-env-file ${opts.writeEnvFile}: ${(e as NodeJS.ErrnoException).code === 'EEXIST' ? 'it exists; give a new file' : (e as Error).message}`, 1);
+        }
+      }
       process.stdout.write(JSON.stringify(emulator.ready) + '\n');
       await new Promise<void>((resolve) => {
         const stop = () => {
