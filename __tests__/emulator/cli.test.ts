@@ -1,5 +1,7 @@
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'node:https';
 import { CLI, ROOT } from '../helpers/run.js';
 
@@ -54,5 +56,45 @@ describe('apim-policy emulator (as a process)', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+});
+
+describe('apim-policy emulator --write-env-file', () => {
+  it('writes a private shell file; after sourcing it a bare `plan --policies` talks to the emulator', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'apim-env-'));
+    const envFile = join(dir, 'emulator.env');
+    const child = spawn(process.execPath, [CLI, 'emulator', '--seed', 'policies', '--write-env-file', envFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (c: Buffer) => c.toString().includes('\n') && resolve());
+        child.once('exit', (code) => reject(new Error(`emulator exited ${code}`)));
+      });
+      expect(statSync(envFile).mode & 0o777).toBe(0o600);
+      const text = readFileSync(envFile, 'utf8');
+      for (const name of [
+        'AZURE_SUBSCRIPTION_ID',
+        'AZURE_TENANT_ID',
+        'AZURE_CLIENT_ID',
+        'APIM_RESOURCE_GROUP',
+        'APIM_SERVICE_NAME',
+        'APIM_ARM_ENDPOINT',
+        'NODE_EXTRA_CA_CERTS',
+        'ACTIONS_ID_TOKEN_REQUEST_URL',
+      ])
+        expect(text).toMatch(new RegExp(`^export ${name}='[^']+'$`, 'm'));
+      // A clean environment: only what the file gives (and PATH to find node).
+      const r = spawnSync('/bin/sh', ['-c', `. "${envFile}" && "${process.execPath}" "${CLI}" plan --policies policies`], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' },
+        encoding: 'utf8',
+      });
+      expect([r.status, r.stdout]).toEqual([0, expect.stringContaining('No changes.')]);
+      // Never overwritten: a second emulator refuses an existing file.
+      const again = spawnSync(process.execPath, [CLI, 'emulator', '--write-env-file', envFile], { cwd: ROOT, encoding: 'utf8', timeout: 60000 });
+      expect(again.status).toBe(1);
+      expect(again.stderr).toContain(`cannot write --write-env-file ${envFile}: it exists; give a new file`);
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 });
