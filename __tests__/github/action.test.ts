@@ -32,7 +32,7 @@ describe('the action (dist/index.js as a runner runs it)', () => {
     const r = runAction({ 'policies-path': makeTree({ 'policy.xml': policy() }), mode: 'plan' }, { AZURE_SUBSCRIPTION_ID: '' });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
-      /::error::Azure target: --subscription-id \(input subscription-id, or AZURE_SUBSCRIPTION_ID\) is required; --resource-group \(input resource-group\) is required; --service-name/,
+      /::error::Azure target: --subscription-id \(input subscription-id, or AZURE_SUBSCRIPTION_ID\) is required; --resource-group \(input resource-group, or APIM_RESOURCE_GROUP\) is required; --service-name/,
     );
     // The job summary is written on failure too.
     expect(r.summary).toMatch(/> \[!CAUTION\]\n> Azure target: --subscription-id/);

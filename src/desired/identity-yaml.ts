@@ -47,7 +47,14 @@ export function parseYaml(shown: string, text: string, rule: string, diagnostics
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const f: YamlFile = { shown, text, doc, lines };
   for (const w of doc.warnings) diagnostics.push({ ...diagnosticAt(locationAt(f, w.pos[0]), w.message, rule), severity: 'warning' });
-  for (const e of doc.errors) diagnostics.push(diagnosticAt(locationAt(f, e.pos[0]), `not valid YAML: ${yamlErrorMessage(e)}`, rule));
+  const said = new Set<string>();
+  for (const e of doc.errors) {
+    // One message once: the parser repeats its stack overflow at every level it unwinds.
+    const message = yamlErrorMessage(e);
+    if (said.has(message) && /nested too deeply/.test(message)) continue;
+    said.add(message);
+    diagnostics.push(diagnosticAt(locationAt(f, e.pos[0]), `not valid YAML: ${message}`, rule));
+  }
   return doc.errors.length ? undefined : f;
 }
 

@@ -30,7 +30,13 @@ export function loadLintConfig(root: string, shownRoot: string, diagnostics: Dia
     const p = lines.linePos(offset ?? 0);
     diagnostics.push({ severity, rule: 'lint-config', file, line: p.line, column: p.col, message });
   };
-  for (const e of doc.errors) report(e.pos[0], yamlErrorMessage(e));
+  const said = new Set<string>();
+  for (const e of doc.errors) {
+    const message = yamlErrorMessage(e);
+    if (said.has(message) && /nested too deeply/.test(message)) continue;
+    said.add(message);
+    report(e.pos[0], message);
+  }
   if (doc.errors.length || doc.contents === null) return config;
   if (!isMap(doc.contents)) {
     report(doc.contents.range?.[0], `${CONFIG_FILE} must be a map: rules: { <rule-id>: off | error | warning | info }`);
