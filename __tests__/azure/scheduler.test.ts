@@ -535,8 +535,10 @@ describe('against the emulator token bucket (real SDK client)', () => {
     expect(stats.requests).toBeGreaterThanOrEqual(60); // every response went through the policy
     expect(stats.failed).toBe(0);
     expect(stats.throttled).toBeLessThanOrEqual(6);
+    // No faster than the bucket allows (the server enforces it, so a busy machine only adds to it);
+    // not bounded above by wall time, which depends on the machine: no volley of retries instead.
     expect(elapsed).toBeGreaterThanOrEqual(((60 - 20) / 10) * 1000 - 500);
-    expect(elapsed).toBeLessThan(9000);
+    expect(stats.requests).toBeLessThanOrEqual(stats.calls + stats.throttled);
     expect(progress).toHaveLength(60);
     expect(progress[59]).toBe('read 60/60');
   });

@@ -1,5 +1,9 @@
-/** The README's inputs and outputs tables are the action.yml users get: same names, defaults, descriptions. */
-import { readFileSync } from 'node:fs';
+/**
+ * The documentation (README.md and docs/*.md) kept equal to the code: the inputs and outputs tables
+ * of docs/action.md are the action.yml users get (same names, defaults, descriptions), the lint
+ * rules table of docs/lint.md is the RULES, and every workflow shown parses and works when copied.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ROOT } from '../helpers/run.js';
@@ -7,17 +11,30 @@ import { missingPermissions, type Workflow } from '../helpers/workflow-permissio
 
 const triggersCall = (w: Workflow) => !!w.on && typeof w.on === 'object' && 'workflow_call' in (w.on as object);
 
-const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+/** README.md and every docs/*.md, with their paths. */
+const documents = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+].map((path) => ({ path, text: read(path) }));
+const actionDoc = read('docs/action.md');
+const lintDoc = read('docs/lint.md');
 const action = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as {
   inputs: Record<string, { description: string; default?: string }>;
   outputs: Record<string, { description: string }>;
 };
 
-/** The rows of the first table after `### <heading>`, as arrays of cells (markdown `\|` unescaped). */
+/** The rows of the first table after the heading `<heading>` of docs/action.md, as arrays of cells (markdown `\|` unescaped). */
 function table(heading: string): string[][] {
-  const start = readme.indexOf(`\n### ${heading}\n`);
-  if (start < 0) throw new Error(`README has no "### ${heading}" section`);
-  const lines = readme.slice(start).split('\n').slice(2);
+  const start = actionDoc.search(new RegExp(`\n#+ ${heading}\n`));
+  if (start < 0) throw new Error(`docs/action.md has no "${heading}" section`);
+  const lines = actionDoc
+    .slice(start + 1)
+    .split('\n')
+    .slice(1);
   const rows = lines.slice(lines.findIndex((l) => l.startsWith('|')));
   const body = rows
     .slice(
@@ -50,8 +67,8 @@ test('the outputs table lists every output of action.yml with its description, i
   for (const [name, description] of rows) expect(description).toBe(action.outputs[unquote(name!)]!.description);
 });
 
-test('every workflow in the README parses and uses only inputs action.yml declares', () => {
-  const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+test('every workflow in the README and docs/ parses and uses only inputs action.yml declares', () => {
+  const blocks = documents.flatMap((d) => [...d.text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!));
   expect(blocks.length).toBeGreaterThanOrEqual(6);
   for (const block of blocks) {
     const doc = parse(block);
@@ -63,9 +80,9 @@ test('every workflow in the README parses and uses only inputs action.yml declar
 
 test('the lint rules table lists every rule with its default severity and description', async () => {
   const { RULES } = await import('../../src/lint/rules/index.js');
-  const start = readme.indexOf('| rule | severity | what it catches |');
+  const start = lintDoc.indexOf('| rule | severity | what it catches |');
   expect(start).toBeGreaterThan(0);
-  const lines = readme.slice(start).split('\n').slice(2);
+  const lines = lintDoc.slice(start).split('\n').slice(2);
   const rows = lines
     .slice(
       0,
@@ -80,9 +97,9 @@ test('the lint rules table lists every rule with its default severity and descri
   expect(rows.map((r) => [r[0]!.replace(/`/g, ''), r[1], r[2]])).toEqual(RULES.map((r) => [r.id, r.severity, r.description]));
 });
 
-test('every workflow in the README works when copied: each job has the token permissions its steps need, and a called workflow gets them from its caller', () => {
-  const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => ({ text: m[1]!, at: m.index! }));
-  const workflows = blocks.map((b) => ({ doc: parse(b.text) as Workflow, before: readme.slice(Math.max(0, b.at - 400), b.at) })).filter((w) => w.doc && typeof w.doc === 'object' && w.doc.jobs);
+test('every workflow in the README and docs/ works when copied: each job has the token permissions its steps need, and a called workflow gets them from its caller', () => {
+  const blocks = documents.flatMap((d) => [...d.text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => ({ text: m[1]!, before: d.text.slice(Math.max(0, m.index! - 400), m.index!) })));
+  const workflows = blocks.map((b) => ({ doc: parse(b.text) as Workflow, before: b.before })).filter((w) => w.doc && typeof w.doc === 'object' && w.doc.jobs);
   expect(workflows.length).toBeGreaterThanOrEqual(5);
   // A reusable workflow is the block the README introduces with its path.
   const called = (path: string) => workflows.find((w) => triggersCall(w.doc) && w.before.includes(path.replace(/^\.\//, '')))?.doc;

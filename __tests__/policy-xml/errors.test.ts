@@ -306,11 +306,12 @@ describe('parsePolicyDocument: binary, empty and oversize input', () => {
     expect(err.reason).toMatch(/root/);
   });
 
-  it('rejects a 10 MB file quickly, mentioning the size limit', () => {
-    const text = `<policies><inbound>${'<base />'.repeat((10 * 1024 * 1024) / 8)}</inbound></policies>`;
-    const started = Date.now();
+  it('rejects a 10 MB file before parsing it, mentioning the size limit', () => {
+    // Not timed (a busy machine is slow): an error early in the text that a parse would report
+    // (an undefined entity at 1:20) is not what comes back, so the size is checked before any parsing.
+    const text = `<policies><inbound>&nbsp;${'<base />'.repeat((10 * 1024 * 1024) / 8)}</inbound></policies>`;
+    expect(syntaxError(text.slice(0, 200) + '</inbound></policies>').reason).toMatch(/nbsp/);
     const err = syntaxError(text);
-    expect(Date.now() - started).toBeLessThan(1000);
     expectAt(err, { line: 1, column: 1 });
     expect(err.reason).toMatch(/256 KiB/);
   });
