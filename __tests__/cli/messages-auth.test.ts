@@ -14,6 +14,8 @@ import { startSeededEmulator as startEmulator } from '../../src/cli/emulator-see
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { admin, cliAgainst as cli, targetFlags } from '../helpers/emulator.js';
 import { CLI, ROOT, collect, runCliAsync } from '../helpers/run.js';
+import { runAction } from '../helpers/runner.js';
+import { makeTree, policy } from '../helpers/tree.js';
 
 let emu: RunningEmulator;
 beforeAll(async () => {
@@ -58,7 +60,7 @@ test('the emulator without NODE_EXTRA_CA_CERTS: a TLS message that names NODE_EX
   const run = await runCliAsync(['plan', '--policies', 'policies', ...targetFlags(emu)], { env });
   expect(run.code).toBe(1);
   expect(run.stdout).toBe('');
-  expect(run.stderr).toMatch(/^error: could not get an Azure token with --auth oidc: the TLS certificate of the endpoint is not trusted \(/);
+  expect(run.stderr).toMatch(/^error: [^\n]*: the TLS certificate of the endpoint is not trusted \(/);
   expect(run.stderr).toMatch(/NODE_EXTRA_CA_CERTS set to the emulator's CA file: the path is env\.NODE_EXTRA_CA_CERTS in its ready line/);
   expect(run.stderr).toMatch(/apim-policy emulator --write-env-file <file>/);
   // No request got through the handshake: nothing reached the emulator.
@@ -81,3 +83,13 @@ test('the standard audience, given explicitly: no warning, the plan runs', async
   expect(run.stderr).not.toMatch(/warning/);
   expect(run.code).toBe(0);
 }, 60000);
+
+test('the action: a non-standard audience input is the first thing the log says, as a warning annotation', () => {
+  const tree = makeTree({ 'apis/a/policy.xml': policy() });
+  const r = runAction({ 'policies-path': tree, 'live-snapshot': tree, mode: 'plan', audience: 'api://AzureADTokenExchange/' });
+  expect(r.code).toBe(0);
+  expect(r.stdout.split('\n')[0]).toMatch(/^::warning::input audience "api:\/\/AzureADTokenExchange\/" is not a standard audience/);
+  const plain = runAction({ 'policies-path': tree, 'live-snapshot': tree, mode: 'plan', audience: 'api://AzureADTokenExchangeUSGov' });
+  expect(plain.code).toBe(0);
+  expect(plain.stdout).not.toMatch(/::warning::/);
+});
