@@ -10,7 +10,9 @@ import { registerFmt } from './cli/fmt.js';
 import { registerLint } from './cli/lint.js';
 import { registerPlan } from './cli/plan.js';
 import { registerRestore } from './cli/restore.js';
+import { flagSettings } from './cli/target.js';
 import { rejectUnknownOptions } from './cli/unknown-options.js';
+import { settingWarnings } from './ci/settings.js';
 import { githubIdToken } from './github/id-token.js';
 import { TOOL_VERSION } from './version.js';
 
@@ -38,6 +40,10 @@ registerFmt(program);
 registerDiff(program);
 registerEmulator(program);
 registerDemo(program);
+// A setting that is most likely a mistake is said before anything else happens.
+program.hook('preAction', (_, action) => {
+  for (const w of settingWarnings(flagSettings(action.opts()))) process.stderr.write(`warning: ${w}\n`);
+});
 
 try {
   rejectUnknownOptions(program, process.argv);

@@ -4,7 +4,7 @@
  */
 import { Conflict, Forbidden, LiveError, NotFound, PreconditionFailed, Rejected } from '../model/live-errors.js';
 import type { ArmCallKind } from './scheduler.js';
-import { ArmUnreachableError } from './arm-retry.js';
+import { ArmUnreachableError, tlsAdvice } from './arm-retry.js';
 import { ArmRetryExhaustedError } from './scheduler.js';
 import { isLoopbackUrl, serviceResourceId, type AzureTarget } from './target.js';
 
@@ -101,6 +101,8 @@ export function explainArmError(e: unknown, what: string, target: AzureTarget, k
     const hint = isLoopbackUrl(target.armEndpoint) ? 'is the emulator running? is --arm-endpoint right?' : 'is --arm-endpoint right? check the network or proxy';
     return wrap(`${what}: nothing answers at ${target.armEndpoint} (${e.code}, not retried: ARM has not answered this run once): ${hint}`);
   }
+  const tls = tlsAdvice(e);
+  if (tls) return wrap(`${what}: ${tls}`);
   if (status === 403) return wrap(`${what}: ${explainForbidden(message, code, kind, service)}`);
   if (status === 401) {
     return wrap(

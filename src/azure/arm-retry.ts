@@ -9,6 +9,28 @@ const RESET_MESSAGE = /socket hang up|ECONNRESET|ETIMEDOUT|ECONNREFUSED/i;
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND']);
 const UNREACHABLE_MESSAGE = /ECONNREFUSED|ENOTFOUND/;
 
+/** Node's codes for a certificate it does not trust (self-signed, unknown CA, wrong name, expired). */
+const TLS_CODES =
+  /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_UNTRUSTED|ERR_TLS_CERT_ALTNAME_INVALID)$/;
+const TLS_MESSAGE = /unable to verify the first certificate|self[- ]signed certificate|unable to get (local )?issuer certificate|certificate has expired|Hostname\/IP does not match certificate/i;
+
+/**
+ * What to do when `err` is a TLS failure (the endpoint's certificate is not trusted): undefined for
+ * any other error. A retry cannot help; `NODE_EXTRA_CA_CERTS` (read once, when Node starts) can.
+ */
+export function tlsAdvice(err: unknown): string | undefined {
+  const e = (err ?? {}) as Record<string, any>;
+  const code: unknown = e.code ?? e.cause?.code;
+  const message = `${String(e.message ?? '')} ${String(e.cause?.message ?? '')}`;
+  if (!(typeof code === 'string' && TLS_CODES.test(code)) && !TLS_MESSAGE.test(message)) return undefined;
+  const what = typeof code === 'string' && TLS_CODES.test(code) ? code : (TLS_MESSAGE.exec(message)?.[0] ?? 'TLS');
+  return (
+    `the TLS certificate of the endpoint is not trusted (${what}). For the local emulator, start this command with NODE_EXTRA_CA_CERTS set to the emulator's CA file: ` +
+    `the path is env.NODE_EXTRA_CA_CERTS in its ready line, or run \`apim-policy emulator --write-env-file <file>\` and \`source <file>\` first ` +
+    `(Node reads NODE_EXTRA_CA_CERTS only when it starts). Behind a TLS-inspecting proxy, set NODE_EXTRA_CA_CERTS to the proxy's CA.`
+  );
+}
+
 /** A run's first ARM call found nothing answering at the endpoint: not retried (see the scheduler). */
 export class ArmUnreachableError extends Error {
   override readonly name = 'ArmUnreachableError';

@@ -6,7 +6,8 @@
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import type { IdTokenFunction, IdTokenSource } from '../model/ci-host.js';
-import { isLoopbackUrl, type AuthSettings } from './target.js';
+import { tlsAdvice } from './arm-retry.js';
+import { DEFAULT_OIDC_AUDIENCE, isLoopbackUrl, type AuthSettings } from './target.js';
 
 export class AzureAuthError extends Error {
   override readonly name = 'AzureAuthError';
@@ -45,20 +46,92 @@ function factsOf(jwt: string): AssertionFacts {
   return facts;
 }
 
+/**
+ * The audiences Entra ID documents for a federated credential's token exchange: the public cloud's,
+ * Azure Government's and Azure China's. Any other is almost always a typo.
+ */
+export const STANDARD_OIDC_AUDIENCES = [DEFAULT_OIDC_AUDIENCE, 'api://AzureADTokenExchangeUSGov', 'api://AzureADTokenExchangeChina'] as const;
+
+export function isStandardAudience(audience: string): boolean {
+  return (STANDARD_OIDC_AUDIENCES as readonly string[]).includes(audience);
+}
+
+/** The warning for an audience that is none of the standard ones; undefined for a standard one. `label` names the flag or input. */
+export function audienceWarning(audience: string | undefined, label: string): string | undefined {
+  if (audience === undefined || isStandardAudience(audience.trim())) return undefined;
+  return (
+    `${label} "${audience}" is not a standard audience for the Entra ID token exchange (${DEFAULT_OIDC_AUDIENCE}; ` +
+    `${STANDARD_OIDC_AUDIENCES.slice(1).join(' or ')} in the US Government and China clouds). ` +
+    `Login fails unless the app's federated credential lists exactly this audience: drop ${label} to use ${DEFAULT_OIDC_AUDIENCE}.`
+  );
+}
+
+/** The federated credential to add for an ID token that matched none: with the standard audience, never a typo repeated. */
+function federatedCredentialAdvice(auth: AuthSettings, facts: AssertionFacts): string {
+  const sub = facts.sub ?? '(unknown)';
+  const issuer = facts.iss ?? 'https://token.actions.githubusercontent.com';
+  const given = facts.aud ?? auth.audience;
+  const standard = isStandardAudience(given) ? given : DEFAULT_OIDC_AUDIENCE;
+  const differs = isStandardAudience(given)
+    ? ''
+    : `\nThis run's audience "${given}" is not the standard ${DEFAULT_OIDC_AUDIENCE} (set by --audience or the audience input): ` +
+      `the command above uses the standard one; drop --audience (or the input) so the run asks for it too, or list "${given}" if you really mean it.`;
+  return (
+    `Entra ID found no federated credential on client ${auth.clientId} that matches this run's GitHub ID token ` +
+    `(subject "${sub}", issuer "${issuer}", audience "${given}"). ` +
+    `Add one whose subject is exactly that (it is case-sensitive):\n` +
+    `  az ad app federated-credential create --id ${auth.clientId} --parameters '{"name":"github-${sub.replace(/[^A-Za-z0-9-]+/g, '-').slice(0, 80)}",` +
+    `"issuer":"${issuer}","subject":"${sub}","audiences":["${standard}"]}'${differs}`
+  );
+}
+
+/** DefaultAzureCredential's credentials, as its AggregateAuthenticationError's `errors` name them. */
+const CHAIN: { test: RegExp; name: string }[] = [
+  { test: /EnvironmentCredential/, name: 'environment (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET)' },
+  { test: /WorkloadIdentity/, name: 'workload identity (AZURE_FEDERATED_TOKEN_FILE)' },
+  { test: /ManagedIdentity/, name: 'managed identity (an Azure VM, App Service, Container Apps …)' },
+  { test: /Visual Studio Code/, name: 'Visual Studio Code' },
+  { test: /Azure Developer CLI/, name: 'Azure Developer CLI (azd auth login)' },
+  { test: /Azure CLI/, name: 'Azure CLI (az login)' },
+  { test: /PowerShell/, name: 'Azure PowerShell (Connect-AzAccount)' },
+  { test: /Broker/i, name: 'broker' },
+];
+
+/** Why DefaultAzureCredential found no credential: each one it tried, and what to set for the usual cases. */
+function explainChain(errors: unknown[]): AzureAuthError {
+  const tried = errors.map((e) => {
+    const text = ((e as Error)?.message ?? String(e)).replace(/^\w*Error: /, '');
+    const name = CHAIN.find((c) => c.test.test(text))?.name ?? 'credential';
+    const why = firstLine(text)
+      .replace(/\s*(To troubleshoot|To mitigate|Please visit|See https?:).*$/i, '')
+      .replace(/https?:\/\/\S+/g, '')
+      .replace(/[\s:]+$/, '');
+    return `  - ${name}: ${why}`;
+  });
+  return new AzureAuthError(
+    `--auth default: DefaultAzureCredential found no credential here. It tried:\n${tried.join('\n')}\n` +
+      `Do one of these:\n` +
+      `  - on your machine: az login (then --auth azure-cli uses that session directly)\n` +
+      `  - a service principal: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH)\n` +
+      `  - workload identity: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE\n` +
+      `  - in GitHub Actions, or beside the local emulator: --auth oidc (the default in Actions)`,
+  );
+}
+
 /** Turns what MSAL and the credentials throw into an error that says what to do. */
 function explain(err: unknown, auth: AuthSettings, facts: AssertionFacts): Error {
   if (err instanceof AzureAuthError) return err;
   const message = (err as Error)?.message ?? String(err);
-  if (/AADSTS70021|AADSTS700213|No matching federated identity record/i.test(message)) {
-    const sub = facts.sub ?? '(unknown)';
-    return new AzureAuthError(
-      `Entra ID found no federated credential on client ${auth.clientId} that matches this run's GitHub ID token ` +
-        `(subject "${sub}", issuer "${facts.iss ?? 'https://token.actions.githubusercontent.com'}", audience "${facts.aud ?? auth.audience}"). ` +
-        `Add one whose subject is exactly that (it is case-sensitive):\n` +
-        `  az ad app federated-credential create --id ${auth.clientId} --parameters '{"name":"github-${sub.replace(/[^A-Za-z0-9-]+/g, '-').slice(0, 80)}",` +
-        `"issuer":"${facts.iss ?? 'https://token.actions.githubusercontent.com'}","subject":"${sub}","audiences":["${auth.audience}"]}'`,
-    );
+  const tls = tlsAdvice(err);
+  if (tls) return new AzureAuthError(`could not get an Azure token with --auth ${auth.kind}: ${tls}`);
+  const errors = (err as { errors?: unknown }).errors;
+  if ((err as Error)?.name === 'AggregateAuthenticationError' && Array.isArray(errors)) {
+    // One of the chain's credentials hit an untrusted certificate: that is the thing to fix.
+    const tlsInChain = errors.map(tlsAdvice).find(Boolean);
+    if (tlsInChain) return new AzureAuthError(`could not get an Azure token with --auth ${auth.kind}: ${tlsInChain}`);
+    return explainChain(errors);
   }
+  if (/AADSTS70021|AADSTS700213|No matching federated identity record/i.test(message)) return new AzureAuthError(federatedCredentialAdvice(auth, facts));
   if (/AADSTS700016|AADSTS90002|AADSTS900023/i.test(message)) {
     return new AzureAuthError(`Entra ID does not know client ${auth.clientId} in tenant ${auth.tenantId}; check --client-id and --tenant-id. (${firstLine(message)})`);
   }

@@ -26,7 +26,7 @@ import { applyEventLine, snapshotFilePath } from './apply-log.js';
 import { resolveMode, type Mode } from './mode.js';
 import { armProgressLog, armSummaryLine } from './progress.js';
 import { Report } from './report.js';
-import { parseSettings, targetKey, type Settings } from './settings.js';
+import { parseSettings, settingWarnings, targetKey, type Settings } from './settings.js';
 
 /** The job summary takes 1 MiB per step; leave room for multi-byte characters and the rest. */
 const SUMMARY_PLAN_LIMIT = 600_000;
@@ -60,6 +60,7 @@ async function planFromSnapshot(desired: LoadedTree, policiesPath: string, liveS
 /** One run of the workflow; what it finds goes into `report`. */
 async function runWith(host: CiHost, report: Report): Promise<void> {
   const ctx = host.context;
+  for (const w of settingWarnings(host.settings)) host.warning(w);
   const { settings, problems } = parseSettings(host.settings);
   const modeProblem = problems.find((p) => p.setting === 'mode');
   if (modeProblem) throw new Error(modeProblem.message);

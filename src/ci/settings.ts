@@ -4,6 +4,7 @@
  * problem that names the input or flag, and the workflow decides when it stops the run (max-deletes
  * matters only to an apply).
  */
+import { audienceWarning } from '../azure/credential.js';
 import type { TargetSettings } from '../azure/target.js';
 import type { SettingSource } from '../model/ci-host.js';
 import { DEFAULT_MAX_DELETES } from '../plan/apply.js';
@@ -123,6 +124,15 @@ export function parseSettings(source: SettingSource): { settings: Settings; prob
     failOnDrift: source.flag('fail-on-drift'),
   };
   return { settings, problems };
+}
+
+/**
+ * Settings that work but are most likely a mistake (an audience that is none of Entra ID's standard
+ * ones): warnings for the run to print before it does anything else.
+ */
+export function settingWarnings(source: SettingSource): string[] {
+  const audience = audienceWarning(source.value('audience'), source.label('audience'));
+  return audience ? [audience] : [];
 }
 
 /** Names the target in comment titles and markers: the environment, else the instance, else the snapshot. */

@@ -13,6 +13,7 @@ import { renderText } from '../render/text.js';
 import { CliError } from './errors.js';
 import { loadDesired } from './plan.js';
 import { addIdentityOptions, addTargetOptions, connectWithProgress, currentCommit, flagSettings, type CliEnvironment, type IdentityFlags } from './target.js';
+import { colorWanted } from '../render/color.js';
 
 interface ApplyOptions extends TargetSettings, IdentityFlags {
   plan?: string;
@@ -54,7 +55,7 @@ export function registerApply(program: Command, env: CliEnvironment): void {
         const commit = currentCommit(opts.policies!);
         plan = await planLive(conn, desired!, { ...(commit ? { commit } : {}), guardrails, policiesPath: opts.policies! });
         progress.finish();
-        process.stdout.write(renderText(plan, { color: process.stdout.isTTY === true }));
+        process.stdout.write(renderText(plan, { color: colorWanted(process.stdout) }));
       }
       // A plan with errors goes on to apply, which refuses it (exit 1), even with nothing to change.
       if (!hasChanges(plan) && blockingProblems(plan).length === 0) {

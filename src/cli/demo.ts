@@ -8,6 +8,7 @@ import type { ReadyLine } from '../emulator/server.js';
 import { readPlanFile } from '../ci/plan-file.js';
 import { renderMarkdown } from '../render/markdown.js';
 import { startSeededEmulator } from './emulator-seed.js';
+import { colorWanted } from '../render/color.js';
 
 /** The checkout root: the CLI runs from dist/cli/ (bundle) or src/cli/ (tests); both are two levels down. */
 export function projectRoot(): string {
@@ -57,7 +58,7 @@ export function registerDemo(program: Command): void {
       const root = relative(process.cwd(), projectRoot()) || '.';
       const policies = join(root, 'policies');
       const snapshot = join(root, 'demo', 'live-snapshot');
-      const color = process.stdout.isTTY === true;
+      const color = colorWanted(process.stdout);
       const say = (s = '') => process.stdout.write(s + '\n');
       const step = (s: string) => say(color ? `\u001b[1m${s}\u001b[0m` : s);
       const shell = (args: string[]) => say(`   $ apim-policy ${args.join(' ')} <target flags>`);

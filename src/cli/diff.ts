@@ -4,6 +4,7 @@ import { loadPolicyTree } from '../desired/load-tree.js';
 import { FILE_LIMITS, FileRefusedError, readLocalFile } from '../desired/safe-file.js';
 import { computePlan, hasChanges } from '../plan/compute.js';
 import { PolicySyntaxError, canonicalize, diffCanonical, parsePolicyDocument } from '../policy-xml/index.js';
+import { colorWanted } from '../render/color.js';
 import { renderText } from '../render/text.js';
 import { CliError, failOnErrors } from './errors.js';
 
@@ -29,7 +30,7 @@ export function registerDiff(program: Command): void {
         failOnErrors(before.diagnostics, a, 2);
         failOnErrors(after.diagnostics, b, 2);
         const plan = computePlan(after, before, { source: { kind: 'snapshot', path: a } });
-        process.stdout.write(renderText(plan, { color: process.stdout.isTTY === true }));
+        process.stdout.write(renderText(plan, { color: colorWanted(process.stdout), trees: { before: a, after: b } }));
         process.exitCode = hasChanges(plan) ? 1 : 0;
         return;
       }

@@ -19,6 +19,14 @@ export function failOnErrors(diagnostics: Diagnostic[], what: string, exitCode =
   throw new CliError(`${what}: ${errors.length} error(s); nothing was planned or written`, exitCode, diagnostics);
 }
 
+/** The diagnostics already printed this run: a warning printed as the tree loaded is not printed again with the error that stops the run. */
+const printed = new WeakSet<Diagnostic>();
+
+/** Prints each diagnostic once per run (one printed before is skipped). */
 export function printDiagnostics(diagnostics: Diagnostic[], stream: NodeJS.WritableStream = process.stderr): void {
-  for (const d of diagnostics) stream.write(formatDiagnostic(d) + '\n');
+  for (const d of diagnostics) {
+    if (printed.has(d)) continue;
+    printed.add(d);
+    stream.write(formatDiagnostic(d) + '\n');
+  }
 }

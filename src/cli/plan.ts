@@ -14,6 +14,7 @@ import { renderText } from '../render/text.js';
 import { CliError, failOnErrors, printDiagnostics } from './errors.js';
 import { guardrailSettings } from '../ci/settings.js';
 import { addIdentityOptions, addTargetOptions, connectWithProgress, currentCommit, flagSettings, hasTarget, hasTargetOrEnv, type CliEnvironment, type IdentityFlags } from './target.js';
+import { colorWanted } from '../render/color.js';
 
 export type OutputFormat = 'text' | 'markdown' | 'json';
 
@@ -82,7 +83,7 @@ export function registerPlan(program: Command, env: CliEnvironment): void {
     }
     if (opts.base && opts.liveSnapshot) throw new CliError('--base scopes a plan against a live instance; it does not go with --live-snapshot', 1);
     const plan = opts.liveSnapshot ? await planAgainstSnapshot(opts.policies, opts.liveSnapshot) : await planAgainstInstance(opts.policies, opts, env, opts.base);
-    process.stdout.write(renderPlan(plan, opts.format, process.stdout.isTTY === true));
+    process.stdout.write(renderPlan(plan, opts.format, colorWanted(process.stdout)));
     if (opts.out) {
       await writePlanFile(opts.out, plan);
       if (opts.format !== 'json')

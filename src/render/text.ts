@@ -5,6 +5,8 @@ import { ACTION_SYMBOL, ACTION_VERB, changeLabel, destructiveChanges, pendingCha
 export interface TextOptions {
   /** ANSI colour, for a terminal. */
   color?: boolean;
+  /** Two trees compared (`diff A B`), not a tree against live APIM: the wording says so, and there is no apply to speak of. */
+  trees?: { before: string; after: string };
 }
 
 const ANSI = { red: 31, green: 32, yellow: 33, cyan: 36, bold: 1, dim: 2 } as const;
@@ -24,7 +26,10 @@ export function renderText(plan: Plan, options: TextOptions = {}): string {
   const scoped = scopedNote(plan);
   const errors = plan.problems.some((p) => p.severity === 'error');
   if (changes.length === 0 && !errors) {
-    out.push(paint('green', `No changes. Live APIM matches the policies tree (${plural(plan.summary.unchanged, 'resource')}).`));
+    const same = options.trees
+      ? `No differences: the two trees ${options.trees.before} and ${options.trees.after} hold the same ${plural(plan.summary.unchanged, 'resource')}.`
+      : `No changes. Live APIM matches the policies tree (${plural(plan.summary.unchanged, 'resource')}).`;
+    out.push(paint('green', same));
     if (scoped) out.push(paint('dim', scoped));
     return out.join('\n') + '\n';
   }
@@ -35,6 +40,12 @@ export function renderText(plan: Plan, options: TextOptions = {}): string {
       out.push('    ' + (color ? paint(color, line) : line));
     }
     out.push('');
+  }
+  if (options.trees) {
+    const { create, update, delete: del, unchanged } = plan.summary;
+    const { before, after } = options.trees;
+    out.push(paint('bold', `The two trees differ: ${create} only in ${after}, ${update} changed, ${del} only in ${before}, ${unchanged} the same.`));
+    return out.join('\n') + '\n';
   }
   out.push(paint('bold', `Plan: ${summaryLine(plan)}.`));
   if (scoped) out.push(paint('dim', scoped));
