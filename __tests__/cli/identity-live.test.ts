@@ -172,7 +172,8 @@ test('malformed manifests fail lint with file and line: wrong type, unknown alia
   const lines = lint.stdout.split('\n').filter((l) => l.startsWith(file));
   expect(lines.find((l) => l.startsWith(`${file}:2:`))).toMatch(/systemAssigned must be true or false/);
   expect(lines.find((l) => l.startsWith(`${file}:4:`))).toMatch(/identity "opneai"/);
-  expect(lines.find((l) => l.startsWith(`${file}:8:`))).toMatch(/unknown role "Azure Service Bus Data Sendr"; did you mean "Azure Service Bus Data Sender"\?/);
+  // A name not known offline is no load error (custom roles exist): lint's unknown-role warns once the manifest loads (roles-live.test.ts).
+  expect(lines.find((l) => l.startsWith(`${file}:8:`))).toBeUndefined();
   expect(lines.find((l) => l.startsWith(`${file}:12:`))).toMatch(/scope/);
   // The plan refuses the same tree before any Azure call.
   const plan = await cli(emu, ['plan', '--policies', tree]);

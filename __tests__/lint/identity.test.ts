@@ -58,8 +58,9 @@ describe('the rules', () => {
       'identity-not-enabled',
       'missing-data-role',
       'role-scope-type',
+      'unknown-role',
     ]);
-    expect(IDENTITY_RULES.map((r) => r.severity)).toEqual(['error', 'error', 'warning', 'warning', 'error', 'warning', 'warning']);
+    expect(IDENTITY_RULES.map((r) => r.severity)).toEqual(['error', 'error', 'warning', 'warning', 'warning', 'warning', 'warning', 'warning']);
     for (const r of IDENTITY_RULES) {
       expect(r.id).toMatch(/^[a-z]+(-[a-z]+)*$/);
       expect(r.description).toMatch(/^\S.*\.$/);
@@ -322,10 +323,10 @@ describe('identity-not-enabled', () => {
         ),
       }),
     ).toEqual([
-      `${API}:3:9 error identity-not-enabled: authentication-managed-identity without client-id uses the system-assigned identity, but identity.yaml ` +
-        `sets systemAssigned: false: ` +
+      `${API}:3:9 warning identity-not-enabled: authentication-managed-identity without client-id uses the system-assigned identity, but identity.yaml ` +
+        `sets systemAssigned: false, so the policy gets no token: ` +
         'set identity.systemAssigned: true, or add client-id with the client ID of a user-assigned identity',
-      `${API}:4:9 error identity-not-enabled: client-id selects a user-assigned identity, but identity.yaml attaches none (identity.userAssigned is empty): ` +
+      `${API}:4:9 warning identity-not-enabled: client-id selects a user-assigned identity, but identity.yaml attaches none (identity.userAssigned is empty), so the policy gets no token: ` +
         'add the identity under identity.userAssigned, or remove client-id to use the system-assigned identity',
     ]);
   });

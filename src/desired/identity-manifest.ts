@@ -11,7 +11,7 @@ import { idSegmentsProblem } from '../model/arm-id.js';
 import type { IdentityManifest, RoleAssignmentSpec, UserAssignedIdentitySpec } from '../model/identity.js';
 import { closestManifestName } from '../model/closest-name.js';
 import type { Diagnostic } from '../model/index.js';
-import { roleGuid, suggestRole } from '../model/roles.js';
+import { roleGuid } from '../model/roles.js';
 import { GUID, normaliseScope, scopeProblem } from '../model/scope.js';
 import { schemaDiagnostic, schemaErrors } from './identity-schema.js';
 import { environmentNames, loadVariables, substitute, type Variables } from './identity-variables.js';
@@ -112,14 +112,8 @@ function buildManifest(f: YamlFile, unresolved: Set<Node>, diagnostics: Diagnost
     } else if (role !== undefined && guid === undefined && /^[0-9a-f-]{30,}$/i.test(role)) {
       diagnostics.push(diagnosticAt(locationOf(f, roleNode), `role "${role}" is not a valid GUID (8-4-4-4-12 hexadecimal digits)`));
       complete = false;
-    } else if (role !== undefined && guid === undefined) {
-      // An unknown name far from every known one may be a built-in role not listed here, or a custom role: the live plan resolves it.
-      const suggestion = suggestRole(role);
-      if (suggestion) {
-        diagnostics.push(diagnosticAt(locationOf(f, roleNode), `unknown role "${role}"; did you mean "${suggestion}"?`));
-        complete = false;
-      }
     }
+    // A name not known offline may be a custom role or an unlisted built-in one: lint's unknown-role warns (with a suggestion), the live plan resolves it.
 
     const problem = scope === undefined ? undefined : scopeProblem(scope);
     if (problem) {
@@ -130,6 +124,7 @@ function buildManifest(f: YamlFile, unresolved: Set<Node>, diagnostics: Diagnost
 
     const spec: RoleAssignmentSpec = { identity: who!, role: role!, scope: normaliseScope(scope!), at: locationOf(f, item) };
     if (guid) spec.roleDefinitionGuid = guid;
+    else spec.roleAt = locationOf(f, roleNode);
     const description = text(entry(f, item, 'description').value);
     if (description !== undefined) spec.description = description;
     const key = [spec.identity, guid ?? spec.role.toLowerCase(), spec.scope.toLowerCase()].join('\n');

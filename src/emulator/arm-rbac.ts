@@ -23,6 +23,8 @@ export const BUILT_IN_ROLES: Record<string, string> = {
   Contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
   'User Access Administrator': '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9',
   'Role Based Access Control Administrator': 'f58310d9-a9f6-439a-9e8d-f62e7b41a168',
+  // A built-in role the product does not list offline: it must be looked up (roleName eq) like a custom role.
+  'Azure Maps Data Reader': '423170ca-a8f6-4b0f-8487-9e4eb8f49bfa',
   // The roles the emulator enforces for the deployer (rbac-roles.ts).
   ...Object.fromEntries(Object.entries(ROLE_PERMISSIONS).map(([name, r]) => [name, r.guid])),
 };

@@ -62,3 +62,70 @@ const squash = (s: string): string => s.toLowerCase().replace(/[\s_-]+/g, '');
 export function closestManifestName(name: string, candidates: Iterable<string>): string | undefined {
   return closestName(name, candidates, { charactersPerSlip: 8, normalise: squash });
 }
+
+/** The words of a name: lower case, split at spaces, '-' and '_'. */
+const wordsOf = (s: string): string[] =>
+  s
+    .toLowerCase()
+    .split(/[\s_-]+/)
+    .filter(Boolean);
+
+/** Per-word slips: a plural either way is free; one typo in a word of four letters or more costs one; anything else is another word. */
+function wordSlip(a: string, b: string): number | undefined {
+  if (a === b || a.replace(/s$/, '') === b.replace(/s$/, '')) return 0;
+  if (Math.min(a.length, b.length) < 4) return undefined;
+  return editDistance(a, b, { swaps: true }) === 1 ? 1 : undefined;
+}
+
+/**
+ * How far `wanted` is from `candidate` word by word: undefined unless every word but one at most
+ * lines up (in any order) and at least two do; otherwise the words left over (a missing or an
+ * extra one) and then the typos within words. A replaced word counts as both missing and extra,
+ * so "Storage Blob Data Writer" is not "Storage Blob Data Reader".
+ */
+export function wordDistance(wanted: string, candidate: string): { unmatched: number; typos: number } | undefined {
+  const mine = wordsOf(wanted);
+  const theirs = wordsOf(candidate);
+  const free = theirs.map(() => true);
+  let typos = 0;
+  let matched = 0;
+  const left: string[] = [];
+  // Exact (and plural) matches first, so a typo match never takes a word another one names exactly.
+  for (const word of mine) {
+    const i = theirs.findIndex((t, k) => free[k] && wordSlip(word, t) === 0);
+    if (i >= 0) {
+      free[i] = false;
+      matched++;
+    } else left.push(word);
+  }
+  for (const word of left) {
+    const i = theirs.findIndex((t, k) => free[k] && wordSlip(word, t) === 1);
+    if (i < 0) continue;
+    free[i] = false;
+    matched++;
+    typos++;
+  }
+  const unmatched = mine.length - matched + free.filter(Boolean).length;
+  if (matched < 2 || unmatched > 1) return undefined;
+  return { unmatched, typos };
+}
+
+/**
+ * The candidate `name` most likely means word by word (wordDistance): a missing or extra word
+ * ("Azure Service Bus Sender" for "Azure Service Bus Data Sender"), a plural, a typo per word.
+ * Undefined when none is that close, or when two are equally close ("Key Vault User").
+ */
+export function closestByWords(name: string, candidates: Iterable<string>): string | undefined {
+  let best: { candidate: string; score: number } | undefined;
+  let tie = false;
+  for (const candidate of candidates) {
+    const d = wordDistance(name, candidate);
+    if (!d) continue;
+    const score = d.unmatched * 10 + d.typos;
+    if (!best || score < best.score) {
+      best = { candidate, score };
+      tie = false;
+    } else if (score === best.score && best.candidate.toLowerCase() !== candidate.toLowerCase()) tie = true;
+  }
+  return best && !tie ? best.candidate : undefined;
+}

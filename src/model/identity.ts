@@ -30,6 +30,8 @@ export interface RoleAssignmentSpec {
   description?: string;
   /** The list item (its first key). */
   at: ManifestLocation;
+  /** The role's value (where a role name not known offline is reported). */
+  roleAt?: ManifestLocation;
 }
 
 export interface IdentityManifest {

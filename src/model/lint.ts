@@ -32,6 +32,7 @@ export const LINT_RULE_IDS: readonly string[] = [
   'identity-not-enabled',
   'missing-data-role',
   'role-scope-type',
+  'unknown-role',
 ];
 
 /** Findings APIM itself refuses (or that stop loading): no configuration can turn them off. */

@@ -3,7 +3,7 @@
  * ones, and the names of the data-plane roles the lint rules reason about. Any other role name is
  * resolved live with a `roleName eq` lookup.
  */
-import { closestManifestName } from './closest-name.js';
+import { closestByWords, closestManifestName } from './closest-name.js';
 import { GUID } from './scope.js';
 
 /**
@@ -22,6 +22,9 @@ export const KNOWN_BUILT_IN_ROLES: Record<string, string> = {
   'Azure Event Hubs Data Owner': 'f526a384-b230-433a-b45c-95f59c4a2dec',
   'Azure Event Hubs Data Receiver': 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde',
   'Azure Event Hubs Data Sender': '2b629674-e913-4c01-ae53-ef4638d8f975',
+  'Azure Relay Listener': '26e0b698-aa6d-4085-9386-aadae190014d',
+  'Azure Relay Owner': '2787bf04-f1f5-4bfe-8383-c8a24483ee38',
+  'Azure Relay Sender': '26baccc8-eea7-41f1-98f4-1762cc7f685d',
   'Azure Service Bus Data Owner': '090c5cfd-751d-490a-894a-3ce6f1109419',
   'Azure Service Bus Data Receiver': '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0',
   'Azure Service Bus Data Sender': '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39',
@@ -35,21 +38,28 @@ export const KNOWN_BUILT_IN_ROLES: Record<string, string> = {
   'Key Vault Certificate User': 'db79e9a7-68ee-4b58-9aeb-b90e7c24fcba',
   'Key Vault Certificates Officer': 'a4417e6f-fecd-4de8-b567-7b0420556985',
   'Key Vault Crypto Officer': '14b46e9e-c2b7-41b4-b07b-48a6ebf60603',
+  'Key Vault Crypto Service Encryption User': 'e147488a-f6f5-4113-8e2d-b22465e65bf6',
   'Key Vault Crypto User': '12338af0-0e69-4776-bea7-57ae8d297424',
   'Key Vault Reader': '21090545-7ca7-4776-b22c-e363652d74d2',
   'Key Vault Secrets Officer': 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7',
   'Key Vault Secrets User': '4633458b-17de-408a-b874-0445c86b69e6',
   'Logic App Contributor': '87a39d53-fc1b-424a-814c-f7e04687dc9e',
   'Logic App Operator': '515c2055-d9d4-4321-b1b9-bd0c9a0f79fe',
+  'Log Analytics Reader': '73c42c96-874c-492b-b04d-ab87d138a893',
+  'Managed Identity Operator': 'f1a07417-d97a-45cb-824c-7a7467783830',
   'Monitoring Metrics Publisher': '3913510d-42f4-4e42-8a64-420c390055eb',
+  'Monitoring Reader': '43d0d8ad-25c7-4714-9337-8ba259a9fe05',
   Owner: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
   Reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7',
   'Role Based Access Control Administrator': 'f58310d9-a9f6-439a-9e8d-f62e7b41a168',
   'Search Index Data Contributor': '8ebe5a00-799e-43f5-93ac-243d3dce84a7',
   'Search Index Data Reader': '1407120a-92aa-4202-b7e9-c0e197c71c8f',
+  'Search Service Contributor': '7ca78c08-252a-4471-8644-bb5ff32d4ba0',
+  'Storage Account Contributor': '17d1049b-9a84-46fb-8f53-869881c3d3ab',
   'Storage Blob Data Contributor': 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
   'Storage Blob Data Owner': 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
   'Storage Blob Data Reader': '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
+  'Storage File Data SMB Share Reader': 'aba4ae5f-2193-4029-9191-0cb91df5e314',
   'Storage Queue Data Contributor': '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
   'Storage Queue Data Message Processor': '8a0f0c08-91a1-4084-bc3d-661d67233fed',
   'Storage Queue Data Message Sender': 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a',
@@ -87,9 +97,16 @@ export function builtInRoleName(role: { roleDefinitionGuid?: string; role: strin
   return ROLE_NAME_BY_LOWER.get(role.role.trim().toLowerCase());
 }
 
-/** Closest known built-in role name (case-insensitive edit distance, small threshold relative to length), or undefined. */
+/**
+ * The role `name` most likely means: by words (a missing or extra word, a plural, a typo per word:
+ * "Storage Blob Reader" → "Storage Blob Data Reader"), else by spelling (case-insensitive edit
+ * distance without spaces, a small threshold relative to length: "KeyVaultSecretUser"); undefined
+ * when none is close or two are equally close by words.
+ */
 export function suggestRole(name: string, candidates: Iterable<string> = Object.keys(KNOWN_BUILT_IN_ROLES)): string | undefined {
-  return closestManifestName(name, candidates);
+  const list = [...candidates];
+  // Words first: "Storage Queue Data Sender" is two letters from "…Data Reader" but one word from "…Data Message Sender".
+  return closestByWords(name, list) ?? closestManifestName(name, list);
 }
 
 // The data-plane roles the lint rules and the service catalogue (services.ts) name.

@@ -167,8 +167,15 @@ export function planIdentity(manifest: IdentityManifest, live: LiveIdentity, gua
     const at = want.at;
     const roleGuid = want.roleDefinitionGuid ?? live.resolvedRoles.get(lower(want.role));
     if (!roleGuid) {
-      const hint = suggestRole(want.role, live.knownRoleNames);
-      problem(at.line, at.column, `role "${want.role}" does not exist at ${want.scope}${hint ? `; did you mean "${hint}"?` : '; use the exact built-in role name or the role definition GUID'}`);
+      // Azure's own names at the scope when it listed them, else the built-in ones known offline.
+      const hint = live.knownRoleNames.length ? suggestRole(want.role, live.knownRoleNames) : suggestRole(want.role);
+      const where = want.roleAt ?? at;
+      problem(
+        where.line,
+        where.column,
+        `role "${want.role}" does not exist at ${want.scope} (Azure has no role definition of that name there)` +
+          (hint ? `; did you mean "${hint}"?` : '; use the exact name of a built-in or custom role, or its role definition GUID'),
+      );
       continue;
     }
     const roleName = live.roleNames.get(roleGuid) ?? want.role;

@@ -8,7 +8,7 @@
  * model/roles.ts.
  */
 import type { IdentityManifest, RoleAssignmentSpec } from '../../model/identity.js';
-import { builtInRoleName } from '../../model/roles.js';
+import { KNOWN_BUILT_IN_ROLES, builtInRoleName, suggestRole } from '../../model/roles.js';
 import { scopeResource } from '../../model/scope.js';
 import { DATA_PLANES, ROLE_FAMILIES, SERVICES, audienceService, serviceHostOf, normaliseAudience } from '../../model/services.js';
 import { literalAttribute, type XmlElement } from '../../policy-xml/index.js';
@@ -111,9 +111,12 @@ function usesUserAssigned(element: XmlElement): boolean {
   return clientId !== undefined && clientId.trim() !== '';
 }
 
+// A warning, not an error: an extracted tree says what is live, and a live instance can hold a
+// policy that uses a disabled identity (it fails at run time). Taking away an identity the tree
+// had is already a destructive change the plan refuses without the workflow's consent.
 const identityNotEnabled: Rule = {
   id: 'identity-not-enabled',
-  severity: 'error',
+  severity: 'warning',
   description: 'The managed identity a policy uses is enabled in identity.yaml.',
   check({ doc, manifest }) {
     if (!manifest) return [];
@@ -123,14 +126,14 @@ const identityNotEnabled: Rule = {
         out.push({
           at: at(element),
           message:
-            'authentication-managed-identity without client-id uses the system-assigned identity, but identity.yaml sets systemAssigned: false: ' +
+            'authentication-managed-identity without client-id uses the system-assigned identity, but identity.yaml sets systemAssigned: false, so the policy gets no token: ' +
             'set identity.systemAssigned: true, or add client-id with the client ID of a user-assigned identity',
         });
       } else if (usesUserAssigned(element) && manifest.userAssignedDeclared && manifest.userAssigned.length === 0) {
         out.push({
           at: at(element),
           message:
-            'client-id selects a user-assigned identity, but identity.yaml attaches none (identity.userAssigned is empty): ' +
+            'client-id selects a user-assigned identity, but identity.yaml attaches none (identity.userAssigned is empty), so the policy gets no token: ' +
             'add the identity under identity.userAssigned, or remove client-id to use the system-assigned identity',
         });
       }
@@ -254,4 +257,28 @@ const roleScopeType: Rule = {
   },
 };
 
-export const IDENTITY_RULES: Rule[] = [managedIdentityResource, clientIdExpression, audienceMismatch, regionalEndpoint, identityNotEnabled, missingDataRole, roleScopeType];
+const unknownRole: Rule = {
+  id: 'unknown-role',
+  severity: 'warning',
+  description: 'A role named in identity.yaml is a built-in role this tool knows offline (a custom role is looked up live by the plan).',
+  checkTree({ manifest }) {
+    if (!manifest) return [];
+    const out: FileFinding[] = [];
+    for (const spec of manifest.roleAssignments) {
+      if (spec.roleDefinitionGuid) continue; // a GUID, a role definition ID or a known name
+      const suggestion = suggestRole(spec.role);
+      const where = spec.roleAt ?? spec.at;
+      out.push({
+        file: manifest.file,
+        at: { line: where.line, column: where.column },
+        message:
+          `role "${spec.role}" is not one of the ${Object.keys(KNOWN_BUILT_IN_ROLES).length} built-in roles known offline` +
+          (suggestion ? `; did you mean "${suggestion}"?` : '.') +
+          ` A custom role (or another built-in one) is fine: the plan looks "${spec.role}" up at ${spec.scope} and stops if Azure has no role of that name; write its role definition GUID to skip the lookup`,
+      });
+    }
+    return out;
+  },
+};
+
+export const IDENTITY_RULES: Rule[] = [managedIdentityResource, clientIdExpression, audienceMismatch, regionalEndpoint, identityNotEnabled, missingDataRole, roleScopeType, unknownRole];
