@@ -14295,7 +14295,7 @@ __export(createPipelineFromOptions_exports, {
 });
 module.exports = __toCommonJS(createPipelineFromOptions_exports);
 var import_logPolicy = __webpack_require__(7129);
-var import_pipeline = __webpack_require__(2338);
+var import_pipeline = __webpack_require__(9957);
 var import_userAgentPolicy = __webpack_require__(1691);
 var import_defaultRetryPolicy = __webpack_require__(2462);
 var import_formDataPolicy = __webpack_require__(4197);
@@ -14625,7 +14625,7 @@ var import_AbortError = __webpack_require__(9992);
 var import_logger = __webpack_require__(8459);
 var import_httpHeaders = __webpack_require__(4220);
 var import_pipelineRequest = __webpack_require__(2305);
-var import_pipeline = __webpack_require__(2338);
+var import_pipeline = __webpack_require__(9957);
 var import_restError = __webpack_require__(9758);
 var import_bytesEncoding = __webpack_require__(2921);
 var import_httpClient = __webpack_require__(9468);
@@ -15442,7 +15442,7 @@ function createNodeHttpClient() {
 
 /***/ }),
 
-/***/ 2338:
+/***/ 9957:
 /***/ ((module) => {
 
 var __defProp = Object.defineProperty;
