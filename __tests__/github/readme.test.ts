@@ -123,3 +123,17 @@ test('the permission check can fail: a SARIF upload without security-events, a c
     'job prod → ./.github/workflows/apply.yml: job apply: needs id-token: write (o/apim-policy-deploy@v0 logs in to Azure with GitHub OIDC), has none',
   ]);
 });
+
+test("the README's minimum-roles table is the one docs/minimum-roles.md explains", () => {
+  const rows = (text: string) => {
+    const at = text.indexOf('| mode | role | scope |');
+    expect(at).toBeGreaterThan(0);
+    return text
+      .slice(at)
+      .split('\n')
+      .filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('|')))
+      .map((l) => l.replace(/\]\((?:docs\/)?([^)]+)\)/g, ']($1)'));
+  };
+  const docs = readFileSync(join(ROOT, 'docs/minimum-roles.md'), 'utf8');
+  expect(rows(readFileSync(join(ROOT, 'README.md'), 'utf8'))).toEqual(rows(docs));
+});
