@@ -346,7 +346,7 @@ describe('over HTTPS with the real @azure/arm-apimanagement client', () => {
     await emu?.close();
   });
 
-  test('namedValue.beginCreateOrUpdateAndWait / get / listValue / delete', async () => {
+  test('namedValue.beginCreateOrUpdateAndWait / get / listValue / beginUpdateAndWait / delete', async () => {
     const rg = emu.ready.resourceGroup;
     const svc = emu.ready.serviceName;
     const created = await client.namedValue.beginCreateOrUpdateAndWait(
@@ -365,9 +365,15 @@ describe('over HTTPS with the real @azure/arm-apimanagement client', () => {
     expect(got.eTag).toMatch(/^".+"$/);
     const secret = await client.namedValue.listValue(rg, svc, 'sdk-secret');
     expect(secret.value).toBe('from-sdk');
+    // PATCH answers 202; the SDK polls the operation and then reads the entity.
+    const patched = await client.namedValue.beginUpdateAndWait(rg, svc, 'sdk-secret', got.eTag!, { value: 'patched' }, { updateIntervalInMs: 10 });
+    expect(patched.secret).toBe(true);
+    expect((await client.namedValue.listValue(rg, svc, 'sdk-secret')).value).toBe('patched');
+    const current = await client.namedValue.get(rg, svc, 'sdk-secret');
+    expect(current.eTag).not.toBe(got.eTag);
 
-    await expect(client.namedValue.delete(rg, svc, 'sdk-secret', '"stale"')).rejects.toMatchObject({ statusCode: 412 });
-    await client.namedValue.delete(rg, svc, 'sdk-secret', got.eTag!);
+    await expect(client.namedValue.delete(rg, svc, 'sdk-secret', got.eTag!)).rejects.toMatchObject({ statusCode: 412 });
+    await client.namedValue.delete(rg, svc, 'sdk-secret', current.eTag!);
     const gone = await client.namedValue.get(rg, svc, 'sdk-secret').catch((e: { statusCode?: number }) => e);
     expect((gone as { statusCode?: number }).statusCode).toBe(404);
   });
