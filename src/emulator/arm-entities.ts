@@ -1,7 +1,8 @@
 /**
  * The emulator's stored records (`state.resources`) as ARM entities: address helpers shared by the
- * ARM route handlers, and the read-only contracts of APIs, operations, products, named values,
- * backends and certificates (which the policy routes list; see arm-policies.ts for storage).
+ * ARM route handlers, and the read-only contracts of APIs, operations, products and certificates
+ * (which the policy routes list; see arm-policies.ts for storage). Named values and backends have
+ * their own routes (arm-named-values.ts, arm-backends.ts).
  */
 import { addressKey, parsePolicyAddress } from '../model/address.js';
 import { armError, type EmulatorRequest, type EmulatorResponse, type EmulatorState } from './types.js';
@@ -170,17 +171,6 @@ export function productContract(state: EmulatorState, e: { name: string; address
   };
 }
 
-export function namedValueContract(state: EmulatorState, r: StoredRecord): unknown {
-  const v = (r.value ?? {}) as { displayName?: unknown; value?: unknown; secret?: unknown; keyVault?: unknown };
-  const name = r.address.split('/').pop()!;
-  const secret = v.secret === true;
-  const properties: Record<string, unknown> = { displayName: displayName(v, name), secret, tags: [] };
-  // Like APIM: a secret's value is never returned by GET or list (only by listValue).
-  if (!secret && v.value !== undefined) properties.value = v.value;
-  if (v.keyVault !== undefined) properties.keyVault = v.keyVault;
-  return { id: armId(state, r.address), type: resourceType(r.address), name, properties };
-}
-
 export function certificateContract(state: EmulatorState, r: StoredRecord): unknown {
   const v = (r.value ?? {}) as { subject?: unknown; thumbprint?: unknown; expirationDate?: unknown; keyVault?: unknown };
   const name = r.address.split('/').pop()!;
@@ -189,8 +179,59 @@ export function certificateContract(state: EmulatorState, r: StoredRecord): unkn
   return { id: armId(state, r.address), type: resourceType(r.address), name, properties };
 }
 
-export function backendContract(state: EmulatorState, r: StoredRecord): unknown {
-  const v = (r.value ?? {}) as { url?: unknown };
-  const name = r.address.split('/').pop()!;
-  return { id: armId(state, r.address), type: resourceType(r.address), name, properties: { url: v.url, protocol: 'http' } };
+const SERVICE_CHILD = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ApiManagement\/service\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/i;
+
+/**
+ * Matches `S/{collection}`, `S/{collection}/{id}` and `S/{collection}/{id}/{action}` at service level
+ * (not under a workspace). Undefined when the path is not one of those; otherwise the id and action,
+ * or ARM's answer for a wrong subscription, resource group or service, or a missing api-version.
+ */
+export function matchServiceChild(req: EmulatorRequest, state: EmulatorState, collection: string): { id?: string; action?: string } | { response: EmulatorResponse } | undefined {
+  const m = SERVICE_CHILD.exec(req.path.replace(/\/+$/, ''));
+  if (!m || !eq(m[4]!, collection)) return undefined;
+  const [, sub, rg, name] = m;
+  const t = state.target;
+  if (!eq(sub!, t.subscriptionId)) return { response: armError(404, 'SubscriptionNotFound', `The subscription '${sub}' could not be found.`) };
+  if (!eq(rg!, t.resourceGroup)) return { response: armError(404, 'ResourceGroupNotFound', `Resource group '${rg}' could not be found.`) };
+  if (!eq(name!, t.serviceName)) {
+    return { response: armError(404, 'ResourceNotFound', `The Resource 'Microsoft.ApiManagement/service/${name}' under resource group '${rg}' was not found.`) };
+  }
+  if (!req.query['api-version']) {
+    return { response: armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.') };
+  }
+  return { ...(m[5] !== undefined ? { id: decodeSegment(m[5]) } : {}), ...(m[6] !== undefined ? { action: decodeSegment(m[6]) } : {}) };
+}
+
+/**
+ * ARM's If-Match check for a write to `record`: 400 when `required` and absent, 412 when it names
+ * another version (`*` matches any existing entity). Undefined when the write may go ahead.
+ */
+export function ifMatchProblem(req: EmulatorRequest, record: StoredRecord | undefined, required: boolean): EmulatorResponse | undefined {
+  const ifMatch = header(req, 'if-match')?.trim();
+  if (ifMatch === undefined || ifMatch === '') {
+    return required ? armError(400, 'BadRequest', 'The If-Match header is required for this operation (use "*" to apply it unconditionally).') : undefined;
+  }
+  if (!record) return undefined;
+  if (ifMatch !== '*' && bareEtag(ifMatch) !== bareEtag(record.etag)) {
+    return armError(412, 'PreconditionFailed', `The entity's ETag does not match the If-Match header; it was changed since it was read.`);
+  }
+  return undefined;
+}
+
+/** ARM's 400 for one field: `{code: ValidationError, details: [{target, message}]}`. */
+export function fieldError(target: string, message: string): EmulatorResponse {
+  return armError(400, 'ValidationError', 'One or more fields contain incorrect values:', [{ code: 'ValidationError', target, message }]);
+}
+
+/** The `properties` object of a PUT or PATCH body, or ARM's 400. */
+export function readProperties(body: string): { props: Record<string, unknown> } | { error: EmulatorResponse } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body || 'null');
+  } catch (e) {
+    return { error: armError(400, 'InvalidRequestContent', `The request content is not valid JSON: ${(e as Error).message}`) };
+  }
+  const props = (parsed as { properties?: unknown } | null)?.properties;
+  if (typeof props !== 'object' || props === null || Array.isArray(props)) return { error: fieldError('properties', 'The request body must be {"properties": {…}}.') };
+  return { props: props as Record<string, unknown> };
 }

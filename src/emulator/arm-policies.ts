@@ -18,14 +18,14 @@
  *   ("Entity with specified identifier not found"), whatever the method.
  * - a fragment PUT is long-running: it is stored only when a poll of its operation completes it
  *   (`state.operations`; see acceptFragment).
- * - named values `namedValues/{id}` `{displayName, value?, secret?, keyVault?}`, backends
- *   `backends/{id}` `{url}`, certificates `certificates/{id}` `{subject?, thumbprint?, keyVault?}` (seeded; read only here).
+ * - named values and backends at service level: arm-named-values.ts and arm-backends.ts (full CRUD,
+ *   asked first); under a workspace they are read only here. Certificates `certificates/{id}`
+ *   `{subject?, thumbprint?, keyVault?}` (seeded; read only here).
  */
 import { addressKey, parsePolicyAddress } from '../model/address.js';
 import {
   apiContract,
   armId,
-  backendContract,
   bareEtag,
   certificateContract,
   decodeSegment,
@@ -37,7 +37,6 @@ import {
   isFragmentAddress,
   methodNotAllowed,
   missingParent,
-  namedValueContract,
   notFound,
   operationContract,
   parentNotFound,
@@ -49,6 +48,8 @@ import {
   type StoredRecord,
 } from './arm-entities.js';
 import { serialiseLikeApim, type ApimFormat } from './apim-serialise.js';
+import { backendContract, createBackendRoutes } from './arm-backends.js';
+import { createNamedValueRoutes, namedValueContract } from './arm-named-values.js';
 import { PolicyTextError, readPolicyText } from './policy-text.js';
 import { armError, page, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type FragmentOperation, type RouteHandler } from './types.js';
 
@@ -168,7 +169,10 @@ function pollOperation(state: EmulatorState, id: string): EmulatorResponse {
   let error: { code: string; message: string } | undefined;
   if (op.status === 'InProgress' && op.polls >= 2) {
     if (op.fail) op.status = 'Failed';
-    else if (missingParent(state, op.address)) op.status = 'Failed';
+    else if (op.apply) {
+      op.apply();
+      op.status = 'Succeeded';
+    } else if (missingParent(state, op.address)) op.status = 'Failed';
     else {
       storePolicy(state, op.address, op.xml, op.description);
       op.status = 'Succeeded';
@@ -266,8 +270,14 @@ function policyItem(req: EmulatorRequest, state: EmulatorState, address: string,
 /** The route handler; `policyRoutes` is the default instance. */
 export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHandler {
   const pageSize = options.pageSize ?? 100;
+  // Service-level named values and backends have their own routes (workspace ones stay read-only here).
+  const own = [createNamedValueRoutes({ pageSize }), createBackendRoutes({ pageSize })];
 
   return (req, state) => {
+    for (const h of own) {
+      const res = h(req, state);
+      if (res) return res;
+    }
     const m = SERVICE.exec(req.path.replace(/\/+$/, ''));
     if (!m) return undefined;
     const raw = m[4] ?? '';

@@ -66,7 +66,7 @@ export interface EmulatorState {
 }
 
 /**
- * A fragment PUT accepted but not yet provisioned: nothing is visible until a poll of its operation
+ * A fragment PUT (or another long-running write, see `apply`) accepted but not yet provisioned: nothing is visible until a poll of its operation
  * completes it (the first poll answers InProgress, the next completes it: count-based, not timed).
  */
 export interface FragmentOperation {
@@ -80,6 +80,8 @@ export interface FragmentOperation {
   /** Decided when the PUT is accepted (the `fragmentLroFail` knob). */
   fail: boolean;
   started: string;
+  /** Another entity's long-running write (a named value PUT, PATCH or refreshSecret): what completing it does, instead of storing `xml`. */
+  apply?: () => void;
 }
 
 /** ARM error envelope. */
