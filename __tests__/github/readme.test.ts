@@ -131,7 +131,7 @@ test("the README's minimum-roles table is the one docs/minimum-roles.md explains
     return text
       .slice(at)
       .split('\n')
-      .filter((l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('|')))
+      .filter((_l, i, all) => all.slice(0, i + 1).every((x) => x.startsWith('|')))
       .map((l) => l.replace(/\]\((?:docs\/)?([^)]+)\)/g, ']($1)'));
   };
   const docs = readFileSync(join(ROOT, 'docs/minimum-roles.md'), 'utf8');
