@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerApply } from './cli/apply.js';
 import { registerDemo } from './cli/demo.js';
 import { registerDiff } from './cli/diff.js';
+import { registerEffective } from './cli/effective.js';
 import { registerEmulator } from './cli/emulator.js';
 import { registerExtract } from './cli/extract.js';
 import { CliError, printDiagnostics } from './cli/errors.js';
@@ -38,6 +39,7 @@ registerExtract(program, env);
 registerLint(program);
 registerFmt(program);
 registerDiff(program);
+registerEffective(program);
 registerEmulator(program);
 registerDemo(program);
 // A setting that is most likely a mistake is said before anything else happens.

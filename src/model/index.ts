@@ -108,6 +108,12 @@ export interface Change {
   /** Line of the desired entry in its file (identity.yaml). */
   line?: number;
   /**
+   * What the change reaches (plan/impact.ts): for a created, updated or deleted fragment, the
+   * addresses of the policies that run it once the plan is applied (directly or through other
+   * fragments). Display only: not part of the content hash.
+   */
+  impact?: Address[];
+  /**
    * What apply checks before it writes (plan/integrity.ts): `content`, the hash of everything apply
    * acts on (address, action, the exact content it writes, the live ETag it writes against);
    * `diff`, the hash of the diff a reviewer read.

@@ -12,6 +12,7 @@ import type { Guardrails, LiveIdentity, LiveState, UserAssignedInfo } from '../m
 import type { PolicyDocument } from '../policy-xml/index.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { emptyTreeProblem, type PoliciesRoot } from './empty-tree.js';
+import { addImpact } from './impact.js';
 import { planIdentity } from './identity.js';
 import { sealPlan } from './integrity.js';
 import { comparePolicies, type PlanSide } from './policies.js';
@@ -81,6 +82,17 @@ function identityNotPlanned(manifest: IdentityManifest): Diagnostic {
 }
 
 /**
+ * The policies and fragments as they stand once the plan is applied: the whole desired tree, and
+ * what live has beside it unless the plan deletes it (a PR-scoped plan keeps everything it did not read).
+ */
+function afterApply(desired: State, live: State, changes: Change[]): PolicyResource[] {
+  const deleted = new Set(changes.filter((c) => c.action === 'delete').map((c) => addressKey(c.address)));
+  const out = [...desired.resources.values()];
+  for (const [key, r] of live.resources) if (!desired.resources.has(key) && !deleted.has(key)) out.push(r);
+  return out;
+}
+
+/**
  * Compares desired with live and returns the whole plan, in apply order: identity and role
  * assignments created, fragments, global, product, API and operation policies, then deletes in
  * reverse and role assignments deleted.
@@ -123,6 +135,9 @@ export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveStat
       changes = changes.filter((c) => !guard.dropped.includes(c));
     }
   }
+
+  // What each changed fragment reaches: the whole tree (not the scoped part), plus what live keeps.
+  addImpact(changes, afterApply(desired.state, live.state, changes), desired.documents);
 
   const count = (action: Change['action']) => changes.filter((c) => c.action === action).length;
   const plan: Plan = {

@@ -1,4 +1,5 @@
 import type { Change, Plan } from '../model/index.js';
+import { parsePolicyAddress } from '../model/address.js';
 
 export const ACTION_VERB: Record<Change['action'], string> = {
   create: 'create',
@@ -45,4 +46,18 @@ export function scopedNote(plan: Plan): string | undefined {
   const s = plan.scoped;
   if (!s) return undefined;
   return `Scoped plan: only the ${s.read} resource(s) that differ from ${s.base}${s.identity ? ' and the identity' : ''} were read; drift elsewhere is not looked for (a full plan finds it).`;
+}
+
+/** How many policies a fragment's line names before "and N more". */
+export const IMPACT_INLINE = 10;
+
+/** The fragment's id as a reviewer knows it (`correlation`), from its address. */
+export function fragmentName(c: Change): string {
+  const scope = parsePolicyAddress(c.address);
+  return scope?.kind === 'fragment' ? scope.fragmentId : c.address;
+}
+
+/** "is included by 14 policies" / "is included by no policy": the head of a fragment's impact line. */
+export function impactHead(impact: readonly string[]): string {
+  return impact.length ? `is included by ${plural(impact.length, 'policy').replace(/policys$/, 'policies')}` : 'is included by no policy';
 }

@@ -1,6 +1,6 @@
 import type { Change, Diagnostic, Plan } from '../model/index.js';
 import { codeBlock, htmlCode, htmlText, mdCode, mdText } from './escape.js';
-import { ACTION_SYMBOL, ACTION_VERB, destructiveChanges, pendingChanges, plural, policyDeletes, scopedNote, summaryLine } from './labels.js';
+import { ACTION_SYMBOL, ACTION_VERB, destructiveChanges, fragmentName, impactHead, pendingChanges, plural, policyDeletes, scopedNote, summaryLine } from './labels.js';
 
 export interface MarkdownOptions {
   /** Heading text, e.g. the environment or instance the plan is for. */
@@ -43,6 +43,23 @@ function detailsBlock(c: Change, maxDiff: number): string {
   }
   const who = c.roleAssignment ? ` ${htmlText(`${c.roleAssignment.roleName} for ${c.roleAssignment.identity}`)}` : '';
   return `<details><summary>${ACTION_SYMBOL[c.action]} ${ACTION_VERB[c.action]} ${htmlCode(c.address)}${who} ${lines(c)}</summary>\n\n` + `${codeBlock(diff, 'diff')}${note}\n\n</details>\n`;
+}
+
+/** Most policies one fragment's impact section lists (the plan file has them all). */
+const MAX_IMPACT_ROWS = 300;
+
+/** Per changed fragment, the policies that run it, folded away: a reviewer opens it to see what the change reaches. */
+function impactSection(changes: Change[]): string[] {
+  const out: string[] = [];
+  for (const c of changes) {
+    if (!c.impact) continue;
+    out.push(`<details><summary>${htmlCode(fragmentName(c))} ${htmlText(impactHead(c.impact))}</summary>`, '');
+    for (const a of c.impact.slice(0, MAX_IMPACT_ROWS)) out.push(`- ${mdCode(a)}`);
+    if (c.impact.length > MAX_IMPACT_ROWS) out.push(`- …and ${c.impact.length - MAX_IMPACT_ROWS} more (the plan file lists them all)`);
+    if (!c.impact.length) out.push('_No policy includes it, directly or through another fragment._');
+    out.push('', '</details>', '');
+  }
+  return out;
 }
 
 /**
@@ -114,6 +131,8 @@ export function renderMarkdown(plan: Plan, options: MarkdownOptions = {}): strin
     if (changes.length > maxRows) head.push(`| | …and ${changes.length - maxRows} more | | |`);
     head.push('');
   }
+
+  head.push(...impactSection(changes));
 
   let body = head.join('\n');
   const omittedNote = (n: number) =>

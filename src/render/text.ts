@@ -1,6 +1,6 @@
 import type { Diagnostic, Plan } from '../model/index.js';
 import { DEFAULT_MAX_DELETES } from '../model/apply.js';
-import { ACTION_SYMBOL, ACTION_VERB, changeLabel, destructiveChanges, pendingChanges, plural, policyDeletes, scopedNote, summaryLine } from './labels.js';
+import { ACTION_SYMBOL, ACTION_VERB, IMPACT_INLINE, changeLabel, fragmentName, impactHead, destructiveChanges, pendingChanges, plural, policyDeletes, scopedNote, summaryLine } from './labels.js';
 
 export interface TextOptions {
   /** ANSI colour, for a terminal. */
@@ -13,6 +13,13 @@ const ANSI = { red: 31, green: 32, yellow: 33, cyan: 36, bold: 1, dim: 2 } as co
 
 export function formatDiagnostic(d: Diagnostic): string {
   return `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message} [${d.rule}]`;
+}
+
+/** "`correlation` is included by 14 policies: a, b, … and 4 more": the first IMPACT_INLINE addresses. */
+export function impactLine(impact: readonly string[], name: string): string {
+  const shown = impact.slice(0, IMPACT_INLINE).join(', ');
+  const more = impact.length > IMPACT_INLINE ? ` and ${impact.length - IMPACT_INLINE} more` : '';
+  return `\`${name}\` ${impactHead(impact)}${impact.length ? `: ${shown}${more}` : ''}`;
 }
 
 /** The plan as a person reads it in a terminal: one block per change, then the totals. */
@@ -35,6 +42,7 @@ export function renderText(plan: Plan, options: TextOptions = {}): string {
   }
   for (const c of changes) {
     out.push(paint(colorOf[c.action], paint('bold', `${ACTION_SYMBOL[c.action]} ${changeLabel(c)}`)) + paint('dim', ` (${ACTION_VERB[c.action]}${c.file ? `, ${c.file}` : ''})`));
+    if (c.impact) out.push('    ' + paint('cyan', impactLine(c.impact, fragmentName(c))));
     for (const line of (c.diff ?? '').split('\n').filter((l) => l && !l.startsWith('--- ') && !l.startsWith('+++ '))) {
       const color = line.startsWith('+') ? 'green' : line.startsWith('-') ? 'red' : line.startsWith('@@') ? 'cyan' : undefined;
       out.push('    ' + (color ? paint(color, line) : line));
