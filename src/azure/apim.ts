@@ -66,7 +66,7 @@ export function armCall<T>(session: ArmSession, kind: ArmCallKind, what: string,
 type PolicyGroup = {
   get(...args: unknown[]): Promise<unknown>;
   createOrUpdate?(...args: unknown[]): Promise<unknown>;
-  beginCreateOrUpdateAndWait?(...args: unknown[]): Promise<unknown>;
+  beginCreateOrUpdate?(...args: unknown[]): Promise<{ poll(): Promise<void>; isDone(): boolean; toString(): string }>;
   delete(...args: unknown[]): Promise<unknown>;
 };
 
@@ -159,15 +159,33 @@ export class ArmPolicyStore implements LiveWriter {
       ...apimWrite(parsePolicyDocument(xml, { file: address, expect: fragment ? 'fragment' : 'policies' }), xml),
       ...(fragment && options.description !== undefined ? { description: options.description } : {}),
     };
+    let etag: string | undefined;
+    const opts = {
+      ...(options.ifMatch ? { ifMatch: options.ifMatch } : {}),
+      onResponse: (r: FullOperationResponse) => (etag = r.headers.get('etag') ?? etag),
+    };
+    if (fragment) {
+      // A long-running operation. Only the PUT is a write a retry may repeat; once ARM has accepted it,
+      // a transient failure of a poll (or of the final GET) polls again — sending the PUT again would
+      // meet the new ETag with the old If-Match (412) although the write was this run's.
+      const accepted = await armCall(this.session, 'write', `PUT ${address}`, () => group.beginCreateOrUpdate!(this.rg, this.service, ...ids, params, { ...opts, updateIntervalInMs: 1000 }));
+      // Each poll is its own call with its own retries, on a poller resumed from the last state that
+      // succeeded (a poller that met an error keeps it).
+      let state = accepted.toString();
+      let done = accepted.isDone();
+      while (!done) {
+        await new Promise((r) => setTimeout(r, 1000));
+        done = await armCall(this.session, 'read', `PUT ${address}`, async () => {
+          const poller = await group.beginCreateOrUpdate!(this.rg, this.service, ...ids, params, { ...opts, resumeFrom: state, updateIntervalInMs: 1000 });
+          await poller.poll();
+          state = poller.toString();
+          return poller.isDone();
+        });
+      }
+      return etag ? { etag } : {};
+    }
     return armCall(this.session, 'write', `PUT ${address}`, async () => {
-      let etag: string | undefined;
-      const opts = {
-        ...(options.ifMatch ? { ifMatch: options.ifMatch } : {}),
-        onResponse: (r: FullOperationResponse) => (etag = r.headers.get('etag') ?? etag),
-      };
-      // A fragment write is a long-running operation: poll each second rather than the SDK's two.
-      if (fragment) await group.beginCreateOrUpdateAndWait!(this.rg, this.service, ...ids, params, { ...opts, updateIntervalInMs: 1000 });
-      else await group.createOrUpdate!(this.rg, this.service, ...ids, params, opts);
+      await group.createOrUpdate!(this.rg, this.service, ...ids, params, opts);
       return etag ? { etag } : {};
     });
   }
