@@ -41,20 +41,27 @@ export function yamlErrorMessage(e: { code: string; message: string }): string {
   return e.message.split('\n')[0]!;
 }
 
+/**
+ * A parser's errors in our words, each with its offset; the stack overflow, which the parser
+ * repeats at every level it unwinds, once.
+ */
+export function yamlErrors(errors: ReadonlyArray<{ code: string; message: string; pos: [number, number] }>): Array<{ offset: number; message: string }> {
+  const out: Array<{ offset: number; message: string }> = [];
+  for (const e of errors) {
+    const message = yamlErrorMessage(e);
+    if (/nested too deeply/.test(message) && out.some((o) => o.message === message)) continue;
+    out.push({ offset: e.pos[0], message });
+  }
+  return out;
+}
+
 /** Parses one YAML file; syntax errors are reported and give undefined. */
 export function parseYaml(shown: string, text: string, rule: string, diagnostics: Diagnostic[]): YamlFile | undefined {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const f: YamlFile = { shown, text, doc, lines };
   for (const w of doc.warnings) diagnostics.push({ ...diagnosticAt(locationAt(f, w.pos[0]), w.message, rule), severity: 'warning' });
-  const said = new Set<string>();
-  for (const e of doc.errors) {
-    // One message once: the parser repeats its stack overflow at every level it unwinds.
-    const message = yamlErrorMessage(e);
-    if (said.has(message) && /nested too deeply/.test(message)) continue;
-    said.add(message);
-    diagnostics.push(diagnosticAt(locationAt(f, e.pos[0]), `not valid YAML: ${message}`, rule));
-  }
+  for (const e of yamlErrors(doc.errors)) diagnostics.push(diagnosticAt(locationAt(f, e.offset), `not valid YAML: ${e.message}`, rule));
   return doc.errors.length ? undefined : f;
 }
 

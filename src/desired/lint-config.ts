@@ -7,7 +7,7 @@ import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import type { Diagnostic, Severity } from '../model/index.js';
 import { LINT_LEVELS, LINT_RULE_IDS, MANDATORY_LINT_RULES, type LintConfig, type LintLevel } from '../model/lint.js';
 import { FILE_LIMITS, FileRefusedError, readTreeText } from './safe-file.js';
-import { yamlErrorMessage } from './identity-yaml.js';
+import { yamlErrors } from './identity-yaml.js';
 
 export const CONFIG_FILE = 'apim-policy-lint.yaml';
 
@@ -30,13 +30,7 @@ export function loadLintConfig(root: string, shownRoot: string, diagnostics: Dia
     const p = lines.linePos(offset ?? 0);
     diagnostics.push({ severity, rule: 'lint-config', file, line: p.line, column: p.col, message });
   };
-  const said = new Set<string>();
-  for (const e of doc.errors) {
-    const message = yamlErrorMessage(e);
-    if (said.has(message) && /nested too deeply/.test(message)) continue;
-    said.add(message);
-    report(e.pos[0], message);
-  }
+  for (const e of yamlErrors(doc.errors)) report(e.offset, e.message);
   if (doc.errors.length || doc.contents === null) return config;
   if (!isMap(doc.contents)) {
     report(doc.contents.range?.[0], `${CONFIG_FILE} must be a map: rules: { <rule-id>: off | error | warning | info }`);
