@@ -7,6 +7,7 @@ import { join, relative, sep } from 'node:path';
 import { addressKey, policyAddress, scopeOfLocated } from '../model/address.js';
 import { kindRow, parseTreePath, POLICY_KINDS } from '../model/kinds.js';
 import { idSegmentProblem } from '../model/arm-id.js';
+import type { DesiredEntities } from '../model/entities.js';
 import type { IdentityManifest } from '../model/identity.js';
 import type { LintConfig } from '../model/lint.js';
 import type { Diagnostic, PolicyResource, PolicyScope, State } from '../model/index.js';
@@ -28,6 +29,13 @@ export interface LoadedTree {
   documents: DocumentSource;
   /** identity.yaml, when the tree has one (see load-desired.ts). */
   identity?: IdentityManifest;
+  /** Named values and backends of the tree (load-desired.ts); none managed when absent. */
+  entities?: DesiredEntities;
+  /**
+   * The values of the `{#TOKEN#}`s the tree's named values and backends name, from the
+   * environment (in memory only; a host with a log masks each).
+   */
+  secrets?: Map<string, string>;
   /** apim-policy-lint.yaml, when the tree has one (see load-desired.ts). */
   lintConfig?: LintConfig;
 }

@@ -78,13 +78,13 @@ export interface RoleAssignment {
   description?: string;
 }
 
-export type ResourceType = PolicyScopeKind | 'identity' | 'roleAssignment';
+export type ResourceType = PolicyScopeKind | 'identity' | 'roleAssignment' | 'namedValue' | 'backend';
 
 /** One resource in a plan. */
 export interface Change {
   address: Address;
   action: ChangeAction;
-  /** What kind of resource: a `policy` at a scope, a `fragment`, the instance's `identity`, a `roleAssignment`. */
+  /** What kind of resource: a `policy` at a scope, a `fragment`, the instance's `identity`, a `roleAssignment`, a `namedValue`, a `backend`. */
   resourceType: ResourceType;
   /** The desired file, when the resource is in the policies tree. */
   file?: string;
@@ -95,7 +95,11 @@ export interface Change {
   removed?: number;
   /** Set when the two sides differ in too many lines to diff: `diff` then says "content replaced" with these canonical line counts. */
   replaced?: { before: number; after: number };
-  /** What apply will write (create / update): the desired document as written in the tree. */
+  /**
+   * What apply will write (create / update). `xml`: the content as written in the tree — a policy
+   * document, or for a named value or backend its properties as JSON with `{#TOKEN#}`s unresolved
+   * (apply resolves them from the environment and checks them against `sha256`).
+   */
   desired?: { xml: string; sha256: string; description?: string };
   /** What the plan saw live (update / delete / noop): its ETag and the hash of its canonical form. */
   live?: { etag?: string; sha256: string };
@@ -108,9 +112,9 @@ export interface Change {
   /** Line of the desired entry in its file (identity.yaml). */
   line?: number;
   /**
-   * What the change reaches (plan/impact.ts): for a created, updated or deleted fragment, the
-   * addresses of the policies that run it once the plan is applied (directly or through other
-   * fragments). Display only: not part of the content hash.
+   * What the change reaches (plan/impact.ts): for a created, updated or deleted fragment, named
+   * value or backend, the addresses of the policies that use it once the plan is applied (directly
+   * or through fragments). Display only: not part of the content hash.
    */
   impact?: Address[];
   /**
@@ -148,6 +152,8 @@ export interface Plan {
   createdAt: string;
   /** Where the live state came from: a snapshot folder or an APIM instance. */
   source: { kind: 'snapshot'; path: string } | AzureSource;
+  /** The salt of the keyed hashes that stand for secret values in this plan (plan/secrets.ts); absent when the plan has none. */
+  secrets?: { salt: string };
   commit?: string;
   summary: PlanSummary;
   /** Every resource of either side, in apply order; `noop` entries carry no diff. */
@@ -163,9 +169,12 @@ export interface Plan {
 /** A resource as it is live right now: what apply reads before it writes, and keeps in the snapshot. */
 export interface LiveCopy {
   address: Address;
+  /** The content: policy XML; for a named value or backend, its `properties` as JSON (a secret's value left out). */
   xml: string;
   etag?: string;
   description?: string;
+  /** A secret named value's value (ARM `listValue`). In memory only: never written to a plan, snapshot or log. */
+  secret?: string;
 }
 
 /** The writes apply needs; the Azure implementation goes through ARM, tests may use any other. */

@@ -29,7 +29,7 @@ export interface KindRow {
   /** Apply order: lower first; deletes run in reverse. */
   rank: number;
   inWorkspace: boolean;
-  /** Read and planned as a resource of its own (named values and backends: only their names are read, for reference checks). */
+  /** Read and planned as a resource of its own. */
   planned: boolean;
 }
 
@@ -41,28 +41,29 @@ export const WORKSPACE_TREE = 'workspaces/{workspace}';
 export const KINDS: readonly KindRow[] = [
   { kind: 'identity', arm: 'identity', tree: ['identity.yaml'], content: 'identity', rank: 0, inWorkspace: false, planned: true },
   { kind: 'roleAssignment', arm: 'roleAssignments/{name}', tree: ['identity.yaml'], content: 'identity', rank: 1, inWorkspace: false, planned: true },
-  { kind: 'namedValue', arm: 'namedValues/{namedValueId}', tree: ['named values/{namedValueId}/namedValueInformation.json'], content: 'json-properties', rank: 2, inWorkspace: true, planned: false },
-  { kind: 'backend', arm: 'backends/{backendId}', tree: ['backends/{backendId}/backendInformation.json'], content: 'json-properties', rank: 2, inWorkspace: true, planned: false },
+  { kind: 'namedValue', arm: 'namedValues/{namedValueId}', tree: ['named values/{namedValueId}/namedValueInformation.json'], content: 'json-properties', rank: 2, inWorkspace: true, planned: true },
+  // After named values: a backend's credentials may name one ({{name}}).
+  { kind: 'backend', arm: 'backends/{backendId}', tree: ['backends/{backendId}/backendInformation.json'], content: 'json-properties', rank: 3, inWorkspace: true, planned: true },
   {
     kind: 'fragment',
     arm: 'policyFragments/{fragmentId}',
     tree: ['policy fragments/{fragmentId}/policy.xml', 'policyFragments/{fragmentId}/policy.xml'],
     infoFile: 'policyFragmentInformation.json',
     content: 'fragment-xml',
-    rank: 3,
+    rank: 4,
     inWorkspace: true,
     planned: true,
   },
-  { kind: 'global', arm: 'policies/policy', armName: 'policy', tree: ['policy.xml'], content: 'policy-xml', rank: 4, inWorkspace: true, planned: true },
-  { kind: 'product', arm: 'products/{productId}/policies/policy', armName: 'policy', tree: ['products/{productId}/policy.xml'], content: 'policy-xml', rank: 5, inWorkspace: true, planned: true },
-  { kind: 'api', arm: 'apis/{apiId}/policies/policy', armName: 'policy', tree: ['apis/{apiId}/policy.xml'], content: 'policy-xml', rank: 6, inWorkspace: true, planned: true },
+  { kind: 'global', arm: 'policies/policy', armName: 'policy', tree: ['policy.xml'], content: 'policy-xml', rank: 5, inWorkspace: true, planned: true },
+  { kind: 'product', arm: 'products/{productId}/policies/policy', armName: 'policy', tree: ['products/{productId}/policy.xml'], content: 'policy-xml', rank: 6, inWorkspace: true, planned: true },
+  { kind: 'api', arm: 'apis/{apiId}/policies/policy', armName: 'policy', tree: ['apis/{apiId}/policy.xml'], content: 'policy-xml', rank: 7, inWorkspace: true, planned: true },
   {
     kind: 'operation',
     arm: 'apis/{apiId}/operations/{operationId}/policies/policy',
     armName: 'policy',
     tree: ['apis/{apiId}/operations/{operationId}/policy.xml'],
     content: 'policy-xml',
-    rank: 7,
+    rank: 8,
     inWorkspace: true,
     planned: true,
   },
@@ -79,6 +80,14 @@ export const POLICY_KINDS: readonly PolicyKind[] = KINDS.filter((r) => r.content
 
 export function isPolicyKind(kind: string): kind is PolicyKind {
   return (POLICY_KINDS as readonly string[]).includes(kind);
+}
+
+/** Kinds whose content is ARM `properties` as JSON (named values, backends), in apply order. */
+export type EntityKind = 'namedValue' | 'backend';
+export const ENTITY_KINDS: readonly EntityKind[] = KINDS.filter((r) => r.content === 'json-properties').map((r) => r.kind as EntityKind);
+
+export function isEntityKind(kind: string): kind is EntityKind {
+  return (ENTITY_KINDS as readonly string[]).includes(kind);
 }
 
 /** A kind's apply rank (identity first, operations last); unknown kinds last. */

@@ -4,6 +4,7 @@
  * without ARM.
  */
 import { parsePolicyAddress } from './address.js';
+import type { EntityState } from './entities.js';
 import type { Address, Diagnostic, IdentityShape, State } from './index.js';
 
 /** A user-assigned identity as ARM knows it (from its own resource). */
@@ -119,6 +120,13 @@ export interface LiveState {
   referenced?: State;
   /** Names of named values and backends; absent when not read (a snapshot): no reference checks then. */
   names?: LiveNames;
+  /** The named values and backends with their properties (from the same lists as `names`); absent when not read. */
+  entities?: EntityState;
+  /**
+   * The values of the secret named values `LiveRequest.entities.secrets` asked for (ARM's
+   * `listValue`), by address key. In memory only: compared as keyed hashes, never shown or written.
+   */
+  entitySecrets?: Map<string, string>;
   /** The instance's managed identities and their role assignments, read for identity.yaml; absent when not read. */
   rbac?: LiveIdentity;
   /** The user-assigned identities attached now, when `rbac` was not read (for the client-id checks). */
@@ -154,6 +162,8 @@ export interface LiveRequest {
   referenced?: Address[];
   /** Read the identity for identity.yaml; without it only the attached user-assigned identities are read. */
   identity?: IdentityQuery;
+  /** Named values whose secret value is compared (`listValue`, a POST: only secrets the tree has). */
+  entities?: { secrets: Address[] };
 }
 
 /** Reads the live side of a plan. */
