@@ -17,6 +17,8 @@ export interface FakeCiHost extends CiHost {
   comments: { kind: CommentKind; target: string; issueNumber: number; body: string }[];
   failed: string | undefined;
   idTokenAsks: string[];
+  /** Values the workflow asked the host to hide in its log. */
+  masked: string[];
 }
 
 export function fakeCiHost(context: RunContext, inputs: Record<string, string> = {}, options: { mergedPullRequest?: number } = {}): FakeCiHost {
@@ -52,7 +54,9 @@ export function fakeCiHost(context: RunContext, inputs: Record<string, string> =
     comments: [],
     failed: undefined,
     idTokenAsks: [],
+    masked: [],
     info: (line) => void host.log.push({ level: 'info', line }),
+    mask: (value) => void host.masked.push(value),
     warning: (line) => void host.log.push({ level: 'warning', line }),
     annotate: (findings, reserve) => void host.annotations.push({ findings, reserve }),
     setOutput: (name, value) => void (host.outputs[name] = value),

@@ -11,6 +11,7 @@ import type { Guardrails, LiveRequest } from '../model/live.js';
 import { applyPlan, type ApplyEvent, type ApplyResult } from '../plan/apply.js';
 import { computePlan, type PlanDesired, type PlanSettings } from '../plan/compute.js';
 import { identityQueryOf } from '../plan/identity.js';
+import { secretsToRead } from '../plan/entities.js';
 import { changedBetween, identityChanged } from '../plan/scope.js';
 
 export type { LiveConnection } from '../azure/connection.js';
@@ -45,7 +46,11 @@ function settingsOf(conn: LiveConnection, desired: PlanDesired, options: PlanLiv
 export async function planLive(conn: LiveConnection, desired: PlanDesired, options: PlanLiveOptions = {}): Promise<Plan> {
   const wanted = [...desired.state.resources.values()].filter((r) => r.type === 'policy').map((r) => r.address);
   const allowedScopes = (options.guardrails ?? defaultGuardrails(conn)).allowedScopes;
-  const request: LiveRequest = { desired: wanted, ...(desired.identity ? { identity: { ...identityQueryOf(desired.identity), allowedScopes } } : {}) };
+  const request: LiveRequest = {
+    desired: wanted,
+    entities: { secrets: secretsToRead(desired.entities) },
+    ...(desired.identity ? { identity: { ...identityQueryOf(desired.identity), allowedScopes } } : {}),
+  };
   const live = await liveReaderOf(conn).read(request);
   return computePlan(desired, live, settingsOf(conn, desired, options));
 }
@@ -62,7 +67,12 @@ export async function planScoped(conn: LiveConnection, desired: PlanDesired, bas
   const { identity: manifest, ...policies } = desired;
   const withIdentity = identityChanged(base, desired) && manifest !== undefined;
   const allowedScopes = (options.guardrails ?? defaultGuardrails(conn)).allowedScopes;
-  const live = await liveReaderOf(conn).read({ addresses, referenced: fragments, ...(withIdentity ? { identity: { ...identityQueryOf(manifest), allowedScopes } } : {}) });
+  const live = await liveReaderOf(conn).read({
+    addresses,
+    referenced: fragments,
+    entities: { secrets: secretsToRead(desired.entities) },
+    ...(withIdentity ? { identity: { ...identityQueryOf(manifest), allowedScopes } } : {}),
+  });
   return computePlan(withIdentity ? desired : policies, live, {
     ...settingsOf(conn, desired, options),
     scope: { addresses: changed, base: options.baseLabel ?? 'the base tree', read: addresses.length, identity: withIdentity },

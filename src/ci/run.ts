@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Guardrails } from '../plan/identity.js';
 import { loadDesiredTree } from '../desired/load-desired.js';
+import { planTokens } from '../plan/entity-apply.js';
 import { loadPolicyTree, type LoadedTree } from '../desired/load-tree.js';
 import { policiesRootOf } from '../desired/root-guess.js';
 import { lintRuleText, lintTree } from '../lint/index.js';
@@ -80,6 +81,8 @@ async function runWith(host: CiHost, report: Report): Promise<void> {
 
   // A saved plan carries its own content: the tree is not read again.
   const desired = applySaved ? undefined : await loadDesiredTree(policiesPath, environment ? { environment } : {});
+  // Secret values from the environment are hidden in the runner's log before anything could print one.
+  for (const value of desired?.secrets?.values() ?? []) if (value) host.mask(value);
   if (desired) {
     const findings = lintTree(desired);
     report.findings.push(...findings);
@@ -121,8 +124,10 @@ async function runWith(host: CiHost, report: Report): Promise<void> {
   const guardrails = defaultGuardrails(conn, settings.guardrails);
   const options = { ...(ctx.sha ? { commit: ctx.sha } : {}), guardrails, policiesPath };
   let plan: Plan;
-  if (applySaved) plan = await readPlanFile(savedPlanFile!);
-  else if (settings.basePoliciesPath && mode !== 'apply') {
+  if (applySaved) {
+    plan = await readPlanFile(savedPlanFile!);
+    for (const token of planTokens(plan)) if (process.env[token]) host.mask(process.env[token]);
+  } else if (settings.basePoliciesPath && mode !== 'apply') {
     // Scoped to what the pull request changes; an apply always plans in full.
     const base = await loadDesiredTree(settings.basePoliciesPath, environment ? { environment } : {});
     plan = await planScoped(conn, desired!, base, { ...options, baseLabel: settings.basePoliciesPath });

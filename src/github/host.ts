@@ -101,6 +101,7 @@ export function githubHost(env: NodeJS.ProcessEnv = process.env): CiHost {
     tempDir: env.RUNNER_TEMP || undefined,
     commentLimit: COMMENT_LIMIT,
     info: (line) => core.info(line),
+    mask: (value) => core.setSecret(value),
     warning: (line) => core.warning(line),
     annotate: (findings, reserve) => void annotate(findings, reserve),
     setOutput: (name, value) => core.setOutput(name, value),

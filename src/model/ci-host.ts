@@ -65,6 +65,8 @@ export interface CiHost {
 
   info(line: string): void;
   warning(line: string): void;
+  /** Hides a secret value in everything the host logs from now on (a host without a log ignores it). */
+  mask(value: string): void;
 
   /** Findings at file:line, within the host's caps; `reserve` holds slots back for the failure. */
   annotate(findings: Diagnostic[], reserve: Partial<Record<Severity, number>>): void;

@@ -7,7 +7,7 @@ import { parsePolicyAddress } from '../model/address.js';
 import type { Address, Change, IdentityShape, LiveCopy } from '../model/index.js';
 import { canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
 import { PRIVILEGED_ROLE_GUIDS } from '../model/roles.js';
-import { isPolicyChange } from './integrity.js';
+import { isEntityChange, isPolicyChange } from './integrity.js';
 import { policyDiff, sha256 } from './policies.js';
 import { GUARDRAIL_INPUTS, describeAssignment, scopeWithin, type Guardrails } from './identity.js';
 
@@ -67,16 +67,18 @@ export function deleteCountRefusal(
 ): string | undefined {
   if (max < 0) return undefined;
   const policies = allowDeletes ? pending.filter((c) => isPolicy(c) && c.action === 'delete').length : 0;
+  const entities = allowDeletes ? pending.filter((c) => isEntityChange(c) && c.action === 'delete').length : 0;
   const assignments = destructiveOk ? pending.filter((c) => c.resourceType === 'roleAssignment' && c.action === 'delete').length : 0;
   let identities = 0;
   if (narrowing) {
     if (narrowing.from.systemAssigned && !narrowing.to.systemAssigned) identities++;
     identities += narrowing.from.userAssigned.filter((id) => !narrowing.to.userAssigned.some((x) => lower(x) === lower(id))).length;
   }
-  const total = policies + assignments + identities;
+  const total = policies + entities + assignments + identities;
   if (total <= max) return undefined;
   const parts = [
     policies ? `${policies} polic${policies === 1 ? 'y' : 'ies'}` : '',
+    entities ? `${entities} named value(s) or backend(s)` : '',
     assignments ? `${assignments} role assignment(s)` : '',
     identities ? `${identities} identit${identities === 1 ? 'y' : 'ies'} taken away` : '',
   ].filter(Boolean);

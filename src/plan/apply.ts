@@ -9,9 +9,12 @@
  *    is not the diff of what is live now and what the plan writes.
  * 3. Write the snapshot file (0600, created exclusively): every touched resource as it is now;
  *    say where it is (`snapshot` event) before the first write.
- * 4. Write in order: identities added → role assignments created → policies (fragments → global →
- *    product → API → operation; deletes after, in reverse), each level concurrently, with
- *    `If-Match` = the ETag the plan recorded → role assignments deleted → identities taken away.
+ * 4. Write in order: identities added → role assignments created → named values → backends →
+ *    policies (fragments → global → product → API → operation; deletes after, in reverse), each
+ *    level concurrently, with `If-Match` = the ETag the plan recorded (a named value or backend:
+ *    the one read in step 2, whose content the plan's hash proved) → role assignments deleted →
+ *    identities taken away. `{#TOKEN#}`s are resolved from the environment, and must give the
+ *    secrets the plan was made with (their keyed hashes).
  *    Taking away (identities, role assignments) needs its own opt-in, deletes of policies theirs.
  *    Each write ARM confirms goes into the snapshot with the ETag it returned, before it is reported.
  * 5. On any failure, or when `signal` fires (SIGINT/SIGTERM): start no more writes, let those sent
@@ -21,9 +24,11 @@
 import { roleAssignmentAddress } from '../model/address.js';
 import { rankOf } from '../model/kinds.js';
 import { PreconditionFailed } from '../model/live-errors.js';
-import type { Address, Change, IdentityWriter, LiveWriter, Plan, RoleAssignment } from '../model/index.js';
+import type { Address, Change, IdentityWriter, LiveCopy, LiveWriter, Plan, RoleAssignment } from '../model/index.js';
 import { bareEtag, canonicalHash, deleteCountRefusal, driftOf, guardrailRefusals, isPolicy, lower, reviewedDiffHolds, union } from './apply-checks.js';
-import { integrityRefusal } from './integrity.js';
+import { integrityRefusal, isEntityChange } from './integrity.js';
+import { checkEntity, entityBody, entityLanded, entityRestoreBody, missingTokens } from './entity-apply.js';
+import { secretHasher, type SecretHasher } from './secrets.js';
 import { identityHash, roleAssignmentName, type Guardrails } from './identity.js';
 import { SNAPSHOT_FORMAT_VERSION, SnapshotFile, type Snapshot, type SnapshotResource } from './snapshot.js';
 
@@ -48,6 +53,8 @@ export interface ApplyOptions {
   snapshotFile: string;
   onEvent?: (event: ApplyEvent) => void;
   now?: () => Date;
+  /** Where `{#TOKEN#}`s of named values and backends are resolved (default: this process's environment). */
+  env?: Readonly<Record<string, string | undefined>>;
   /**
    * Interrupts the apply (SIGINT/SIGTERM): no write starts after it fires, and what this run
    * wrote is restored. Its `reason` (e.g. "SIGTERM") names the interruption in the result.
@@ -117,9 +124,20 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
 
   const destructiveOk = options.allowDestructiveIdentityChanges === true;
   const pending = plan.changes.filter((c) => c.action !== 'noop');
-  const skippedDeletes = pending.filter((c) => isPolicy(c) && c.action === 'delete' && !options.allowDeletes);
-  const skippedDestructive = pending.filter((c) => !isPolicy(c) && c.destructive && !destructiveOk);
-  const policies = pending.filter((c) => isPolicy(c) && !(c.action === 'delete' && !options.allowDeletes));
+  // Policies, fragments, named values and backends: written level by level in the plan's order.
+  const isContent = (c: Change) => isPolicy(c) || isEntityChange(c);
+  const skippedDeletes = pending.filter((c) => isContent(c) && c.action === 'delete' && !options.allowDeletes);
+  const skippedDestructive = pending.filter((c) => !isContent(c) && c.destructive && !destructiveOk);
+  const policies = pending.filter((c) => isContent(c) && !(c.action === 'delete' && !options.allowDeletes));
+  const env = options.env ?? process.env;
+  const lacking = missingTokens(policies, env);
+  if (lacking.length) {
+    throw new ApplyRefusedError(
+      `this plan writes secrets from the environment that this run does not have; nothing was written. ${lacking.map((m) => `${m.address} needs {#${m.token}#}: set the environment variable ${m.token}`).join('; ')} (in GitHub Actions: env: ${lacking[0]!.token}: \${{ secrets.${lacking[0]!.token} }} on the apply step).`,
+      [...new Set(lacking.map((m) => m.address))],
+    );
+  }
+  const hasher: SecretHasher | undefined = plan.secrets ? secretHasher(plan.secrets.salt) : undefined;
   const identityChange = pending.find((c) => c.resourceType === 'identity' && c.identity);
   const creates = pending.filter((c) => c.resourceType === 'roleAssignment' && c.action === 'create');
   const deletes = destructiveOk ? pending.filter((c) => c.resourceType === 'roleAssignment' && c.action === 'delete') : [];
@@ -138,7 +156,16 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
 
   // 2. Is live still what the plan saw?
   const current = await Promise.all(policies.map((c) => writer.read(c.address)));
-  const drift = policies.map((c, i) => ({ address: c.address, why: driftOf(c, current[i]) })).filter((d) => d.why !== undefined);
+  const nowOf = new Map(policies.map((c, i) => [c, current[i]]));
+  const entityChecks = new Map(policies.filter(isEntityChange).map((c) => [c, checkEntity(c, nowOf.get(c), env, hasher!)]));
+  const drift = policies.map((c, i) => ({ address: c.address, why: isEntityChange(c) ? entityChecks.get(c)!.drift : driftOf(c, current[i]) })).filter((d) => d.why !== undefined);
+  const stale = [...entityChecks.entries()].filter(([, e]) => !e.drift && e.stale);
+  if (stale.length && !drift.length) {
+    throw new ApplyRefusedError(
+      `the secrets in this run's environment are not those the plan was made with, so it would not write what was reviewed; nothing was written. ${stale.map(([, e]) => e.stale).join('; ')}. Plan again with the same secrets as the apply (or apply with those of the plan).`,
+      stale.map(([c]) => c.address),
+    );
+  }
   if (identityChange) {
     const now = await ids!.readIdentity();
     if (identityHash(now.shape) !== identityChange.live?.sha256) drift.push({ address: 'identity', why: 'identity was changed live since the plan' });
@@ -163,7 +190,7 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
     );
   }
   // The diff reviewed is the diff of what is live now and what apply writes: derived again, not trusted.
-  const misdiffed = policies.filter((c, i) => !reviewedDiffHolds(c, current[i])).map((c) => c.address);
+  const misdiffed = policies.filter((c, i) => (isEntityChange(c) ? entityChecks.get(c)!.misdiffed : !reviewedDiffHolds(c, current[i]))).map((c) => c.address);
   if (misdiffed.length) {
     throw new ApplyRefusedError(
       `the diff in the plan is not the change apply would make, so it is not what was reviewed; nothing was written. ${misdiffed.map((a) => `${a}: its diff does not match its content and what is live`).join('; ')}. Plan again and review that plan.`,
@@ -226,7 +253,7 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
         try {
           d = await one(c);
         } catch (e) {
-          if (isPolicy(c) && !(e instanceof PreconditionFailed)) unsure.push(c);
+          if (isContent(c) && !(e instanceof PreconditionFailed)) unsure.push(c);
           throw e;
         }
         if (d) {
@@ -270,11 +297,12 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
 
   for (const level of levels(policies)) {
     const ok = await step(level, async (change) => {
-      const w = await writePolicy(change, writer);
+      const now = nowOf.get(change);
+      const w = await writePolicy(change, writer, { now, env, hasher });
       const entry = snapshot.resources.find((r) => r.address === change.address)!;
       return {
         change,
-        undo: () => restorePolicy(w, entry, writer, options),
+        undo: () => restorePolicy(w, entry, writer, options, now?.secret),
         ...(w.proven ? { record: () => (entry.after = change.action === 'delete' ? { existed: false } : { existed: true, ...(w.etag ? { etag: w.etag } : {}) }) } : {}),
       };
     });
@@ -313,14 +341,25 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
  * another run that wrote first) whose content is live counts as done, but not as proven: live
  * having this run's content does not show that this run put it there.
  */
-async function writePolicy(change: Change, writer: LiveWriter): Promise<{ change: Change; etag?: string; proven: boolean }> {
+interface WriteContext {
+  /** The resource as read before the first write (the drift checks passed on it). */
+  now: LiveCopy | undefined;
+  env: Readonly<Record<string, string | undefined>>;
+  hasher: SecretHasher | undefined;
+}
+
+async function writePolicy(change: Change, writer: LiveWriter, ctx: WriteContext): Promise<{ change: Change; etag?: string; proven: boolean }> {
+  const entity = isEntityChange(change);
+  // A named value or backend: a list gives no ETag, so the plan has none; the read before the first write has (and passed the checks).
+  const liveEtag = entity ? ctx.now?.etag : change.live?.etag;
   try {
     if (change.action === 'delete') {
-      await writer.remove(change.address, change.live?.etag ?? '*');
+      await writer.remove(change.address, liveEtag ?? '*');
       return { change, proven: true };
     }
-    const ifMatch = change.action === 'update' ? change.live?.etag : undefined;
-    const { etag } = await writer.put(change.address, change.desired!.xml, {
+    const ifMatch = change.action === 'update' ? liveEtag : undefined;
+    const content = entity ? entityBody(change, ctx.now, ctx.env) : change.desired!.xml;
+    const { etag } = await writer.put(change.address, content, {
       ...(ifMatch ? { ifMatch } : {}),
       ...(change.desired!.description !== undefined ? { description: change.desired!.description } : {}),
     });
@@ -328,7 +367,7 @@ async function writePolicy(change: Change, writer: LiveWriter): Promise<{ change
   } catch (e) {
     if (e instanceof PreconditionFailed) {
       const now = await writer.read(change.address);
-      const landed = change.action === 'delete' ? !now : !!now && canonicalHash(change.address, now.xml) === change.desired!.sha256;
+      const landed = entity ? entityLanded(change, now, ctx.env, ctx.hasher!) : change.action === 'delete' ? !now : !!now && canonicalHash(change.address, now.xml) === change.desired!.sha256;
       if (landed) return { change, proven: false };
       throw new Error(`${change.address} was changed live while this run applied the plan (412 Precondition Failed); the change made there is kept`, { cause: e });
     }
@@ -337,9 +376,16 @@ async function writePolicy(change: Change, writer: LiveWriter): Promise<{ change
 }
 
 /** Puts one policy back as the snapshot has it, only when live is still provably this run's write. */
-async function restorePolicy(w: { change: Change; etag?: string; proven: boolean }, before: SnapshotResource, writer: LiveWriter, options: ApplyOptions): Promise<string> {
+async function restorePolicy(w: { change: Change; etag?: string; proven: boolean }, before: SnapshotResource, writer: LiveWriter, options: ApplyOptions, secret?: string): Promise<string> {
   const { change, etag } = w;
   const kept = `it is left as it is; its earlier content is in ${options.snapshotFile}`;
+  // A named value or backend goes back as it was read (a secret's value from memory, never from the file).
+  let content = before.xml;
+  if (before.existed && isEntityChange(change)) {
+    const body = entityRestoreBody(change.address, before.xml!, secret);
+    if ('refuse' in body) throw new Error(`${body.refuse}; ${kept}`);
+    content = body.body;
+  }
   if (!w.proven) {
     throw new Error(`live has this run's content, but ARM never confirmed a write of this run to it (its write met 412: another run may have written the same content), so ${kept}`);
   }
@@ -347,12 +393,12 @@ async function restorePolicy(w: { change: Change; etag?: string; proven: boolean
     if (change.action === 'delete') {
       // Nothing to guard a re-create with: it goes back only while nobody has created it again.
       if (await writer.read(change.address)) throw new Error(`it was created again by someone else after this run deleted it; ${kept}`);
-      await writer.put(change.address, before.xml!, { ...(before.description !== undefined ? { description: before.description } : {}) });
+      await writer.put(change.address, content!, { ...(before.description !== undefined ? { description: before.description } : {}) });
       return 're-created as it was';
     }
     if (!etag) throw new Error(`ARM returned no ETag for this run's write, so nothing shows live is still that write; ${kept}`);
     if (before.existed) {
-      await writer.put(change.address, before.xml!, { ifMatch: etag, ...(before.description !== undefined ? { description: before.description } : {}) });
+      await writer.put(change.address, content!, { ifMatch: etag, ...(before.description !== undefined ? { description: before.description } : {}) });
       return 'put back as it was';
     }
     await writer.remove(change.address, etag);

@@ -15,7 +15,11 @@ import { emptyTreeProblem, type PoliciesRoot } from './empty-tree.js';
 import { addImpact } from './impact.js';
 import { planIdentity } from './identity.js';
 import { sealPlan } from './integrity.js';
-import { comparePolicies, type PlanSide } from './policies.js';
+import { comparePolicies, sortChanges, type PlanSide } from './policies.js';
+import { compareEntities } from './entities.js';
+import { newSecretSalt, secretHasher } from './secrets.js';
+import type { DesiredEntities, EntityState } from '../model/entities.js';
+import { workspaceQualified } from '../model/kinds.js';
 import { checkParents } from './parents.js';
 import { checkReferences } from './references.js';
 
@@ -24,6 +28,10 @@ export interface PlanDesired extends PlanSide {
   /** Parsed documents by address key, for the reference checks. */
   documents?: { get(key: string): PolicyDocument | undefined };
   identity?: IdentityManifest;
+  /** Named values and backends of the tree, and the kinds it manages. */
+  entities?: DesiredEntities;
+  /** The values of the tokens the entities name (from the environment; in memory only). */
+  secrets?: ReadonlyMap<string, string>;
 }
 
 export interface PlanSettings {
@@ -43,6 +51,37 @@ export interface PlanSettings {
   scope?: { addresses: Address[]; base: string; read: number; identity: boolean };
   /** For reproducible output in tests; defaults to now. */
   now?: Date;
+  /** The salt of the keyed hashes of secret values (secrets.ts); a new random one by default. */
+  secretSalt?: string;
+}
+
+/** Lower-cased `[workspaces/<w>/]<name>` of each entity, by id and (named values) display name: what `{{…}}` and `backend-id` name. */
+function entityNames(states: Array<EntityState | undefined>, kind: 'namedValue' | 'backend', deleted: Set<string>): Set<string> {
+  const out = new Set<string>();
+  for (const state of states) {
+    for (const [key, r] of state?.resources ?? []) {
+      if (r.kind !== kind || deleted.has(key)) continue;
+      out.add(workspaceQualified(r.id, r.workspace).toLowerCase());
+      const display = r.properties['displayName'];
+      if (kind === 'namedValue' && typeof display === 'string') out.add(workspaceQualified(display, r.workspace).toLowerCase());
+    }
+  }
+  return out;
+}
+
+/** The problem a plan gets when the tree manages named values or backends but live has none to compare with (a snapshot folder). */
+function entitiesNotPlanned(entities: DesiredEntities): Diagnostic | undefined {
+  const first = [...entities.resources.values()].find((r) => entities.managed.has(r.kind));
+  if (!first) return undefined;
+  return {
+    severity: 'warning',
+    rule: 'entities-not-planned',
+    file: first.file ?? first.address,
+    line: 1,
+    column: 1,
+    message:
+      'named values and backends are not planned against a live snapshot folder (it holds no secret values or ETags to compare with); plan against the instance (the Azure target flags) to see their changes.',
+  };
 }
 
 const lower = (s: string) => s.toLowerCase();
@@ -103,6 +142,20 @@ export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveStat
   let changes = comparePolicies(planned, { ...live, state: only(live.state, keys) });
   const problems: Diagnostic[] = [...(settings.problems ?? [])];
 
+  // Named values and backends: the kinds the tree manages, all of them (one list each; a scoped plan too).
+  let salt: string | undefined;
+  if (desired.entities && live.entities) {
+    const hasher = secretHasher(settings.secretSalt ?? newSecretSalt());
+    const env = Object.fromEntries(desired.secrets ?? []);
+    const entityChanges = compareEntities(desired.entities, live.entities, { env, hasher, ...(live.entitySecrets ? { live: live.entitySecrets } : {}) });
+    // Apply makes the same marks again (secret values, live and from the environment) with the plan's salt.
+    if (entityChanges.some((c) => c.action !== 'noop')) salt = hasher.salt;
+    changes = sortChanges([...changes, ...entityChanges]);
+  } else if (desired.entities && settings.source.kind === 'snapshot') {
+    const warning = entitiesNotPlanned(desired.entities);
+    if (warning) problems.push(warning);
+  }
+
   // A policy under an API, operation, product or workspace live lacks: ARM would refuse it.
   if (live.parents) problems.push(...checkParents(planned.state, live.parents));
 
@@ -117,7 +170,12 @@ export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveStat
       .map((c) => planned.state.resources.get(addressKey(c.address)))
       .filter((r): r is PolicyResource => !!r);
     const identities = { ...identitiesAfterApply(desired.identity, live.rbac, live.attached ?? []), namedValueValues: live.names.namedValueValues };
-    problems.push(...checkReferences(changing, desired.documents, { fragments, namedValues: live.names.namedValues, backends: live.names.backends, identities }));
+    // What exists once the plan is applied: live's, and the tree's named values and backends (this plan creates them first).
+    const deleted = new Set(changes.filter((c) => c.action === 'delete').map((c) => addressKey(c.address)));
+    const desiredEntities = desired.entities && { resources: new Map([...desired.entities.resources].filter(([, r]) => desired.entities!.managed.has(r.kind))) };
+    const namedValues = new Set([...live.names.namedValues, ...entityNames([live.entities, desiredEntities], 'namedValue', deleted)]);
+    const backends = new Set([...live.names.backends, ...entityNames([live.entities, desiredEntities], 'backend', deleted)]);
+    problems.push(...checkReferences(changing, desired.documents, { fragments, namedValues, backends, identities }));
   }
 
   if (desired.identity && live.rbac) {
@@ -145,6 +203,7 @@ export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveStat
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
     createdAt: (settings.now ?? new Date()).toISOString(),
     source: settings.source,
+    ...(salt ? { secrets: { salt } } : {}),
     summary: { create: count('create'), update: count('update'), delete: count('delete'), unchanged: count('noop') },
     changes,
     problems,

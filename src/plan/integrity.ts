@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parsePolicyAddress } from '../model/address.js';
-import { isPolicyKind } from '../model/kinds.js';
+import { isEntityKind, isPolicyKind } from '../model/kinds.js';
 import type { Address, Change, Plan } from '../model/index.js';
 import { canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
@@ -54,6 +54,17 @@ export function sealPlan(plan: Plan): Plan {
 }
 
 export const isPolicyChange = (c: Change) => isPolicyKind(c.resourceType);
+/** A named value or backend change. */
+export const isEntityChange = (c: Change) => isEntityKind(c.resourceType);
+
+function isJsonObject(text: string): boolean {
+  try {
+    const v: unknown = JSON.parse(text);
+    return !!v && typeof v === 'object' && !Array.isArray(v);
+  } catch {
+    return false;
+  }
+}
 
 /** The canonical hash of a policy document as compute.ts makes it, or the parse error. */
 export function canonicalHashOf(address: Address, xml: string): { sha256?: string; error?: string } {
@@ -101,7 +112,17 @@ export function verifyPlan(plan: Plan): Tampered {
       flag(c.address, `the plan has no ETag for the live resource, so apply could not make sure it ${c.action === 'delete' ? 'deletes' : 'writes over'} what was reviewed (If-Match)`);
       continue;
     }
-    if (c.desired) {
+    if (c.desired && isEntityKind(c.resourceType)) {
+      // Its hash holds the secrets' marks, made again at apply from the environment (entities.ts).
+      if (!isJsonObject(c.desired.xml)) {
+        flag(c.address, 'its properties in the plan are not a JSON object');
+        continue;
+      }
+      if (!plan.secrets?.salt) {
+        flag(c.address, 'the plan has no salt for the hashes of its secret values (secrets.salt)');
+        continue;
+      }
+    } else if (c.desired) {
       const canonical = canonicalHashOf(c.address, c.desired.xml);
       if (canonical.error !== undefined) {
         flag(c.address, `its content in the plan does not parse (${canonical.error})`);

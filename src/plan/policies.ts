@@ -57,7 +57,7 @@ function orderKey(change: Change): [number, number, string] {
  */
 export function comparePolicies(desired: PlanSide, live: PlanSide): Change[] {
   const keys = new Set([...desired.state.resources.keys(), ...live.state.resources.keys()]);
-  const entries: Array<{ change: Change; sort: [number, number, string] }> = [];
+  const entries: Array<{ change: Change }> = [];
   for (const key of keys) {
     const want = desired.state.resources.get(key);
     const have = live.state.resources.get(key);
@@ -88,8 +88,14 @@ export function comparePolicies(desired: PlanSide, live: PlanSide): Change[] {
       change.live = { sha256: sha256(before) };
       if (have.etag !== undefined) change.live.etag = have.etag;
     }
-    entries.push({ change, sort: orderKey(change) });
+    entries.push({ change });
   }
+  return sortChanges(entries.map((e) => e.change));
+}
+
+/** Changes in apply order: by kind rank (named values, backends, fragments, global … operation), deletes after all in reverse rank; then by address. */
+export function sortChanges(changes: Change[]): Change[] {
+  const entries = changes.map((change) => ({ change, sort: orderKey(change) }));
   entries.sort((a, b) => {
     for (let i = 0; i < 3; i++) {
       const x = a.sort[i]!;

@@ -8,7 +8,9 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parsePolicyAddress, roleAssignmentAddress } from '../model/address.js';
-import { rankOf } from '../model/kinds.js';
+import { isEntityKind, parseAddress, rankOf } from '../model/kinds.js';
+import { entityRestoreBody } from './entity-apply.js';
+import { stableJson } from './integrity.js';
 import { PreconditionFailed } from '../model/live-errors.js';
 import type { Address, IdentityShape, IdentityWriter, LiveCopy, LiveWriter, RoleAssignment } from '../model/index.js';
 import { canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
@@ -106,6 +108,14 @@ const bare = (etag: string | undefined) =>
     .replace(/^"(.*)"$/, '$1');
 
 function canonicalHash(address: Address, xml: string): string {
+  // A named value or backend: its properties compared whatever their order.
+  if (isEntityKind(parseAddress(address)?.kind ?? '')) {
+    try {
+      return `json:${sha256(stableJson(JSON.parse(xml)))}`;
+    } catch {
+      return `raw:${sha256(xml)}`;
+    }
+  }
   try {
     const kind = parsePolicyAddress(address)?.kind === 'fragment' ? 'fragment' : 'policies';
     return sha256(canonicalize(parsePolicyDocument(xml, { file: address, expect: kind })));
@@ -161,7 +171,13 @@ async function restoreResource(r: SnapshotResource, writer: LiveWriter, force: b
     const d = restoreDecision(r, live, force);
     if (d.do === 'nothing') return { address, outcome: 'unchanged', message: d.message };
     if (d.do === 'refuse') return { address, outcome: 'not-restored', message: d.message };
-    if (d.do === 'put') await writer.put(address, r.xml!, { ...(d.ifMatch ? { ifMatch: d.ifMatch } : {}), ...(r.description !== undefined ? { description: r.description } : {}) });
+    let content = r.xml;
+    if (d.do === 'put' && isEntityKind(parseAddress(address)?.kind ?? '')) {
+      const body = entityRestoreBody(address, r.xml!, undefined);
+      if ('refuse' in body) return { address, outcome: 'not-restored', message: `NOT restored: ${body.refuse}` };
+      content = body.body;
+    }
+    if (d.do === 'put') await writer.put(address, content!, { ...(d.ifMatch ? { ifMatch: d.ifMatch } : {}), ...(r.description !== undefined ? { description: r.description } : {}) });
     else await writer.remove(address, d.ifMatch);
     return { address, outcome: 'restored', message: d.message };
   } catch (e) {
@@ -176,7 +192,7 @@ function restoreLevels(resources: SnapshotResource[]): SnapshotResource[][] {
   const out: SnapshotResource[][] = [];
   let key = '';
   for (const r of [...resources].reverse()) {
-    const k = `${r.action === 'delete'}:${rankOf(parsePolicyAddress(r.address)!.kind)}`;
+    const k = `${r.action === 'delete'}:${rankOf(parseAddress(r.address)?.kind ?? '')}`;
     if (k !== key || out.length === 0) out.push([]);
     key = k;
     out[out.length - 1]!.push(r);

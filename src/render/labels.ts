@@ -1,5 +1,5 @@
 import type { Change, Plan } from '../model/index.js';
-import { parsePolicyAddress } from '../model/address.js';
+import { parseAddress } from '../model/kinds.js';
 
 export const ACTION_VERB: Record<Change['action'], string> = {
   create: 'create',
@@ -51,13 +51,19 @@ export function scopedNote(plan: Plan): string | undefined {
 /** How many policies a fragment's line names before "and N more". */
 export const IMPACT_INLINE = 10;
 
-/** The fragment's id as a reviewer knows it (`correlation`), from its address. */
+/** The name a reviewer knows a fragment, named value or backend by (`correlation`, `{{orders-key}}`), from its address. */
 export function fragmentName(c: Change): string {
-  const scope = parsePolicyAddress(c.address);
-  return scope?.kind === 'fragment' ? scope.fragmentId : c.address;
+  const at = parseAddress(c.address);
+  const id = at && Object.values(at.params)[0];
+  if (!at || id === undefined) return c.address;
+  const ws = at.workspace !== undefined ? `${at.workspace}/` : '';
+  if (at.kind === 'namedValue') return `{{${ws}${id}}}`;
+  if (at.kind === 'backend') return `backend ${ws}${id}`;
+  return `${ws}${id}`;
 }
 
-/** "is included by 14 policies" / "is included by no policy": the head of a fragment's impact line. */
-export function impactHead(impact: readonly string[]): string {
-  return impact.length ? `is included by ${plural(impact.length, 'policy').replace(/policys$/, 'policies')}` : 'is included by no policy';
+/** "is included by 14 policies" / "is used by no policy": the head of an impact line (fragments are included, named values and backends used). */
+export function impactHead(impact: readonly string[], resourceType: Change['resourceType'] = 'fragment'): string {
+  const verb = resourceType === 'fragment' ? 'is included by' : 'is used by';
+  return impact.length ? `${verb} ${plural(impact.length, 'policy').replace(/policys$/, 'policies')}` : `${verb} no policy`;
 }

@@ -53,10 +53,10 @@ function impactSection(changes: Change[]): string[] {
   const out: string[] = [];
   for (const c of changes) {
     if (!c.impact) continue;
-    out.push(`<details><summary>${htmlCode(fragmentName(c))} ${htmlText(impactHead(c.impact))}</summary>`, '');
+    out.push(`<details><summary>${htmlCode(fragmentName(c))} ${htmlText(impactHead(c.impact, c.resourceType))}</summary>`, '');
     for (const a of c.impact.slice(0, MAX_IMPACT_ROWS)) out.push(`- ${mdCode(a)}`);
     if (c.impact.length > MAX_IMPACT_ROWS) out.push(`- …and ${c.impact.length - MAX_IMPACT_ROWS} more (the plan file lists them all)`);
-    if (!c.impact.length) out.push('_No policy includes it, directly or through another fragment._');
+    if (!c.impact.length) out.push(c.resourceType === 'fragment' ? '_No policy includes it, directly or through another fragment._' : '_No policy uses it, directly or through a fragment._');
     out.push('', '</details>', '');
   }
   return out;

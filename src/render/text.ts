@@ -1,4 +1,4 @@
-import type { Diagnostic, Plan } from '../model/index.js';
+import type { Change, Diagnostic, Plan } from '../model/index.js';
 import { DEFAULT_MAX_DELETES } from '../model/apply.js';
 import { ACTION_SYMBOL, ACTION_VERB, IMPACT_INLINE, changeLabel, fragmentName, impactHead, destructiveChanges, pendingChanges, plural, policyDeletes, scopedNote, summaryLine } from './labels.js';
 
@@ -16,10 +16,10 @@ export function formatDiagnostic(d: Diagnostic): string {
 }
 
 /** "`correlation` is included by 14 policies: a, b, … and 4 more": the first IMPACT_INLINE addresses. */
-export function impactLine(impact: readonly string[], name: string): string {
+export function impactLine(impact: readonly string[], name: string, resourceType: Change['resourceType'] = 'fragment'): string {
   const shown = impact.slice(0, IMPACT_INLINE).join(', ');
   const more = impact.length > IMPACT_INLINE ? ` and ${impact.length - IMPACT_INLINE} more` : '';
-  return `\`${name}\` ${impactHead(impact)}${impact.length ? `: ${shown}${more}` : ''}`;
+  return `\`${name}\` ${impactHead(impact, resourceType)}${impact.length ? `: ${shown}${more}` : ''}`;
 }
 
 /** The plan as a person reads it in a terminal: one block per change, then the totals. */
@@ -42,7 +42,7 @@ export function renderText(plan: Plan, options: TextOptions = {}): string {
   }
   for (const c of changes) {
     out.push(paint(colorOf[c.action], paint('bold', `${ACTION_SYMBOL[c.action]} ${changeLabel(c)}`)) + paint('dim', ` (${ACTION_VERB[c.action]}${c.file ? `, ${c.file}` : ''})`));
-    if (c.impact) out.push('    ' + paint('cyan', impactLine(c.impact, fragmentName(c))));
+    if (c.impact) out.push('    ' + paint('cyan', impactLine(c.impact, fragmentName(c), c.resourceType)));
     for (const line of (c.diff ?? '').split('\n').filter((l) => l && !l.startsWith('--- ') && !l.startsWith('+++ '))) {
       const color = line.startsWith('+') ? 'green' : line.startsWith('-') ? 'red' : line.startsWith('@@') ? 'cyan' : undefined;
       out.push('    ' + (color ? paint(color, line) : line));
