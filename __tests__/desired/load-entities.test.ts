@@ -144,6 +144,12 @@ describe('named values and backends of the tree', () => {
     mkdirSync(join(root, 'named values', 'a'), { recursive: true });
     symlinkSync(join(outside, 'namedValueInformation.json'), join(root, NV('a')));
     symlinkSync(outside, join(root, 'named values', 'linked'));
+    const linkedKindFolder = makeTree({ 'policy.xml': policy() });
+    mkdirSync(join(outside, 'x'));
+    symlinkSync(outside, join(linkedKindFolder, 'backends'));
+    const other = await load(linkedKindFolder);
+    expect(other.entities!.managed.size).toBe(0);
+    expect(errors(other.diagnostics).map((e) => e.file)).toEqual([join(linkedKindFolder, 'backends')]);
     const tree = await load(root);
     const es = errors(tree.diagnostics);
     expect(es.map((e) => e.file).sort()).toEqual([join(root, NV('a')), join(root, 'named values', 'linked')]);

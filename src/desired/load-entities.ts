@@ -19,7 +19,7 @@
  *   2000; "Required when backend type is 'Single'", so a `Pool` backend has none) and `protocol`
  *   (enum `http`, `soap`) required; BackendBaseParameters the other keys.
  */
-import { readdirSync, type Dirent } from 'node:fs';
+import { lstatSync, readdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { addressKey } from '../model/address.js';
 import { idSegmentProblem } from '../model/arm-id.js';
@@ -93,19 +93,11 @@ export function spanOfKey(spans: readonly TextSpan[], key: string): TextSpan {
 function baseFolders(root: string): Array<{ dir: string; prefix: string[] }> {
   const out: Array<{ dir: string; prefix: string[] }> = [{ dir: root, prefix: [] }];
   const [wsFolder] = WORKSPACE_TREE.split('/');
-  for (const e of dirents(join(root, wsFolder!))) {
+  for (const e of readdirSafe(join(root, wsFolder!)) ?? []) {
     // A symbolically linked folder is not entered (the tree walk of load-tree.ts reports it).
     if (e.isDirectory() && !e.name.startsWith('.')) out.push({ dir: join(root, wsFolder!, e.name), prefix: [wsFolder!, e.name] });
   }
   return out;
-}
-
-function dirents(dir: string): Dirent[] {
-  try {
-    return readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
-  } catch {
-    return [];
-  }
 }
 
 /**
@@ -151,8 +143,10 @@ export function loadEntities(root: string, diagnostics: Diagnostic[], shownRoot 
   return { entities: { resources, managed }, sources };
 }
 
+/** The entries of a folder; undefined when it is none (missing, a file, or a symbolic link, which is not entered). */
 function readdirSafe(dir: string): Dirent[] | undefined {
   try {
+    if (!lstatSync(dir).isDirectory()) return undefined;
     return readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
   } catch {
     return undefined;
