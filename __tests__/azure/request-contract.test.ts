@@ -1,16 +1,21 @@
 /**
  * Every ARM call that plan, apply (policies, fragments, identity and role assignments, deletes),
- * extract and a destructive identity apply make, as the emulator logs them, checked against the
+ * extract, a destructive identity apply and the named value / backend store (read with listValue, put, remove) make, as the emulator logs them, checked against the
  * operations the REST specs declare (`__tests__/helpers/arm-contract.ts`, written from the specs):
  * method and path, api-version, query parameters and their values, If-Match, and the body's keys.
  * The bundled CLI runs in its own process, the real Azure SDKs over HTTPS.
  */
 import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ApiManagementClient, getContinuationToken } from '@azure/arm-apimanagement';
+import { ClientAssertionCredential } from '@azure/identity';
+import { armClientOptions } from '../../src/azure/apim.js';
+import { ArmEntityStore } from '../../src/azure/entities.js';
+import { createArmScheduler } from '../../src/azure/scheduler.js';
 import { startSeededEmulator as startEmulator } from '../../src/cli/emulator-seed.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { ARM_CONTRACT, contractViolations, type LoggedCall } from '../helpers/arm-contract.js';
-import { admin, cliAgainst as cli } from '../helpers/emulator.js';
+import { admin, cliAgainst as cli, raw } from '../helpers/emulator.js';
 import { edit, makeTree, sampleCopy } from '../helpers/tree.js';
 
 let emu: RunningEmulator;
@@ -116,3 +121,63 @@ test('plan, apply (policies, fragments, identity, deletes), extract and a destru
     else expect([w.path, w.ifMatch]).toEqual([w.path, expect.stringMatching(/^"[^"*]+"$/)]);
   }
 }, 180_000);
+
+test('named values and backends: extract, and the entity store read (listValue), put (long-running for named values) and remove keep to the spec', async () => {
+  const info = (properties: object) => JSON.stringify({ properties });
+  emu = await startEmulator({
+    seedDir: makeTree({
+      'policy.xml': '<policies>\n    <inbound>\n        <base />\n    </inbound>\n</policies>\n',
+      'named values/plain/namedValueInformation.json': info({ displayName: 'plain', value: 'hello' }),
+      'named values/secret/namedValueInformation.json': info({ displayName: 'secret', secret: true, value: 'contract-secret' }),
+      'named values/kv/namedValueInformation.json': info({ displayName: 'kv', secret: true, keyVault: { secretIdentifier: 'https://kv-contract.vault.azure.net/secrets/s' } }),
+      'backends/orders/backendInformation.json': info({ url: 'https://orders.example.com', protocol: 'http' }),
+    }),
+  });
+  expect((await cli(emu, ['extract', '--out', join(makeTree({}), 'extracted')])).code).toBe(0);
+
+  const credential = new ClientAssertionCredential(
+    emu.ready.tenantId,
+    emu.ready.clientId,
+    async () =>
+      (
+        await raw(emu, 'GET', `${emu.ready.env.ACTIONS_ID_TOKEN_REQUEST_URL}&audience=${encodeURIComponent('api://AzureADTokenExchange')}`, {
+          headers: { Authorization: `Bearer ${emu.ready.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` },
+        })
+      ).body.value as string,
+    { authorityHost: emu.ready.env.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: true, tlsOptions: { ca: emu.caCert } },
+  );
+  const target = { armEndpoint: emu.ready.armEndpoint, subscriptionId: emu.ready.subscriptionId, resourceGroup: emu.ready.resourceGroup, serviceName: emu.ready.serviceName };
+  const scheduler = createArmScheduler();
+  const client = new ApiManagementClient(credential, target.subscriptionId, { ...armClientOptions({ target, scheduler }), tlsOptions: { ca: emu.caCert } });
+  const store = new ArmEntityStore({ target, client, scheduler, credential, continuationToken: getContinuationToken });
+  const secret = (await store.read('namedValues/secret'))!;
+  const created = await store.put('namedValues/fresh', JSON.stringify({ displayName: 'fresh', value: 'v1', tags: ['a'] }), {});
+  const updated = await store.put('namedValues/fresh', JSON.stringify({ displayName: 'fresh', secret: true, value: 'v2' }), { ifMatch: created.etag! });
+  await store.remove('namedValues/fresh', updated.etag!);
+  await store.remove('namedValues/secret', secret.etag!);
+  const backend = await store.put('backends/billing', JSON.stringify({ url: 'https://billing.example.com', protocol: 'http', description: 'Billing', tls: { validateCertificateChain: true } }), {});
+  const backend2 = await store.put('backends/billing', JSON.stringify({ url: 'https://billing.example.com/v2', protocol: 'http' }), { ifMatch: backend.etag! });
+  await store.remove('backends/billing', backend2.etag!);
+
+  const calls = await armCalls();
+  const broken = calls
+    .map((c) => ({ c, v: contractViolations(c) }))
+    .filter(({ v }) => v.problems.length)
+    .map(({ c, v }) => `${c.method} ${c.path}?${new URLSearchParams(c.query)} → ${v.operation ?? '?'}: ${v.problems.join('; ')}`);
+  expect(broken).toEqual([]);
+  const hit = new Set(calls.map((c) => contractViolations(c).operation));
+  for (const op of [
+    'NamedValue_ListByService',
+    'Backend_ListByService',
+    'NamedValue_Get',
+    'NamedValue_ListValue',
+    'NamedValue_CreateOrUpdate',
+    'LRO status (tenant)',
+    'NamedValue_Delete',
+    'Backend_CreateOrUpdate',
+    'Backend_Delete',
+  ])
+    expect([op, hit.has(op)]).toEqual([op, true]);
+  // Extract never asks for a secret's value: the only listValue is the store's read of `secret`.
+  expect(calls.filter((c) => c.method === 'POST').map((c) => c.path.split('/').slice(-2).join('/'))).toEqual(['secret/listValue']);
+}, 120_000);

@@ -35,6 +35,17 @@ const LIST = ['$filter', '$top', '$skip'];
 const policyBody = { required: ['properties', 'properties.value'], allowed: ['properties', 'properties.value', 'properties.format'] };
 const fragmentBody = { required: ['properties', 'properties.value'], allowed: ['properties', 'properties.value', 'properties.format', 'properties.description'] };
 const FORMAT = { format: /^(xml|rawxml)$/ };
+/** `NamedValueCreateContract` (2024-05-01 definitions.json): displayName required; value, secret, tags, keyVault. */
+const namedValueBody = {
+  required: ['properties', 'properties.displayName'],
+  allowed: ['properties', 'properties.displayName', 'properties.value', 'properties.secret', 'properties.tags', 'properties.keyVault'],
+};
+/** `BackendContract`: url and protocol required (BackendContractProperties), the rest from BackendBaseParameters. */
+const backendBody = {
+  required: ['properties', 'properties.url', 'properties.protocol'],
+  allowed: ['properties', ...['url', 'protocol', 'title', 'description', 'resourceId', 'properties', 'credentials', 'proxy', 'tls', 'circuitBreaker', 'pool', 'type'].map((k) => `properties.${k}`)],
+};
+const ENTITY = (collection: string) => re(`${SVC}(?:/workspaces/${NAME})?/${collection}/${NAME}`);
 
 export const ARM_CONTRACT: ContractRow[] = [
   { operation: 'ApiManagementService_Get', method: 'GET', path: re(SVC), apiVersion: APIM, ifMatch: 'none' },
@@ -67,8 +78,16 @@ export const ARM_CONTRACT: ContractRow[] = [
   { operation: 'PolicyFragment_Get', method: 'GET', path: re(`${SVC}(?:/workspaces/${NAME})?/policyFragments/${NAME}`), apiVersion: APIM, query: ['format'], queryValues: FORMAT, ifMatch: 'optional' },
   { operation: 'PolicyFragment_CreateOrUpdate', method: 'PUT', path: re(`${SVC}(?:/workspaces/${NAME})?/policyFragments/${NAME}`), apiVersion: APIM, ifMatch: 'optional', body: fragmentBody },
   { operation: 'PolicyFragment_Delete', method: 'DELETE', path: re(`${SVC}(?:/workspaces/${NAME})?/policyFragments/${NAME}`), apiVersion: APIM, ifMatch: 'required' },
-  { operation: 'NamedValue_Get', method: 'GET', path: re(`${SVC}(?:/workspaces/${NAME})?/namedValues/${NAME}`), apiVersion: APIM, ifMatch: 'none' },
-  { operation: 'Backend_Get', method: 'GET', path: re(`${SVC}(?:/workspaces/${NAME})?/backends/${NAME}`), apiVersion: APIM, ifMatch: 'none' },
+  // The final GET of a named value's long-running write carries the write's If-Match (SDK behaviour), as for fragments.
+  { operation: 'NamedValue_Get', method: 'GET', path: ENTITY('namedValues'), apiVersion: APIM, ifMatch: 'optional' },
+  // `apimnamedvalues.json`: PUT long-running (final state via location), If-Match optional; DELETE If-Match required; listValue a POST without a body.
+  { operation: 'NamedValue_CreateOrUpdate', method: 'PUT', path: ENTITY('namedValues'), apiVersion: APIM, ifMatch: 'optional', body: namedValueBody },
+  { operation: 'NamedValue_Delete', method: 'DELETE', path: ENTITY('namedValues'), apiVersion: APIM, ifMatch: 'required' },
+  { operation: 'NamedValue_ListValue', method: 'POST', path: re(`${SVC}(?:/workspaces/${NAME})?/namedValues/${NAME}/listValue`), apiVersion: APIM, ifMatch: 'none' },
+  { operation: 'Backend_Get', method: 'GET', path: ENTITY('backends'), apiVersion: APIM, ifMatch: 'none' },
+  // `apimbackends.json`: PUT synchronous (200/201), If-Match optional; DELETE If-Match required.
+  { operation: 'Backend_CreateOrUpdate', method: 'PUT', path: ENTITY('backends'), apiVersion: APIM, ifMatch: 'optional', body: backendBody },
+  { operation: 'Backend_Delete', method: 'DELETE', path: ENTITY('backends'), apiVersion: APIM, ifMatch: 'required' },
   {
     operation: 'RoleAssignments_ListForScope',
     method: 'GET',

@@ -8,23 +8,18 @@ import type { ApiManagementClient } from '@azure/arm-apimanagement';
 import type { FullOperationResponse } from '@azure/core-client';
 import type { PagedAsyncIterableIterator } from '@azure/core-paging';
 import type { TokenCredential } from '@azure/identity';
+import { armCall, longRunningWrite, type ArmSession } from './arm-call.js';
+import { ArmEntityStore, isEntityAddress } from './entities.js';
 import { locatedOf, parsePolicyAddress } from '../model/address.js';
 import { kindRow, patternParams } from '../model/kinds.js';
 import { idSegmentsProblem } from '../model/arm-id.js';
 import type { Address, LiveCopy, LiveWriter, PolicyScope, PolicyScopeKind } from '../model/index.js';
 import { apimWrite, fromRawxml, parsePolicyDocument } from '../policy-xml/index.js';
-import { explainArmError, statusOf } from './arm-errors.js';
-import { createArmScheduler, type ArmCallKind, type ArmScheduler, type ArmSchedulerOptions } from './scheduler.js';
+import { statusOf } from './arm-errors.js';
+import { createArmScheduler, type ArmSchedulerOptions } from './scheduler.js';
 import { armTokenScope, serviceResourceId, type AzureTarget } from './target.js';
 
-export interface ArmSession {
-  target: AzureTarget;
-  client: ApiManagementClient;
-  scheduler: ArmScheduler;
-  credential: TokenCredential;
-  /** The continuation token of a page of `client`'s lists (each SDK keeps its own). */
-  continuationToken: (page: unknown) => string | undefined;
-}
+export { armCall, type ArmSession } from './arm-call.js';
 
 let apimSdk: Promise<typeof import('@azure/arm-apimanagement')> | undefined;
 
@@ -53,13 +48,6 @@ export async function createArmSession(target: AzureTarget, credential: TokenCre
   const scheduler = createArmScheduler(options);
   const client = new ApiManagementClient(credential, target.subscriptionId, armClientOptions({ target, scheduler }));
   return { target, client, scheduler, credential, continuationToken: getContinuationToken };
-}
-
-/** Runs one ARM call through the scheduler; a failure comes back explained, naming `what`. */
-export function armCall<T>(session: ArmSession, kind: ArmCallKind, what: string, fn: () => Promise<T>): Promise<T> {
-  return session.scheduler.run(kind, fn, what).catch((e: unknown) => {
-    throw explainArmError(e, what, session.target, kind);
-  });
 }
 
 // The operation groups share one shape: (rg, service, [workspace], ids…, ['policy'], …).
@@ -113,9 +101,12 @@ function bodyOf(raw: FullOperationResponse | undefined): { bare?: true; properti
   }
 }
 
-/** Reads and writes policies and fragments by address. */
+/** Reads and writes policies and fragments by address; named values and backends go to their own store (entities.ts). */
 export class ArmPolicyStore implements LiveWriter {
-  constructor(private readonly session: ArmSession) {}
+  private readonly entities: ArmEntityStore;
+  constructor(private readonly session: ArmSession) {
+    this.entities = new ArmEntityStore(session);
+  }
 
   private get rg(): string {
     return this.session.target.resourceGroup;
@@ -125,6 +116,7 @@ export class ArmPolicyStore implements LiveWriter {
   }
 
   async read(address: Address): Promise<LiveCopy | undefined> {
+    if (isEntityAddress(address)) return this.entities.read(address);
     const { group, ids } = operationsFor(this.session.client, scopeOf(address));
     return armCall(this.session, 'read', `GET ${address}`, async () => {
       let raw: FullOperationResponse | undefined;
@@ -152,6 +144,7 @@ export class ArmPolicyStore implements LiveWriter {
   }
 
   async put(address: Address, xml: string, options: { ifMatch?: string; description?: string }): Promise<{ etag?: string }> {
+    if (isEntityAddress(address)) return this.entities.put(address, xml, options);
     const scope = scopeOf(address);
     const { group, ids } = operationsFor(this.session.client, scope);
     const fragment = scope.kind === 'fragment';
@@ -165,23 +158,8 @@ export class ArmPolicyStore implements LiveWriter {
       onResponse: (r: FullOperationResponse) => (etag = r.headers.get('etag') ?? etag),
     };
     if (fragment) {
-      // A long-running operation. Only the PUT is a write a retry may repeat; once ARM has accepted it,
-      // a transient failure of a poll (or of the final GET) polls again — sending the PUT again would
-      // meet the new ETag with the old If-Match (412) although the write was this run's.
-      const accepted = await armCall(this.session, 'write', `PUT ${address}`, () => group.beginCreateOrUpdate!(this.rg, this.service, ...ids, params, { ...opts, updateIntervalInMs: 1000 }));
-      // Each poll is its own call with its own retries, on a poller resumed from the last state that
-      // succeeded (a poller that met an error keeps it).
-      let state = accepted.toString();
-      let done = accepted.isDone();
-      while (!done) {
-        await new Promise((r) => setTimeout(r, 1000));
-        done = await armCall(this.session, 'read', `PUT ${address}`, async () => {
-          const poller = await group.beginCreateOrUpdate!(this.rg, this.service, ...ids, params, { ...opts, resumeFrom: state, updateIntervalInMs: 1000 });
-          await poller.poll();
-          state = poller.toString();
-          return poller.isDone();
-        });
-      }
+      // A long-running operation: only the accepted PUT is a write a retry may repeat (see longRunningWrite).
+      await longRunningWrite(this.session, `PUT ${address}`, (o) => group.beginCreateOrUpdate!(this.rg, this.service, ...ids, params, { ...opts, ...o }), opts.onResponse);
       return etag ? { etag } : {};
     }
     return armCall(this.session, 'write', `PUT ${address}`, async () => {
@@ -191,6 +169,7 @@ export class ArmPolicyStore implements LiveWriter {
   }
 
   async remove(address: Address, ifMatch: string): Promise<void> {
+    if (isEntityAddress(address)) return this.entities.remove(address, ifMatch);
     const { group, ids } = operationsFor(this.session.client, scopeOf(address));
     await armCall(this.session, 'write', `DELETE ${address}`, () => group.delete(this.rg, this.service, ...ids, ifMatch));
   }

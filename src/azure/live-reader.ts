@@ -1,15 +1,17 @@
 /**
  * The `LiveReader` over ARM: the policies and fragments (all of them through `allPolicies`, or
  * the addresses a scoped plan names), the names of named values and backends for the reference
- * checks, the APIs, operations, products and workspaces the planned policies lie under, and the
+ * checks (with the whole named values and backends, and the values of the secrets asked for), the APIs, operations, products and workspaces the planned policies lie under, and the
  * identity and role assignments identity.yaml needs (or only what is attached).
  */
 import { addressKey, parsePolicyAddress, resourceOfCopy } from '../model/address.js';
+import type { EntityState } from '../model/entities.js';
 import type { PolicyResource } from '../model/index.js';
 import type { LiveReader, LiveRequest, LiveState, UserAssignedInfo } from '../model/live.js';
 import type { ArmPolicyStore, ArmSession } from './apim.js';
 import { readLiveIdentity, type ArmIdentityStore } from './identity.js';
-import { readLiveNames, readLiveParents, readLivePolicies } from './reader.js';
+import { ArmEntityStore, isListableSecret } from './entities.js';
+import { readLiveEntities, readLiveParents, readLivePolicies } from './reader.js';
 
 /** The user-assigned identities attached to the instance now, with their principal and client IDs. */
 async function attachedIdentities(identities: ArmIdentityStore): Promise<UserAssignedInfo[]> {
@@ -53,7 +55,7 @@ export class ArmLiveReader implements LiveReader {
       toCheck = request.desired ?? [];
     }
     const [names, parents, rbac, attached] = await Promise.all([
-      readLiveNames(this.session, workspaces),
+      readLiveEntities(this.session, workspaces),
       readLiveParents(
         this.session,
         toCheck,
@@ -62,10 +64,26 @@ export class ArmLiveReader implements LiveReader {
       request.identity ? readLiveIdentity(this.identities, this.session, request.identity) : undefined,
       request.identity ? undefined : attachedIdentities(this.identities),
     ]);
-    live.names = names;
+    live.names = names.names;
+    live.entities = names.entities;
+    if (request.entities?.secrets.length) live.entitySecrets = await this.secretsOf(request.entities.secrets, names.entities);
     live.parents = parents;
     if (rbac) live.rbac = rbac;
     if (attached) live.attached = attached;
     return live;
+  }
+
+  /**
+   * The values of the secret named values among `addresses` that exist live and are not Key Vault
+   * references (ARM `listValue`: a POST, so a write to ARM's throttling), by address key.
+   */
+  private async secretsOf(addresses: string[], entities: EntityState): Promise<Map<string, string>> {
+    const store = new ArmEntityStore(this.session);
+    const listable = [...new Map(addresses.map((a) => [addressKey(a), a])).entries()].filter(([key]) => {
+      const live = entities.resources.get(key);
+      return live?.kind === 'namedValue' && isListableSecret(live.properties);
+    });
+    const values = await Promise.all(listable.map(async ([key, a]) => [key, await store.listValue(entities.resources.get(key)!.address ?? a)] as const));
+    return new Map(values);
   }
 }

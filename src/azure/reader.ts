@@ -5,9 +5,11 @@
  * fragments of the service and of each workspace, then every one of them with its content and
  * ETag; and, for reference checks, the names of the named values and backends.
  */
+import type { FullOperationResponse } from '@azure/core-client';
 import type { PagedAsyncIterableIterator } from '@azure/core-paging';
 import { addressKey, fragmentAddress, parsePolicyAddress, resourceOfCopy } from '../model/address.js';
-import { workspaceQualified } from '../model/kinds.js';
+import { formatAddress, workspaceQualified, type EntityKind } from '../model/kinds.js';
+import type { EntityState } from '../model/entities.js';
 import { idSegmentProblem, idSegmentsProblem, showId } from '../model/arm-id.js';
 import type { Address, Diagnostic, PolicyResource, State } from '../model/index.js';
 import { parentListed, policyParents, type LiveNames, type LiveParents } from '../model/live.js';
@@ -151,18 +153,43 @@ export async function readLivePolicies(session: ArmSession, desired: Address[] =
 
 /** Names of named values and backends, of the service and of the given workspaces. */
 export async function readLiveNames(session: ArmSession, workspaces: string[]): Promise<LiveNames> {
+  return (await readLiveEntities(session, workspaces)).names;
+}
+
+/**
+ * The named values and backends of the service and of the given workspaces, from one list each:
+ * their names (for reference checks) and each whole item (`properties` exactly as ARM returned them,
+ * taken from the raw pages). A name that is not one clean segment is left out of both.
+ */
+export async function readLiveEntities(session: ArmSession, workspaces: string[]): Promise<{ names: LiveNames; entities: EntityState }> {
   const { client, target } = session;
   const rg = target.resourceGroup;
   const svc = target.serviceName;
-  // One list of the service and one per workspace, as lower-cased `[workspaces/<w>/]<name>`.
+  const entities: EntityState = { resources: new Map() };
   type Item = { name?: string; value?: string };
-  const namesOf = async (collection: string, service: () => PagedAsyncIterableIterator<Item>, inWorkspace: (ws: string) => PagedAsyncIterableIterator<Item>) => {
-    const lists = await Promise.all([
-      listAll(session, `list ${collection}`, service).then((items) => items.map((i) => ({ key: i.name, value: i.value }))),
-      ...workspaces.map((ws) =>
-        listAll(session, `list ${workspaceQualified(collection, ws)}`, () => inWorkspace(ws)).then((items) => items.map((i) => ({ key: i.name && workspaceQualified(i.name, ws), value: i.value }))),
-      ),
-    ]);
+  type Options = { onResponse: (r: FullOperationResponse) => void };
+  // One list of the service and one per workspace, as lower-cased `[workspaces/<w>/]<name>`.
+  const namesOf = async (
+    kind: EntityKind,
+    collection: string,
+    service: (o: Options) => PagedAsyncIterableIterator<Item>,
+    inWorkspace: (ws: string, o: Options) => PagedAsyncIterableIterator<Item>,
+  ) => {
+    const listOf = async (ws: string | undefined) => {
+      // The raw items of every page (a page read twice after a retry lands on the same keys).
+      const options: Options = {
+        onResponse: (r) => {
+          for (const raw of rawItems(r)) {
+            if (idSegmentProblem(raw.name)) continue;
+            const address = formatAddress({ kind, params: { [kind === 'namedValue' ? 'namedValueId' : 'backendId']: raw.name }, ...(ws !== undefined ? { workspace: ws } : {}) })!;
+            entities.resources.set(addressKey(address), { type: 'entity', kind, address, id: raw.name, ...(ws !== undefined ? { workspace: ws } : {}), properties: raw.properties });
+          }
+        },
+      };
+      const items = await listAll(session, `list ${ws === undefined ? collection : workspaceQualified(collection, ws)}`, () => (ws === undefined ? service(options) : inWorkspace(ws, options)));
+      return items.map((i) => ({ key: i.name && (ws === undefined ? i.name : workspaceQualified(i.name, ws)), value: i.value }));
+    };
+    const lists = await Promise.all([listOf(undefined), ...workspaces.map((ws) => listOf(ws))]);
     // A name that is not one clean segment is left out: a reference to it is then reported as missing.
     return lists
       .flat()
@@ -171,21 +198,45 @@ export async function readLiveNames(session: ArmSession, workspaces: string[]): 
   };
   const [namedValues, backends] = await Promise.all([
     namesOf(
+      'namedValue',
       'namedValues',
-      () => client.namedValue.listByService(rg, svc),
-      (ws) => client.workspaceNamedValue.listByService(rg, svc, ws),
+      (o) => client.namedValue.listByService(rg, svc, o),
+      (ws, o) => client.workspaceNamedValue.listByService(rg, svc, ws, o),
     ),
     namesOf(
+      'backend',
       'backends',
-      () => client.backend.listByService(rg, svc),
-      (ws) => client.workspaceBackend.listByWorkspace(rg, svc, ws),
+      (o) => client.backend.listByService(rg, svc, o),
+      (ws, o) => client.workspaceBackend.listByWorkspace(rg, svc, ws, o),
     ),
   ]);
   return {
-    namedValues: new Set(namedValues.map((i) => i.key)),
-    backends: new Set(backends.map((i) => i.key)),
-    namedValueValues: new Map(namedValues.filter((i) => typeof i.value === 'string').map((i) => [i.key, i.value!])),
+    names: {
+      namedValues: new Set(namedValues.map((i) => i.key)),
+      backends: new Set(backends.map((i) => i.key)),
+      namedValueValues: new Map(namedValues.filter((i) => typeof i.value === 'string').map((i) => [i.key, i.value!])),
+    },
+    entities,
   };
+}
+
+/** The items of a list page's raw answer that have a name and properties (anything else is left to the SDK's reading). */
+function rawItems(r: FullOperationResponse): Array<{ name: string; properties: Record<string, unknown> }> {
+  if (r.status !== 200 || !r.bodyAsText) return [];
+  try {
+    const body = JSON.parse(r.bodyAsText) as { value?: unknown };
+    if (!Array.isArray(body.value)) return [];
+    return body.value.filter(
+      (i): i is { name: string; properties: Record<string, unknown> } =>
+        !!i &&
+        typeof i === 'object' &&
+        typeof (i as { name?: unknown }).name === 'string' &&
+        !!(i as { properties?: unknown }).properties &&
+        typeof (i as { properties?: unknown }).properties === 'object',
+    );
+  } catch {
+    return [];
+  }
 }
 
 /**
