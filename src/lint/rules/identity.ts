@@ -15,7 +15,7 @@ import { DATA_PLANES, ROLE_FAMILIES, SERVICES, audienceService, serviceHostOf, n
 import { literalAttribute, type XmlElement } from '../../policy-xml/index.js';
 import type { FileFinding, Finding, Rule } from '../rule.js';
 import { at, attrIsExpression } from '../rule.js';
-import { DocumentIndex } from './token-targets.js';
+import { backendUrls, DocumentIndex } from './token-targets.js';
 
 const sameText = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
@@ -58,8 +58,8 @@ const audienceMismatch: Rule = {
   id: 'managed-identity-audience',
   severity: 'warning',
   description: 'The resource (audience) of authentication-managed-identity belongs to the service of the backend it authenticates to.',
-  check({ doc }) {
-    const index = new DocumentIndex(doc);
+  check({ doc, tree, resource }) {
+    const index = new DocumentIndex(doc, backendUrls(tree.entities, resource.scope.workspace));
     const out: Finding[] = [];
     for (const policy of index.managedIdentityPolicies()) {
       const audience = literalAttribute(policy.element, 'resource');
@@ -153,9 +153,9 @@ const missingDataRole: Rule = {
   id: 'missing-data-role',
   severity: 'warning',
   description: 'The identity a policy calls a service with has a data-plane role there in identity.yaml that allows the call.',
-  check({ doc, manifest }) {
+  check({ doc, manifest, tree, resource }) {
     if (!manifest) return [];
-    const index = new DocumentIndex(doc);
+    const index = new DocumentIndex(doc, backendUrls(tree.entities, resource.scope.workspace));
     const out: Finding[] = [];
     for (const policy of index.managedIdentityPolicies()) {
       const mine = assignmentsFor(policy.element, manifest);
