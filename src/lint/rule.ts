@@ -4,6 +4,7 @@
  * them into diagnostics with the rule's id, the configured severity and the file, and drops the
  * ones an inline comment suppresses.
  */
+import type { EntityState } from '../model/entities.js';
 import type { IdentityManifest } from '../model/identity.js';
 import type { Diagnostic, PolicyResource, Severity, State } from '../model/index.js';
 import type { LintConfig } from '../model/lint.js';
@@ -18,6 +19,8 @@ export interface LintTree {
   documents: Iterable<[string, PolicyDocument]>;
   identity?: IdentityManifest;
   lintConfig?: LintConfig;
+  /** The tree's named values and backends (key-vault-access; backend-id targets of missing-data-role). */
+  entities?: EntityState;
 }
 
 export interface LintContext {

@@ -33,6 +33,7 @@ export const LINT_RULE_IDS: readonly string[] = [
   'missing-data-role',
   'role-scope-type',
   'unknown-role',
+  'key-vault-access',
 ];
 
 /** Findings APIM itself refuses (or that stop loading): no configuration can turn them off. */

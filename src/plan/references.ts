@@ -39,14 +39,27 @@ function segmentText(segments: Segment[]): string {
 }
 
 /** Every element, depth first, with the text it holds directly (attributes, text, CDATA). */
-function* walk(element: XmlElement): Generator<{ element: XmlElement; texts: string[] }> {
+export function* walkTexts(element: XmlElement): Generator<{ element: XmlElement; texts: string[] }> {
   const texts = element.attributes.map((a) => segmentText(a.segments));
   for (const child of element.children) {
     if (child.type === 'text') texts.push(segmentText(child.segments));
     else if (child.type === 'cdata') texts.push(child.text);
   }
   yield { element, texts };
-  for (const child of element.children) if (child.type === 'element') yield* walk(child);
+  for (const child of element.children) if (child.type === 'element') yield* walkTexts(child);
+}
+
+/**
+ * The named values `{{name}}` a text names (attributes, text, CDATA, inside expressions too): the
+ * one scan, shared by the reference checks and what a change reaches (impact.ts). Names as written.
+ */
+export function namedValuesInText(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(NAMED_VALUE)) {
+    const name = m[1]!.trim();
+    if (NAMED_VALUE_NAME.test(name)) out.push(name);
+  }
+  return out;
 }
 
 export function checkReferences(resources: Iterable<PolicyResource>, documents: { get(key: string): PolicyDocument | undefined }, targets: ReferenceTargets): Diagnostic[] {
@@ -63,7 +76,7 @@ export function checkReferences(resources: Iterable<PolicyResource>, documents: 
       out.push({ severity: 'error', rule, file, line: element.line, column: element.column, message, address: resource.address });
     };
     const known = (set: Set<string>, name: string) => set.has(workspaceQualified(name, workspace).toLowerCase()) || set.has(name.toLowerCase());
-    for (const { element, texts } of walk(doc.root)) {
+    for (const { element, texts } of walkTexts(doc.root)) {
       const attr = (name: string) => literalAttribute(element, name);
       if (element.name === 'include-fragment') {
         const id = attr('fragment-id');
@@ -102,9 +115,8 @@ export function checkReferences(resources: Iterable<PolicyResource>, documents: 
         }
       }
       for (const text of texts) {
-        for (const m of text.matchAll(NAMED_VALUE)) {
-          const name = m[1]!.trim();
-          if (!NAMED_VALUE_NAME.test(name) || known(targets.namedValues, name)) continue;
+        for (const name of namedValuesInText(text)) {
+          if (known(targets.namedValues, name)) continue;
           report(
             element,
             'missing-named-value',

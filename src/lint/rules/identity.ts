@@ -7,14 +7,15 @@
  * rules must not cry wolf on working policies. The services and roles are model/services.ts and
  * model/roles.ts.
  */
-import type { IdentityManifest, RoleAssignmentSpec } from '../../model/identity.js';
+import { dataRoleProblem, roleHolder, type RoleHolder } from '../../model/data-role.js';
+import type { IdentityManifest } from '../../model/identity.js';
 import { KNOWN_BUILT_IN_ROLES, builtInRoleName, suggestRole } from '../../model/roles.js';
 import { scopeResource } from '../../model/scope.js';
 import { DATA_PLANES, ROLE_FAMILIES, SERVICES, audienceService, serviceHostOf, normaliseAudience } from '../../model/services.js';
 import { literalAttribute, type XmlElement } from '../../policy-xml/index.js';
 import type { FileFinding, Finding, Rule } from '../rule.js';
 import { at, attrIsExpression } from '../rule.js';
-import { DocumentIndex } from './token-targets.js';
+import { backendUrls, DocumentIndex } from './token-targets.js';
 
 const sameText = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
@@ -57,8 +58,8 @@ const audienceMismatch: Rule = {
   id: 'managed-identity-audience',
   severity: 'warning',
   description: 'The resource (audience) of authentication-managed-identity belongs to the service of the backend it authenticates to.',
-  check({ doc }) {
-    const index = new DocumentIndex(doc);
+  check({ doc, tree, resource }) {
+    const index = new DocumentIndex(doc, backendUrls(tree.entities, resource.scope.workspace));
     const out: Finding[] = [];
     for (const policy of index.managedIdentityPolicies()) {
       const audience = literalAttribute(policy.element, 'resource');
@@ -142,36 +143,19 @@ const identityNotEnabled: Rule = {
   },
 };
 
-/** The managed identity an authentication-managed-identity policy uses, with its role assignments in identity.yaml. */
-interface UsedManagedIdentity {
-  /** For messages: "the system-assigned identity". */
-  who: string;
-  /** The `identity:` of the entry to suggest. */
-  entry: string;
-  aliases: string[];
-  specs: RoleAssignmentSpec[];
-}
-
 /** The assignments of the identity an authentication-managed-identity policy uses; undefined when the manifest does not manage that identity. */
-function assignmentsFor(element: XmlElement, manifest: IdentityManifest): UsedManagedIdentity | undefined {
-  if (!usesUserAssigned(element)) {
-    if (manifest.systemAssigned === false) return undefined; // identity-not-enabled says so
-    return { who: 'the system-assigned identity', entry: 'system', aliases: [], specs: manifest.roleAssignments.filter((r) => r.identity === 'system') };
-  }
-  // Offline we cannot tell which user-assigned identity a client ID belongs to: any of them will do.
-  if (!manifest.userAssignedDeclared || manifest.userAssigned.length === 0) return undefined;
-  const aliases = manifest.userAssigned.map((u) => u.alias);
-  const who = aliases.length === 1 ? `the user-assigned identity ${aliases[0]}` : `the user-assigned identities (${aliases.join(', ')})`;
-  return { who, entry: aliases.length === 1 ? aliases[0]! : '<alias>', aliases, specs: manifest.roleAssignments.filter((r) => r.identity !== 'system') };
+function assignmentsFor(element: XmlElement, manifest: IdentityManifest): RoleHolder | undefined {
+  // Offline a client ID is not matched to an alias: any user-assigned identity will do.
+  return roleHolder(manifest, usesUserAssigned(element) ? {} : undefined);
 }
 
 const missingDataRole: Rule = {
   id: 'missing-data-role',
   severity: 'warning',
   description: 'The identity a policy calls a service with has a data-plane role there in identity.yaml that allows the call.',
-  check({ doc, manifest }) {
+  check({ doc, manifest, tree, resource }) {
     if (!manifest) return [];
-    const index = new DocumentIndex(doc);
+    const index = new DocumentIndex(doc, backendUrls(tree.entities, resource.scope.workspace));
     const out: Finding[] = [];
     for (const policy of index.managedIdentityPolicies()) {
       const mine = assignmentsFor(policy.element, manifest);
@@ -189,38 +173,10 @@ const missingDataRole: Rule = {
         const eventHubs = planeId === 'serviceBus' && audience !== undefined && normaliseAudience(audience) === 'https://eventhubs.azure.net';
         const plane = DATA_PLANES[eventHubs ? 'eventHubs' : planeId];
         const access = plane.access({ path: target.path, ...(target.method ? { method: target.method } : {}) });
-        const types = [plane.type, ...(plane.alsoTypes ?? [])];
-        const covering = mine.specs.filter((spec) => {
-          const r = scopeResource(spec.scope);
-          if (!r) return true; // a resource group or subscription may hold the resource
-          return host.name !== undefined && !plane.nameNotInHost ? sameText(r.name, host.name) : types.some((t) => sameText(t, r.type));
-        });
-        const names = covering.map(builtInRoleName);
-        // A custom role or a built-in we do not list may well allow it.
-        if (names.some((n) => n === undefined || access.fits.includes(n))) continue;
-        const resource = host.name !== undefined ? `${plane.what} ${host.name}` : `the ${plane.what} at ${host.host}`;
-        const key = `${resource}\n${access.grant}`;
-        if (reported.has(key)) continue;
-        reported.add(key);
-        // The resource ID when another assignment names the resource already; placeholders otherwise.
-        const known = manifest.roleAssignments.map((s) => scopeResource(s.scope)).find((r) => r && host.name !== undefined && sameText(r.name, host.name) && types.some((t) => sameText(t, r.type)));
-        const scope = known?.resourceScope ?? `/subscriptions/<subscription-id>/resourceGroups/<group>/providers/${plane.type}/${host.name ?? '<name>'}`;
-        const fix = `grant ${access.grant}: add "- { identity: ${mine.entry}, role: ${access.grant}, scope: ${scope} }" to roleAssignments in identity.yaml`;
-        let message: string;
-        if (!covering.length) {
-          message =
-            mine.aliases.length > 1
-              ? `none of ${mine.who} has a role on ${resource} in identity.yaml, and the policy needs one to ${access.verb} it; ${fix}`
-              : `${mine.who} has no role on ${resource} in identity.yaml, and the policy needs one to ${access.verb} it; ${fix}`;
-        } else {
-          const held = [...new Set(names as string[])];
-          const lines = covering.map((s) => s.at.line);
-          // The common mistakes (Receiver for Sender, a control-plane role) get their own words.
-          const why = held.every((n) => access.opposite?.roles.includes(n)) ? access.opposite!.why : `${held.length === 1 ? 'it does' : 'they do'} not allow the policy to ${access.verb} it`;
-          const where = `identity.yaml line${lines.length > 1 ? 's' : ''} ${lines.join(', ')}`;
-          message = `${mine.who} ${mine.aliases.length > 1 ? 'have' : 'has'} only ${held.join(', ')} on ${resource} (${where}): ${why}; ${fix}`;
-        }
-        out.push({ at: at(policy.element), message });
+        const problem = dataRoleProblem(mine, { plane, host: host.host, ...(host.name !== undefined ? { name: host.name } : {}) }, access, manifest);
+        if (!problem || reported.has(problem.key)) continue;
+        reported.add(problem.key);
+        out.push({ at: at(policy.element), message: problem.message });
       }
     }
     return out;

@@ -3,6 +3,7 @@
  * requests that use its output variable, or the backend. Only literal URLs are known offline;
  * anything else is a target without a URL, never a guess.
  */
+import type { EntityState } from '../../model/entities.js';
 import { pathOf } from '../../model/services.js';
 import { literalAttribute, type PolicyDocument, type Segment, type XmlElement } from '../../policy-xml/index.js';
 import type { Visit } from '../rule.js';
@@ -31,10 +32,30 @@ function ownExpressions(element: XmlElement): string[] {
 /** Elements whose content is payload (SOAP, XSLT, Liquid), not policy: an element name there means nothing. */
 const PAYLOAD = new Set(['set-body', 'xsl-transform', 'mock-response']);
 
+/** The URL of a backend by its id (as `set-backend-service backend-id` names it); undefined when not known. */
+export type BackendUrls = (backendId: string) => string | undefined;
+
+/**
+ * The `url`s of the tree's backends as a policy at `workspace` sees them: the workspace's backend of
+ * that id when it has one, else the service's (the lookup the plan's reference checks make).
+ */
+export function backendUrls(entities: EntityState | undefined, workspace: string | undefined): BackendUrls | undefined {
+  if (!entities) return undefined;
+  const urls = new Map<string, string>();
+  for (const e of entities.resources.values()) {
+    const url = e.properties['url'];
+    if (e.kind === 'backend' && typeof url === 'string') urls.set(`${(e.workspace ?? '').toLowerCase()}\n${e.id.toLowerCase()}`, url);
+  }
+  return (id) => (workspace !== undefined ? urls.get(`${workspace.toLowerCase()}\n${id.toLowerCase()}`) : undefined) ?? urls.get(`\n${id.toLowerCase()}`);
+}
+
 export class DocumentIndex {
   readonly visits: Visit[];
 
-  constructor(doc: PolicyDocument) {
+  constructor(
+    doc: PolicyDocument,
+    private readonly backends?: BackendUrls,
+  ) {
     this.visits = [...visit(doc)].filter((v) => !v.ancestors.some((a) => PAYLOAD.has(a.name)));
   }
 
@@ -77,7 +98,9 @@ export class DocumentIndex {
     const rewrite = inbound.find((v) => v.element.name === 'rewrite-uri');
     const template = rewrite ? (literalAttribute(rewrite.element, 'template') ?? '') : '';
     return chosen.map(({ element }) => {
-      const url = literalAttribute(element, 'base-url');
+      // base-url wins over backend-id's url; a backend-id is looked up in the tree's backends.
+      const id = literalAttribute(element, 'backend-id')?.trim();
+      const url = literalAttribute(element, 'base-url') ?? (id ? this.backends?.(id) : undefined);
       const known = url !== undefined && url.trim() !== '';
       return { element, ...(known ? { url } : {}), ...(method ? { method } : {}), path: (known ? pathOf(url) : '') + template };
     });
