@@ -39,7 +39,7 @@ registerExtract(program, env);
 registerLint(program);
 registerFmt(program);
 registerDiff(program);
-registerEffective(program);
+registerEffective(program, env);
 registerEmulator(program);
 registerDemo(program);
 // A setting that is most likely a mistake is said before anything else happens.

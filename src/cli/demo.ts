@@ -41,7 +41,9 @@ function runCli(args: string[], ready: ReadyLine): Promise<number> {
   const self = fileURLToPath(import.meta.url);
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, [self, ...args, ...targetFlags(ready)], {
-      env: { ...process.env, ...ready.env },
+      // The secret named value orders-api-key is {#ORDERS_API_KEY#} in the tree: in a workflow it comes
+      // from secrets.*; the demo supplies one (a rotated key: the plan shows "secret value changed").
+      env: { ...process.env, ORDERS_API_KEY: process.env.ORDERS_API_KEY ?? 'demo-orders-key-rotated', ...ready.env },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     child.on('error', reject);

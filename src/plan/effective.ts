@@ -9,9 +9,10 @@
  * `<include-fragment>` is replaced by the fragment's content, recursively. Every run of content is
  * preceded by a comment naming the policy or fragment it came from.
  */
-import { fragmentAddress, parsePolicyAddress, policyAddress, policyFilePath } from '../model/address.js';
-import type { Address, PolicyScope } from '../model/index.js';
-import { formatPolicy, literalAttribute, type PolicyDocument, type XmlElement, type XmlNode } from '../policy-xml/index.js';
+import { addressKey, fragmentAddress, parsePolicyAddress, policyAddress, policyFilePath } from '../model/address.js';
+import type { Address, PolicyResource, PolicyScope } from '../model/index.js';
+import { parentListed, policyParents, type LiveReader } from '../model/live.js';
+import { formatPolicy, includedFragments, literalAttribute, parsePolicyDocument, PolicySyntaxError, type PolicyDocument, type XmlElement, type XmlNode } from '../policy-xml/index.js';
 
 export const SECTIONS = ['inbound', 'backend', 'outbound', 'on-error'] as const;
 
@@ -53,7 +54,7 @@ interface Item {
   origin: Address;
 }
 
-type Lookup = (address: Address) => PolicyDocument | undefined;
+export type Lookup = (address: Address) => PolicyDocument | undefined;
 
 const isBlank = (n: XmlNode) => n.type === 'text' && n.segments.every((s) => !s.expression && s.text.trim() === '');
 const comment = (text: string): Extract<XmlNode, { type: 'comment' }> => ({ type: 'comment', text: ` ${text.replace(/--/g, '- -')} ` });
@@ -124,4 +125,73 @@ export function effectivePolicy(target: EffectiveTarget, lookup: Lookup): string
   const present = levels.map((l) => (lookup(l) ? l : `${l} (none: <base /> only)`));
   const leading = [comment(`effective policy, composed from: ${present.join(' → ')}`)];
   return formatPolicy({ file: 'effective', kind: 'policies', root, leading, trailing: [], unwrapped: false, wellFormed: true });
+}
+
+/** A live policy or fragment as a document; one that does not parse is an error naming its address. */
+function parseLive(r: PolicyResource): PolicyDocument {
+  try {
+    return parsePolicyDocument(r.xml, { file: r.address, expect: r.scope.kind === 'fragment' ? 'fragment' : 'policies' });
+  } catch (e) {
+    if (e instanceof PolicySyntaxError) throw new EffectiveError(`the live ${r.address} does not parse (${e.message}); effective composes only what parses`);
+    throw e;
+  }
+}
+
+/**
+ * The documents `effective --live` composes, read from the instance: first the levels of the
+ * target (one scoped read, whose parent check says whether the workspace, product, API and
+ * operation exist), then the fragments they include, round by round until no new one is named.
+ * A missing parent or fragment is an error naming it; a level without a policy counts as <base />.
+ */
+export async function readEffectiveLive(reader: LiveReader, target: EffectiveTarget, service: string): Promise<Lookup> {
+  const docs = new Map<string, PolicyDocument>();
+  const spelled = new Map<string, Address>();
+  const levels = effectiveLevels(target);
+  const first = await reader.read({ addresses: levels });
+  if (first.parents) {
+    const deepest = levels[levels.length - 1]!;
+    const product = target.productId !== undefined ? levels.find((l) => parsePolicyAddress(l)?.kind === 'product') : undefined;
+    const parents = [...policyParents(deepest), ...(product ? policyParents(product).filter((p) => p.kind === 'product') : [])];
+    for (const parent of parents) {
+      if (parentListed(first.parents, parent) !== false) continue;
+      throw new EffectiveError(`the instance ${service} has no ${parent.kind} "${parent.name}" (${parent.collection}/${parent.name}); give the address of one it has`);
+    }
+  }
+  for (const r of first.state.resources.values()) {
+    docs.set(addressKey(r.address), parseLive(r));
+    spelled.set(addressKey(r.address), r.address);
+  }
+  const includer = new Map<string, { origin: Address; line: number; id: string }>();
+  let pending = [...docs.entries()];
+  while (pending.length) {
+    const wanted = new Map<string, Address>();
+    for (const [key, doc] of pending) {
+      for (const { fragmentId, element } of includedFragments(doc.root)) {
+        const address = fragmentAddress(fragmentId, target.workspace);
+        const k = addressKey(address);
+        if (docs.has(k) || wanted.has(k)) continue;
+        wanted.set(k, address);
+        includer.set(k, { origin: key, line: element.line, id: fragmentId });
+      }
+    }
+    if (!wanted.size) break;
+    const addresses = [...wanted.values()];
+    const read = await reader.read({ addresses, referenced: addresses });
+    const found = new Map([...(read.referenced?.resources.values() ?? []), ...read.state.resources.values()].map((r) => [addressKey(r.address), r]));
+    pending = [];
+    for (const [k, address] of wanted) {
+      const r = found.get(k);
+      if (!r) {
+        const by = includer.get(k)!;
+        throw new EffectiveError(
+          `live ${spelled.get(by.origin) ?? by.origin} (line ${by.line}) includes fragment "${by.id}", which the instance ${service} does not have (${address}); create the fragment or correct fragment-id`,
+        );
+      }
+      const doc = parseLive(r);
+      docs.set(k, doc);
+      spelled.set(k, r.address);
+      pending.push([k, doc]);
+    }
+  }
+  return (address) => docs.get(addressKey(address));
 }
