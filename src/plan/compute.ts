@@ -18,7 +18,9 @@ import { sealPlan } from './integrity.js';
 import { comparePolicies, sortChanges, type PlanSide } from './policies.js';
 import { compareEntities } from './entities.js';
 import { newSecretSalt, secretHasher } from './secrets.js';
-import type { DesiredEntities, EntityState } from '../model/entities.js';
+import type { DesiredEntities, EntityResource, EntityState } from '../model/entities.js';
+import { deleteGuards } from './delete-guards.js';
+import { checkEntityAccess, keyVaultStatusProblems } from './entity-access.js';
 import { workspaceQualified } from '../model/kinds.js';
 import { checkParents } from './parents.js';
 import { checkReferences } from './references.js';
@@ -67,6 +69,15 @@ function entityNames(states: Array<EntityState | undefined>, kind: 'namedValue' 
     }
   }
   return out;
+}
+
+/** The named values and backends once the plan is applied: the tree's (of the kinds it manages) and live's that are not deleted. */
+function entitiesAfterApply(desired: DesiredEntities | undefined, live: EntityState | undefined, changes: Change[]): EntityResource[] {
+  const deleted = new Set(changes.filter((c) => c.action === 'delete').map((c) => addressKey(c.address)));
+  const out = new Map<string, EntityResource>();
+  for (const [key, r] of live?.resources ?? []) if (!deleted.has(key)) out.set(key, r);
+  for (const [key, r] of desired?.resources ?? []) if (desired!.managed.has(r.kind)) out.set(key, r);
+  return [...out.values()];
 }
 
 /** The problem a plan gets when the tree manages named values or backends but live has none to compare with (a snapshot folder). */
@@ -195,7 +206,18 @@ export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveStat
   }
 
   // What each changed fragment reaches: the whole tree (not the scoped part), plus what live keeps.
-  addImpact(changes, afterApply(desired.state, live.state, changes), desired.documents);
+  // Named values and backends as they stand once the plan is applied: the tree's managed ones, and live's the plan keeps.
+  const entitiesAfter = entitiesAfterApply(desired.entities, live.entities, changes);
+  const after = afterApply(desired.state, live.state, changes);
+  addImpact(changes, after, desired.documents, entitiesAfter);
+  // Never delete a fragment, named value or backend that something remaining still uses.
+  problems.push(...deleteGuards(changes, after, desired.documents, entitiesAfter));
+  if (desired.entities && live.entities) {
+    const managed = [...desired.entities.resources.values()].filter((r) => desired.entities!.managed.has(r.kind));
+    const { clients } = identitiesAfterApply(desired.identity, live.rbac, live.attached ?? []);
+    problems.push(...checkEntityAccess(managed, desired.identity, { clients }));
+    problems.push(...keyVaultStatusProblems({ resources: new Map(managed.map((r) => [addressKey(r.address), r])) }, live.entities));
+  }
 
   const count = (action: Change['action']) => changes.filter((c) => c.action === action).length;
   const plan: Plan = {
