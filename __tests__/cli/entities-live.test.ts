@@ -136,5 +136,5 @@ test('a named value a remaining policy uses is not deleted: the plan names who u
   });
   const plan = await cli(emu, ['plan', '--policies', tree], { ORDERS_KEY: SECRET });
   expect(plan.code).toBe(1);
-  expect(plan.stdout + plan.stderr).toMatch(/deletes named value namedValues\/tenant, but after apply policies\/policy \([^)]*policy\.xml line \d+\) still uses it/));
+  expect(plan.stdout + plan.stderr).toMatch(/deletes named value namedValues\/tenant, but after apply policies\/policy \([^)]*policy\.xml line \d+\) still uses it/);
 }, 120_000);
