@@ -50,7 +50,7 @@ test('the seeded sample against itself: no change; a portal edit shows as exactl
   const same = await cli(emu, ['plan', '--policies', 'policies', '--detailed-exitcode']);
   expect(withoutProgress(same.stderr)).toBe('');
   expect(same.code).toBe(0);
-  expect(same.stdout).toMatch(/^No changes\. Live APIM matches the policies tree \(10 resources\)/);
+  expect(same.stdout).toMatch(/^No changes\. Live APIM matches the policies tree \(15 resources\)/);
 
   const chat = (await admin<State>(emu, 'state')).resources[CHAT]!.value as string;
   await admin(emu, 'edit', { address: CHAT, value: chat.replace('tokens-per-minute="20000"', 'tokens-per-minute="99999"') });
@@ -61,7 +61,7 @@ test('the seeded sample against itself: no change; a portal edit shows as exactl
   expect(changed.map((c) => [c.address, c.action])).toEqual([[CHAT, 'update']]);
   expect(changed[0]!.diff).toContain('-        <azure-openai-token-limit');
   expect(changed[0]!.diff).toContain('99999');
-  expect(plan.summary).toEqual({ create: 0, update: 1, delete: 0, unchanged: 9 });
+  expect(plan.summary).toEqual({ create: 0, update: 1, delete: 0, unchanged: 14 });
 
   const { log, tokenRequests } = await admin<{ log: LogEntry[]; tokenRequests: Array<{ grantType: string; clientAssertionType: string; scope: string }> }>(emu, 'requests');
   const arm = log.filter((e) => /^\/subscriptions\//i.test(e.path));
