@@ -38,11 +38,11 @@ test('pull_request plans over OIDC; push applies exactly the saved plan (with de
   const plan = await runActionAsync(inputs(), runnerEnv('pull_request'));
   expect(plan.code).toBe(0);
   expect(plan.outputs['has-changes']).toBe('true');
-  expect(JSON.parse(plan.outputs.summary!)).toEqual({ create: 3, update: 3, delete: 1, unchanged: 4 });
+  expect(JSON.parse(plan.outputs.summary!)).toEqual({ create: 3, update: 3, delete: 1, unchanged: 9 });
   // The log says what was read and what it cost: as many ARM calls as ARM (the emulator) served.
   expect(plan.stdout).toContain(`Reading ${emu.ready.serviceName} (resource group ${emu.ready.resourceGroup}, subscription ${emu.ready.subscriptionId})`);
   const served = ((await admin(emu, 'GET', 'requests')).log as Array<{ path: string }>).filter((e) => e.path.startsWith('/subscriptions/')).length;
-  expect(plan.stdout).toMatch(new RegExp(`^Planned: 3 to create, 3 to update, 1 to delete, 4 unchanged; ${served} ARM call\\(s\\) in \\d+\\.\\d s$`, 'm'));
+  expect(plan.stdout).toMatch(new RegExp(`^Planned: 3 to create, 3 to update, 1 to delete, 9 unchanged; ${served} ARM call\\(s\\) in \\d+\\.\\d s$`, 'm'));
   expect(plan.summary).toContain('<code>apis/chat/policies/policy</code>');
   const planFile = plan.outputs['plan-file']!;
   expect(JSON.parse(readFileSync(planFile, 'utf8')).commit).toBe('0123456789abcdef0123456789abcdef01234567');
