@@ -17,6 +17,7 @@ import { hasToken, resolveTokens, resolveTokensDeep, tokensOf } from '../model/t
 import { diffCanonical } from '../policy-xml/index.js';
 import { UNREADABLE_SECRET, type SecretHasher } from './secrets.js';
 import { sha256 } from './policies.js';
+import { stableJson } from './integrity.js';
 
 type Json = unknown;
 type Props = Record<string, Json>;
@@ -72,22 +73,9 @@ export function liveView(kind: EntityKind, live: Props, desired: Props | undefin
   return walk(live, desired, []) as Props;
 }
 
-function sorted(v: Json): Json {
-  if (Array.isArray(v)) return v.map(sorted);
-  if (isObject(v)) {
-    return Object.fromEntries(
-      Object.keys(v)
-        .filter((k) => v[k] !== undefined)
-        .sort()
-        .map((k) => [k, sorted(v[k])]),
-    );
-  }
-  return v;
-}
-
 /** The canonical text of a view: JSON with sorted keys, two-space indent, one property a line. */
 export function entityCanonical(view: Props): string {
-  return `${JSON.stringify(sorted(view), null, 2)}\n`;
+  return `${JSON.stringify(JSON.parse(stableJson(view)), null, 2)}\n`;
 }
 
 /** The secret paths whose marks differ between two views (both set): "secret value changed". */
