@@ -61,7 +61,9 @@ test('plan, apply (policies, fragments, identity, deletes), extract and a destru
   const planFile = join(makeTree({}), 'plan.json');
   const plan = await cli(emu, ['plan', '--policies', tree, '--out', planFile]);
   expect(plan.stderr).not.toMatch(/error/i);
-  expect(plan.stdout).toMatch(/Plan: 4 to create, 3 to update, 1 to delete/);
+  // Creates: the global policy, the audit fragment, the three role assignments (the Key Vault one for
+  // the sample's logic-callback-sig among them); updates: identity, orders policy, correlation.
+  expect(plan.stdout).toMatch(/Plan: 5 to create, 3 to update, 1 to delete/);
   const apply = await cli(emu, ['apply', '--plan', planFile, '--allow-deletes']);
   expect(apply.code).toBe(0);
   expect((await cli(emu, ['extract', '--out', join(makeTree({}), 'extracted')])).code).toBe(0);
@@ -83,6 +85,10 @@ test('plan, apply (policies, fragments, identity, deletes), extract and a destru
       '  - identity: system',
       '    role: Azure Service Bus Data Sender',
       '    scope: /subscriptions/00000000-0000-4000-8000-00000000a001/resourceGroups/rg-integration/providers/Microsoft.ServiceBus/namespaces/sb-orders-prod',
+      // Kept: the sample's Key Vault named value needs it (without it the plan stops with key-vault-access).
+      '  - identity: system',
+      '    role: Key Vault Secrets User',
+      '    scope: /subscriptions/00000000-0000-4000-8000-00000000a001/resourceGroups/rg-apim-demo/providers/Microsoft.KeyVault/vaults/kv-apim-demo',
       '',
     ].join('\n'),
   );

@@ -47,7 +47,7 @@ test('a scope allPolicies leaves out is read directly: the unchanged sample plan
   await admin(emu, 'POST', 'faults', { omitFromAllPolicies: ['apis/orders'] });
   const omitted = await planRun('policies');
   expect(withoutProgress(omitted.run.stderr)).toBe('');
-  expect(omitted.run.stdout).toMatch(/^No changes\. Live APIM matches the policies tree \(15 resources\)/);
+  expect(omitted.run.stdout).toMatch(/^No changes\. Live APIM matches the policies tree \(19 resources\)/);
   expect(omitted.run.code).toBe(0);
   // The list really left the API and its operation out; the two were read directly instead — each
   // once, and nothing else was read: the policy GETs are exactly those of a run with the full list.
@@ -91,7 +91,7 @@ test.each([404, 501])(
     await admin(emu, 'POST', 'faults', { allPoliciesStatus: status });
     const { run, log } = await planRun('policies');
     expect(withoutProgress(run.stderr)).toBe('');
-    expect(run.stdout).toMatch(/^No changes\. Live APIM matches the policies tree \(15 resources\)/);
+    expect(run.stdout).toMatch(/^No changes\. Live APIM matches the policies tree \(19 resources\)/);
     expect(run.code).toBe(0);
     expect(log.filter((e) => /\/allPolicies$/i.test(e.path)).every((e) => e.status === status)).toBe(true);
     // The fallback: the SDK's lists of APIs and products, then each candidate scope read once.

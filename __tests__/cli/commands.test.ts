@@ -159,11 +159,11 @@ describe('apim-policy demo', () => {
     const out = makeTree({});
     const r = runCli(['demo', '--out-dir', out]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('Plan: 3 to create, 3 to update, 1 to delete, 9 unchanged.');
+    expect(r.stdout).toContain('Plan: 6 to create, 5 to update, 1 to delete, 8 unchanged.');
     expect(r.stdout).toMatch(/create apis\/logic-callback\/policies\/policy/);
     expect(r.stdout).toMatch(/delete apis\/legacy-echo\/policies\/policy/);
-    expect(r.stdout).toMatch(/No changes\. Live APIM matches the policies tree \(15 resources\)\./);
+    expect(r.stdout).toMatch(/No changes\. Live APIM matches the policies tree \(19 resources\)\./);
     const comment = readFileSync(join(out, 'plan-comment.md'), 'utf8');
-    expect(comment).toContain('**Plan:** 3 to create, 3 to update, 1 to delete, 9 unchanged');
+    expect(comment).toContain('**Plan:** 6 to create, 5 to update, 1 to delete, 8 unchanged');
   });
 });

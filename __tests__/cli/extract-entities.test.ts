@@ -56,8 +56,8 @@ test('extract writes named values and backends as APIOps files; a secret becomes
     return JSON.parse(text) as unknown;
   };
   expect(json('named values/plain/namedValueInformation.json')).toEqual({ properties: { displayName: 'plain', tags: ['t1'], secret: false, value: 'hello' } });
-  // The id has a character a variable name cannot hold: the token has `_` in its place.
-  expect(json('named values/api-key/namedValueInformation.json')).toEqual({ properties: { displayName: 'api-key', tags: [], secret: true, value: '{#api_key#}' } });
+  // The id has a character a variable name cannot hold: the token has `_` in its place, in capitals.
+  expect(json('named values/api-key/namedValueInformation.json')).toEqual({ properties: { displayName: 'api-key', tags: [], secret: true, value: '{#API_KEY#}' } });
   expect(json('named values/db/namedValueInformation.json')).toEqual({ properties: { displayName: 'db', tags: [], secret: true, keyVault: { secretIdentifier: KV_URL } } });
   expect(json('backends/orders/backendInformation.json')).toEqual({
     properties: { url: 'https://orders.example.com/api', protocol: 'http', description: 'Orders', tls: { validateCertificateChain: true, validateCertificateName: true } },
@@ -66,7 +66,7 @@ test('extract writes named values and backends as APIOps files; a secret becomes
   expect(run.stdout).toContain('  backends/orders/backendInformation.json\n');
 
   // The variables the tree now needs, and nothing of the value anywhere.
-  expect(run.stdout).toMatch(/environment variables[^\n]*:\n {2}api_key \(named values\/api-key\/namedValueInformation\.json\)\n/);
+  expect(run.stdout).toMatch(/environment variables[^\n]*:\n {2}API_KEY \(named values\/api-key\/namedValueInformation\.json\)\n/);
   expect(run.stdout).not.toContain('db (');
   for (const [rel, text] of written) expect([rel, text.includes(SECRET)]).toEqual([rel, false]);
   expect(run.stdout + run.stderr).not.toContain(SECRET);

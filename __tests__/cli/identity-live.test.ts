@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSeededEmulator as startEmulator } from '../../src/cli/emulator-seed.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { admin, cliAgainst as cli } from '../helpers/emulator.js';
+import { admin, cliAgainst as cli, armWrites } from '../helpers/emulator.js';
 import { runCliAsync, withoutProgress } from '../helpers/run.js';
 import { makeTree, policy } from '../helpers/tree.js';
 
@@ -50,7 +50,7 @@ const assignments = async () =>
   Object.entries((await state()).resources)
     .filter(([k]) => k.toLowerCase().startsWith('roleassignments/'))
     .map(([, v]) => v.value);
-const writes = async () => ((await admin(emu, 'GET', 'requests')).log as LogEntry[]).filter((e) => e.method !== 'GET' && /^\/subscriptions\//i.test(e.path));
+const writes = async () => armWrites((await admin(emu, 'GET', 'requests')).log as LogEntry[]);
 const planJson = async (tree: string, extra: string[] = []) => {
   const r = await cli(emu, ['plan', '--policies', tree, '--format', 'json', ...extra]);
   expect(withoutProgress(r.stderr)).toBe('');

@@ -29,9 +29,14 @@ const armRequests = async (): Promise<number> => ((await admin(emu, 'GET', 'requ
 
 test('--auth default with no credential anywhere: each credential of the chain and what to set for it', async () => {
   // An environment with none of them: no AZURE_* variables, a PATH with node only (no az, azd, pwsh),
-  // an empty HOME. Managed identity probes IMDS (169.254.169.254) with @azure/identity's own one-second
+  // an empty HOME (and the sample's one secret variable). Managed identity probes IMDS (169.254.169.254) with @azure/identity's own one-second
   // timeout; AZURE_POD_IDENTITY_AUTHORITY_HOST is left unset on purpose (set, it skips the probe and retries for 20 s).
-  const env = { PATH: `${join(ROOT, 'no-such-bin')}:${dirname(process.execPath)}`, HOME: mkdtempSync(join(tmpdir(), 'apim-policy-home-')), NODE_EXTRA_CA_CERTS: emu.ready.env.NODE_EXTRA_CA_CERTS };
+  const env = {
+    PATH: `${join(ROOT, 'no-such-bin')}:${dirname(process.execPath)}`,
+    HOME: mkdtempSync(join(tmpdir(), 'apim-policy-home-')),
+    NODE_EXTRA_CA_CERTS: emu.ready.env.NODE_EXTRA_CA_CERTS,
+    ORDERS_API_KEY: 'k',
+  };
   const before = await armRequests();
   const run = await collect(spawn(process.execPath, [CLI, 'plan', '--policies', 'policies', '--auth', 'default', ...targetFlags(emu)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   expect(run.code).toBe(1);

@@ -28,7 +28,7 @@ test('with bare rawxml reads: plan of the sample says No changes; a change appli
   const same = await cli(emu, ['plan', '--policies', 'policies', '--detailed-exitcode']);
   expect(withoutProgress(same.stderr)).toBe('');
   expect(same.code).toBe(0);
-  expect(same.stdout).toMatch(/^No changes\. Live APIM matches the policies tree \(15 resources\)/);
+  expect(same.stdout).toMatch(/^No changes\. Live APIM matches the policies tree \(19 resources\)/);
 
   const tree = sampleCopy();
   edit(tree, 'apis/orders/policy.xml', '<base />', '<base />\n        <set-header name="X-Bare" exists-action="override"><value>1</value></set-header>');

@@ -7,7 +7,7 @@
  */
 import { startSeededEmulator as startEmulator } from '../../src/cli/emulator-seed.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { admin, cliAgainst as cli } from '../helpers/emulator.js';
+import { admin, cliAgainst as cli, armWrites } from '../helpers/emulator.js';
 import { runCliAsync } from '../helpers/run.js';
 import { makeTree, policy } from '../helpers/tree.js';
 
@@ -26,7 +26,7 @@ afterEach(async () => {
 const sb = () => `/subscriptions/${SUB}/resourceGroups/rg-integration/providers/Microsoft.ServiceBus/namespaces/sb-orders`;
 const kv = () => `/subscriptions/${SUB}/resourceGroups/rg-integration/providers/Microsoft.KeyVault/vaults/kv-orders`;
 const maps = () => `/subscriptions/${SUB}/resourceGroups/rg-maps/providers/Microsoft.Maps/accounts/maps-fleet`;
-const writes = async () => ((await admin(emu, 'GET', 'requests')).log as LogEntry[]).filter((e) => e.method !== 'GET' && /^\/subscriptions\//i.test(e.path));
+const writes = async () => armWrites((await admin(emu, 'GET', 'requests')).log as LogEntry[]);
 const roleLookups = async () => ((await admin(emu, 'GET', 'requests')).log as LogEntry[]).filter((e) => /\/roleDefinitions/i.test(e.path)).map((e) => decodeURIComponent(e.path));
 
 /** identity.yaml with the system identity on and these [role, scope] assignments, three lines each: assignment n's role is on line 5 + 3n, column 11. */

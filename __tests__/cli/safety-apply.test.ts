@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startSeededEmulator as startEmulator } from '../../src/cli/emulator-seed.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { admin, cliAgainst, targetFlags, targetInputs } from '../helpers/emulator.js';
+import { admin, cliAgainst, targetFlags, targetInputs, armWrites } from '../helpers/emulator.js';
 import { ACTION } from '../helpers/runner.js';
 import { CLI, ROOT, runCli } from '../helpers/run.js';
 import { edit, makeTree, policy, sampleCopy } from '../helpers/tree.js';
@@ -231,7 +231,7 @@ test('restore refuses a snapshot of another instance, and a file that is not a s
   expect(c.code).toBe(1);
   expect(c.stderr).toContain(`${climbing} is not a snapshot written by apim-policy apply: resources[0] has no valid policy address`);
   const log = ((await admin(emu, 'GET', 'requests')) as { log: LogEntry[] }).log;
-  expect(log.filter((e) => e.method !== 'GET' && e.path.startsWith('/subscriptions/'))).toEqual([]);
+  expect(armWrites(log)).toEqual([]);
 });
 
 test("two applies at once: a run restores only what it can prove it wrote, never the other run's identical write", async () => {
@@ -309,7 +309,7 @@ test('plan and snapshot files: mode 0600, a plan file replaced whole, a symbolic
   expect(taken.stderr).toContain(`${fresh} already exists; a snapshot is never overwritten`);
   expect(values(await state(emu))).toEqual(values(before));
   const log = ((await admin(emu, 'GET', 'requests')) as { log: LogEntry[] }).log;
-  expect(log.filter((e) => e.method !== 'GET' && e.path.startsWith('/subscriptions/'))).toEqual([]);
+  expect(armWrites(log)).toEqual([]);
 }, 120_000);
 
 test('the action: SIGTERM during apply restores, fails the step, and set the snapshot-file output when the snapshot was written', async () => {

@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSeededEmulator as startEmulator } from '../../src/cli/emulator-seed.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { admin, cliAgainst as cli } from '../helpers/emulator.js';
+import { admin, cliAgainst as cli, armWrites } from '../helpers/emulator.js';
 import { makeTree, policy } from '../helpers/tree.js';
 
 type LogEntry = { method: string; path: string; status: number };
@@ -28,7 +28,7 @@ afterEach(async () => {
 });
 
 const state = () => admin(emu, 'GET', 'state') as Promise<State>;
-const writes = async () => ((await admin(emu, 'GET', 'requests')).log as LogEntry[]).filter((e) => e.method !== 'GET' && /^\/subscriptions\//i.test(e.path));
+const writes = async () => armWrites((await admin(emu, 'GET', 'requests')).log as LogEntry[]);
 const assignments = async () => Object.keys((await state()).resources).filter((k) => k.toLowerCase().startsWith('roleassignments/'));
 
 const reader = (scope: string) => ['identity:', '  systemAssigned: true', 'roleAssignments:', '  - identity: system', '    role: Reader', `    scope: ${scope}`, ''].join('\n');

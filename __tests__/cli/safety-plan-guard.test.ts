@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { startSeededEmulator as startEmulator } from '../../src/cli/emulator-seed.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { sealPlan } from '../../src/plan/integrity.js';
-import { admin, cliAgainst as cli, targetInputs } from '../helpers/emulator.js';
+import { admin, cliAgainst as cli, targetInputs, armWrites } from '../helpers/emulator.js';
 import { ROOT } from '../helpers/run.js';
 import { runActionAsync } from '../helpers/runner.js';
 import { edit, makeTree, policy, sampleCopy } from '../helpers/tree.js';
@@ -40,7 +40,7 @@ afterEach(async () => {
 const state = () => admin(emu, 'GET', 'state') as Promise<State>;
 const values = (s: State) => Object.fromEntries(Object.entries(s.resources).map(([k, v]) => [k, v.value]));
 const log = async () => (await admin(emu, 'GET', 'requests')).log as LogEntry[];
-const writesSince = async (n: number) => (await log()).slice(n).filter((e) => e.method !== 'GET' && e.method !== 'HEAD' && /^\/subscriptions\//i.test(e.path));
+const writesSince = async (n: number) => armWrites((await log()).slice(n));
 
 const header = (name: string) => `<base />\n        <set-header name="${name}" exists-action="override"><value>1</value></set-header>`;
 

@@ -33,11 +33,26 @@ describe('named values and backends of the tree', () => {
     expect([...tree.entities!.managed].sort()).toEqual(['backend', 'namedValue']);
   });
 
-  it('loads the named values of the sample tree without a problem', async () => {
-    const tree = await load(join(ROOT, 'policies'));
+  it('loads the named values and backends of the sample tree without a problem: a plain value, a secret from the environment, a Key Vault value, a backend', async () => {
+    const tree = await load(join(ROOT, 'policies'), { ORDERS_API_KEY: 'k-1' });
     expect(errors(tree.diagnostics)).toEqual([]);
-    expect(tree.entities!.resources.get('namedvalues/tenant-id')).toMatchObject({ kind: 'namedValue', properties: { displayName: 'tenant-id', secret: false } });
-    expect(tree.entities!.managed.has('namedValue')).toBe(true);
+    const get = (a: string) => tree.entities!.resources.get(a.toLowerCase());
+    expect(get('namedValues/tenant-id')).toMatchObject({ kind: 'namedValue', properties: { displayName: 'tenant-id', secret: false } });
+    expect(get('namedValues/orders-api-key')).toMatchObject({ kind: 'namedValue', properties: { secret: true } });
+    expect(get('namedValues/logic-callback-sig')).toMatchObject({
+      kind: 'namedValue',
+      properties: { secret: true, keyVault: { secretIdentifier: 'https://kv-apim-demo.vault.azure.net/secrets/logic-callback-sig' } },
+    });
+    expect(get('backends/orders-fulfilment')).toMatchObject({ kind: 'backend', properties: { protocol: 'http', url: 'https://func-orders-fulfilment.azurewebsites.net/api' } });
+    expect([...tree.entities!.managed].sort()).toEqual(['backend', 'namedValue']);
+  });
+
+  it('the sample tree without ORDERS_API_KEY: one error naming the token and the file of orders-api-key', async () => {
+    const tree = await load(join(ROOT, 'policies'));
+    const errs = errors(tree.diagnostics);
+    expect(errs).toHaveLength(1);
+    expect(errs[0]!.file).toBe(join(ROOT, 'policies', NV('orders-api-key')));
+    expect(errs[0]!.message).toContain('ORDERS_API_KEY');
   });
 
   it('manages a kind only when its folder exists, at the root or in a workspace', async () => {

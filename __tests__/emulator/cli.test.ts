@@ -59,6 +59,17 @@ describe('apim-policy emulator (as a process)', () => {
   });
 });
 
+describe('apim-policy emulator --seed with a {#TOKEN#} whose variable is not set', () => {
+  it('does not start: it names the token, the file and what to set', () => {
+    const env = { ...process.env };
+    delete env.ORDERS_API_KEY;
+    const r = spawnSync(process.execPath, [CLI, 'emulator', '--seed', 'policies'], { cwd: ROOT, env, encoding: 'utf8', timeout: 60000 });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('cannot seed from policies/named values/orders-api-key/namedValueInformation.json: {#ORDERS_API_KEY#} needs the environment variable ORDERS_API_KEY; set it');
+  });
+});
+
 describe('apim-policy emulator --write-env-file', () => {
   it('writes a private shell file; after sourcing it a bare `plan --policies` talks to the emulator', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'apim-env-'));
@@ -82,6 +93,8 @@ describe('apim-policy emulator --write-env-file', () => {
         'ACTIONS_ID_TOKEN_REQUEST_URL',
       ])
         expect(text).toMatch(new RegExp(`^export ${name}='[^']+'$`, 'm'));
+      // The variable the seed's {#ORDERS_API_KEY#} was resolved with: the value the instance holds.
+      expect(text).toMatch(new RegExp(`^export ORDERS_API_KEY='${process.env.ORDERS_API_KEY}'$`, 'm'));
       // A clean environment: only what the file gives (and PATH to find node).
       const r = spawnSync('/bin/sh', ['-c', `. "${envFile}" && "${process.execPath}" "${CLI}" plan --policies policies`], {
         cwd: ROOT,

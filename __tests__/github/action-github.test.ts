@@ -92,7 +92,7 @@ test('a pull request gets one sticky plan comment; the next push updates it; ano
   for (const address of pending) expect(first.body).toContain(`<code>${address}</code>`);
   expect(first.body).toContain('`ec26c3e57ca3`'); // the head commit of the pull request
   expect(first.body).toContain(`[workflow run](${RUN_URL})`);
-  expect(first.body).toContain('**Plan:** 3 to create, 3 to update, 1 to delete');
+  expect(first.body).toContain('**Plan:** 6 to create, 5 to update, 1 to delete');
   expect(opened.outputs['comment-url']).toBe(`https://github.com/${REPO}/pull/${PR_NUMBER}#issuecomment-${first.id}`);
   expect(opened.summary).toContain(`Plan posted on [pull request #${PR_NUMBER}](${opened.outputs['comment-url']})`);
 
@@ -142,13 +142,13 @@ test('a push to the default branch applies, and the result goes to the merged pu
   const r = await runActionAsync({ ...target(), 'allow-deletes': 'true' }, runner('push', push, sha, 'refs/heads/main'));
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
-  expect(r.summary).toContain('**Applied:** 3 created, 3 updated, 1 deleted.');
+  expect(r.summary).toContain('**Applied:** 6 created, 5 updated, 1 deleted.');
   expect(r.outputs['snapshot-file']).toMatch(/apim-policy-snapshot-.*\.json$/);
   const all = await comments();
   expect(all).toHaveLength(1);
   expect(all[0]!.issueNumber).toBe(PR_NUMBER);
   expect(all[0]!.body.startsWith(`<!-- apim-policy-deploy:apply:${emu.ready.serviceName} -->`)).toBe(true);
-  expect(all[0]!.body).toContain('**Applied:** 3 created, 3 updated, 1 deleted.');
+  expect(all[0]!.body).toContain('**Applied:** 6 created, 5 updated, 1 deleted.');
   expect(all[0]!.body).toContain('- update `apis/chat/policies/policy`');
   expect(all[0]!.body).toContain(`\`${sha.slice(0, 12)}\``);
   expect(r.outputs['comment-url']).toBe(`https://github.com/${REPO}/pull/${PR_NUMBER}#issuecomment-${all[0]!.id}`);
@@ -227,7 +227,7 @@ test('a token that cannot write comments: the plan still lands in the summary, a
   );
   expect(r.outputs['comment-url']).toBeUndefined();
   expect(r.outputs['has-changes']).toBe('true');
-  expect(r.summary).toContain('**Plan:** 3 to create, 3 to update, 1 to delete');
+  expect(r.summary).toContain('**Plan:** 6 to create, 5 to update, 1 to delete');
   expect(await comments()).toHaveLength(0);
 });
 

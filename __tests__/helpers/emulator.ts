@@ -73,3 +73,11 @@ export const targetInputs = (emu: RunningEmulator) => ({
 export function cliAgainst(emu: RunningEmulator, args: string[], env: NodeJS.ProcessEnv = {}) {
   return runCliAsync([...args, ...targetFlags(emu)], { env: { ...emu.ready.env, GITHUB_ACTIONS: '', ...env } });
 }
+
+/**
+ * The calls in an emulator request log that change the instance (ARM paths only): not reads (GET,
+ * HEAD), nor a named value's `listValue` — a POST, but one that only reads its secret.
+ */
+export function armWrites<T extends { method: string; path: string }>(log: readonly T[]): T[] {
+  return log.filter((e) => e.method !== 'GET' && e.method !== 'HEAD' && !/\/listValue$/i.test(e.path) && /^\/subscriptions\//i.test(e.path));
+}

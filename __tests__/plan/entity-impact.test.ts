@@ -7,6 +7,7 @@ import type { EntityResource } from '../../src/model/entities.js';
 import type { Change, PolicyResource, PolicyScope } from '../../src/model/index.js';
 import { deleteGuards } from '../../src/plan/delete-guards.js';
 import { addImpact } from '../../src/plan/impact.js';
+import { impactHead } from '../../src/render/labels.js';
 import { policy } from '../helpers/tree.js';
 
 function resource(scope: PolicyScope, xml: string, file?: string): PolicyResource {
@@ -54,7 +55,19 @@ describe('impact of named value and backend changes', () => {
     const changes = [change('backend', 'backends/orders-backend', 'create'), change('namedValue', 'namedValues/orders-key')];
     addImpact(changes, after, undefined, entities);
     expect(changes[0]!.impact).toEqual(['apis/orders/policies/policy', 'apis/routed/policies/policy']);
-    expect(changes[1]!.impact).toEqual(['backends/orders-backend']);
+    // Through the backend to the policies that use it.
+    expect(changes[1]!.impact).toEqual(['backends/orders-backend', 'apis/orders/policies/policy', 'apis/routed/policies/policy']);
+    expect(impactHead(changes[1]!.impact!, 'namedValue')).toBe('is used by 1 backend and 2 policies');
+    expect(impactHead(changes[0]!.impact!, 'backend')).toBe('is used by 2 policies');
+    expect(impactHead([], 'namedValue')).toBe('is used by no policy');
+  });
+
+  it('a backend nobody uses still shows for the named value it names: "1 backend"', () => {
+    const entities = [entity('namedValue', 'k', { displayName: 'k' }), entity('backend', 'idle', { url: 'https://x', credentials: { query: { k: ['{{k}}'] } } })];
+    const changes = [change('namedValue', 'namedValues/k')];
+    addImpact(changes, [resource(api('a'), policy())], undefined, entities);
+    expect(changes[0]!.impact).toEqual(['backends/idle']);
+    expect(impactHead(changes[0]!.impact!, 'namedValue')).toBe('is used by 1 backend');
   });
 
   it("resolves a workspace policy's names to the workspace's entity when it has one, else to the service's", () => {

@@ -71,12 +71,15 @@ export function registerDemo(program: Command): void {
 
       step('apim-policy-deploy demo');
       say(`1. Starting a local APIM emulator (HTTPS) whose live state is ${snapshot}:`);
-      say('   the sample instance as it was a week ago — two older policies, one missing, one extra,');
+      say('   the sample instance as it was a week ago — three older policies, one missing, one extra,');
       say('   stored the way APIM re-serialises policies (CRLF, tabs, escaped expressions). Its APIs and');
       say('   products exist already (the logic-callback API has no policy yet: this tool deploys policies,');
       say('   not APIs, and a policy for an API the instance lacks is a plan error). Its managed');
       say('   identities are off: policies/identity.yaml enables the system identity, attaches a');
-      say('   user-assigned one, and grants each the data-plane role its policies need.');
+      say('   user-assigned one, and grants each the data-plane role its policies and named values need.');
+      say('   Its secret named value orders-api-key holds the key before a rotation (the tree says');
+      say('   {#ORDERS_API_KEY#}, and the demo sets ORDERS_API_KEY as a workflow would from secrets.*); the');
+      say('   Key Vault-backed logic-callback-sig and the backend orders-fulfilment do not exist yet.');
       const emulator = await startSeededEmulator({ seedDir: snapshot });
       try {
         const { ready } = emulator;
@@ -98,7 +101,7 @@ export function registerDemo(program: Command): void {
         say(`   The pull-request comment for this plan: ${commentFile}`);
 
         say();
-        step('3. Apply exactly the reviewed plan: identity → role assignments → policies (deletes allowed for the demo; each write sends If-Match)');
+        step('3. Apply exactly the reviewed plan: identity → role assignments → named values → backends → policies (deletes allowed for the demo; each write sends If-Match)');
         await must(['apply', '--plan', planFile, '--allow-deletes', '--snapshot-file', snapshotFile]);
 
         say();
@@ -108,6 +111,8 @@ export function registerDemo(program: Command): void {
         say('Note what never showed as a change: CRLF, tabs, attribute order and escaped expressions');
         say('in the live copies. Only real changes show. The system identity\'s principal was "known');
         say('after apply": its role assignment got its deterministic name once the identity existed.');
+        say('The rotated key showed as "secret value changed": neither value is in the output, the plan');
+        say('file or the comment (the plan holds a keyed hash; apply reads ORDERS_API_KEY again).');
       } finally {
         await emulator.close();
       }

@@ -17,9 +17,15 @@ import { loadIdentityManifest } from '../desired/identity-manifest.js';
 import type { Diagnostic } from '../model/index.js';
 import type { LiveSeed } from '../model/seed.js';
 import { roleAssignmentName } from '../plan/identity.js';
+import { resolveTokensDeep, tokenText, tokensOf } from '../model/tokens.js';
 
-/** APIOps information files of one collection: their `properties`, by folder name. */
-function apiopsEntities(dir: string, folder: string, file: string): LiveSeed['namedValues'] {
+/**
+ * APIOps information files of one collection: their `properties`, by folder name, with each
+ * `{#TOKEN#}` replaced by the environment variable it names, as a deployment would store it (a
+ * token left as written would seed the instance with the placeholder, and every plan would then
+ * call the secret changed). A variable that is not set stops the seed, naming it and the file.
+ */
+function apiopsEntities(dir: string, folder: string, file: string, env: Readonly<Record<string, string | undefined>>, used: Record<string, string>): LiveSeed['namedValues'] {
   let names: string[];
   try {
     names = readdirSync(join(dir, folder));
@@ -27,12 +33,23 @@ function apiopsEntities(dir: string, folder: string, file: string): LiveSeed['na
     return [];
   }
   return names.map((name) => {
+    const path = join(dir, folder, name, file);
+    let properties: Record<string, unknown>;
     try {
-      const properties = (JSON.parse(readFileSync(join(dir, folder, name, file), 'utf8')) as { properties?: Record<string, unknown> }).properties ?? {};
-      return { name, properties };
+      properties = (JSON.parse(readFileSync(path, 'utf8')) as { properties?: Record<string, unknown> }).properties ?? {};
     } catch (e) {
-      throw new Error(`cannot seed from ${join(dir, folder, name, file)}: ${(e as Error).message}`);
+      throw new Error(`cannot seed from ${path}: ${(e as Error).message}`);
     }
+    const missing: string[] = [];
+    const resolved = resolveTokensDeep(properties, env, missing);
+    for (const t of tokensOf(properties)) if (env[t] !== undefined) used[t] = env[t];
+    if (missing.length) {
+      throw new Error(
+        `cannot seed from ${path}: ${missing.map(tokenText).join(', ')} ${missing.length === 1 ? 'needs the environment variable' : 'need the environment variables'} ` +
+          `${missing.join(', ')}; set ${missing.length === 1 ? 'it' : 'them'} (any value: it is what the emulator's instance will hold) and start it again`,
+      );
+    }
+    return { name, properties: resolved };
   });
 }
 
@@ -93,9 +110,10 @@ export function seedEntities(dir: string): Pick<LiveSeed, 'apis' | 'operations' 
 
 /**
  * Loads `dir` into a seed. Throws when the tree has errors (the emulator should not start on a
- * tree that cannot be deployed); returns the warnings too.
+ * tree that cannot be deployed); returns the warnings too, and the variables its `{#TOKEN#}`s took
+ * from `env` (name → value: what a plan of the same tree needs to match the seeded instance).
  */
-export async function loadLiveSeed(dir: string): Promise<{ seed: LiveSeed; warnings: Diagnostic[] }> {
+export async function loadLiveSeed(dir: string, env: Readonly<Record<string, string | undefined>> = process.env): Promise<{ seed: LiveSeed; warnings: Diagnostic[]; tokens: Record<string, string> }> {
   const tree = await loadPolicyTree(dir);
   const identity = loadIdentityManifest(dir);
   tree.diagnostics.push(...identity.diagnostics);
@@ -103,11 +121,12 @@ export async function loadLiveSeed(dir: string): Promise<{ seed: LiveSeed; warni
   if (errors.length) {
     throw new Error(`cannot seed from ${dir}:\n` + errors.map((d) => `  ${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n'));
   }
+  const tokens: Record<string, string> = {};
   const seed: LiveSeed = {
     policies: [...tree.state.resources.values()].map((r) => ({ address: r.address, xml: r.xml, ...(r.description !== undefined ? { description: r.description } : {}) })),
     ...seedEntities(dir),
-    namedValues: apiopsEntities(dir, 'named values', 'namedValueInformation.json'),
-    backends: apiopsEntities(dir, 'backends', 'backendInformation.json'),
+    namedValues: apiopsEntities(dir, 'named values', 'namedValueInformation.json', env, tokens),
+    backends: apiopsEntities(dir, 'backends', 'backendInformation.json', env, tokens),
   };
   const m = identity.manifest;
   if (m) {
@@ -124,7 +143,7 @@ export async function loadLiveSeed(dir: string): Promise<{ seed: LiveSeed; warni
       assignmentName: roleAssignmentName,
     };
   }
-  return { seed, warnings: tree.diagnostics.filter((d) => d.severity !== 'error') };
+  return { seed, warnings: tree.diagnostics.filter((d) => d.severity !== 'error'), tokens };
 }
 
 /** Loads `dir` and stores it in `state` (tests that drive the route handlers without a server). */

@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { EmulatorService, ReadyLine } from '../emulator/server.js';
-import { loadLiveSeed, startSeededEmulator } from './emulator-seed.js';
+import { startEmulator } from '../emulator/server.js';
+import { loadLiveSeed } from './emulator-seed.js';
 import { CliError } from './errors.js';
 
 function number(name: string, min: number, max: number) {
@@ -15,7 +16,7 @@ function number(name: string, min: number, max: number) {
 const collect = (raw: string, prev: string[] = []) => [...prev, raw];
 
 /** `--service name[=seedDir]`, repeated: the services of the one subscription, the first the default. */
-async function servicesOf(specs: string[]): Promise<EmulatorService[]> {
+async function servicesOf(specs: string[], tokens: Record<string, string>): Promise<EmulatorService[]> {
   const out: EmulatorService[] = [];
   for (const spec of specs) {
     const eq = spec.indexOf('=');
@@ -25,14 +26,22 @@ async function servicesOf(specs: string[]): Promise<EmulatorService[]> {
       throw new CliError(`--service "${spec}": the name must be an API Management service name (letters, digits and hyphens, starting with a letter), as in --service apim-a=policies/`, 2);
     }
     if (out.some((s) => s.name.toLowerCase() === name.toLowerCase())) throw new CliError(`--service "${name}" is given twice; give each service once`, 2);
-    out.push({ name, ...(dir ? { seed: (await loadLiveSeed(dir)).seed } : {}) });
+    const loaded = dir ? await loadLiveSeed(dir) : undefined;
+    if (loaded) Object.assign(tokens, loaded.tokens);
+    out.push({ name, ...(loaded ? { seed: loaded.seed } : {}) });
   }
   return out;
 }
 
-/** (Not `--env-file`: Node 20 takes that flag for itself even after the script name.) The ready line as shell variables: the target under the names the CLI falls back to, and the client environment. */
-export function envFileText(ready: ReadyLine): string {
+/**
+ * (Not `--env-file`: Node 20 takes that flag for itself even after the script name.) The ready
+ * line as shell variables: the target under the names the CLI falls back to, the client
+ * environment, and the variables the seed's `{#TOKEN#}`s were resolved with (so a plan of the same
+ * tree, after sourcing the file, finds the values the instance holds; the file is private, 0600).
+ */
+export function envFileText(ready: ReadyLine, tokens: Record<string, string> = {}): string {
   const vars: Record<string, string> = {
+    ...tokens,
     AZURE_SUBSCRIPTION_ID: ready.subscriptionId,
     AZURE_TENANT_ID: ready.tenantId,
     AZURE_CLIENT_ID: ready.clientId,
@@ -66,19 +75,22 @@ export function registerEmulator(program: Command): void {
     )
     .action(async (opts: { port: number; seed?: string; latencyMs: number; faultRate: number; throttle?: boolean; service: string[]; client: string[]; writeEnvFile?: string }) => {
       if (opts.service.length && opts.seed) throw new CliError('--seed and --service exclude each other: seed each service with --service name=dir', 2);
-      const services = await servicesOf(opts.service);
-      const emulator = await startSeededEmulator({
+      const tokens: Record<string, string> = {};
+      const services = await servicesOf(opts.service, tokens);
+      const seeded = opts.seed ? await loadLiveSeed(opts.seed) : undefined;
+      if (seeded) Object.assign(tokens, seeded.tokens);
+      const emulator = await startEmulator({
         ...(services.length ? { services } : {}),
         ...(opts.client.length ? { clientIds: opts.client } : {}),
         port: opts.port,
-        ...(opts.seed ? { seedDir: opts.seed } : {}),
+        ...(seeded ? { seed: seeded.seed } : {}),
         latencyMs: opts.latencyMs,
         faultRate: opts.faultRate,
         throttle: opts.throttle === true,
       });
       if (opts.writeEnvFile) {
         try {
-          writeFileSync(opts.writeEnvFile, envFileText(emulator.ready), { mode: 0o600, flag: 'wx' });
+          writeFileSync(opts.writeEnvFile, envFileText(emulator.ready, tokens), { mode: 0o600, flag: 'wx' });
         } catch (e) {
           await emulator.close();
           throw new CliError(`cannot write --write-env-file ${opts.writeEnvFile}: ${(e as NodeJS.ErrnoException).code === 'EEXIST' ? 'it exists; give a new file' : (e as Error).message}`, 1);

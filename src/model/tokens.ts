@@ -58,9 +58,13 @@ export function hasToken(text: string): boolean {
   return tokensIn(text).length > 0;
 }
 
-/** The token a secret named value gets when extract writes it: its id, with what a variable name cannot hold made `_`. */
+/**
+ * The token a secret named value gets when extract writes it: its id in capitals, with what a
+ * variable name cannot hold made `_` (`orders-api-key` → `ORDERS_API_KEY`): how environment
+ * variables and GitHub secrets are conventionally named (GitHub shows secret names in capitals).
+ */
 export function tokenForId(id: string): string {
-  const name = id.replace(/[^A-Za-z0-9_]/g, '_');
+  const name = id.replace(/[^A-Za-z0-9_]/g, '_').toUpperCase();
   return /^[0-9]/.test(name) ? `_${name}` : name;
 }
 

@@ -1,7 +1,7 @@
 /**
  * What a change reaches: for a changed fragment, named value or backend, the policies that use it
  * once the plan is applied, directly or through fragments (and, for a named value, the backends
- * whose properties name it). Pure: built from the resources as they stand after apply (the desired
+ * whose properties name it, and through them their policies). Pure: built from the resources as they stand after apply (the desired
  * tree, plus live resources the plan keeps), never from ARM. delete-guards.ts reads the same index.
  *
  * Workspaces: a policy in a workspace resolves `{{name}}` and `backend-id` to the workspace's own
@@ -120,26 +120,31 @@ const byAddress = (a: string, b: string) => (a.toLowerCase() < b.toLowerCase() ?
 
 /**
  * The policies (not fragments) that use the resource `target` of `kind`: those that reference it,
- * and those that include a fragment that does, at any depth (and backends that name a named
- * value). Cycles end the walk. In apply order (backends, global, product, API, operation), then by
- * address.
+ * and those that include a fragment that does, at any depth; for a named value also the backends
+ * whose properties name it, and the policies that use those backends (directly or through
+ * fragments). Cycles end the walk. In apply order (backends, global, product, API, operation),
+ * then by address.
  */
 export function impactOf(index: ReferenceIndex, kind: ReferenceKind, target: Address, kindOf: (address: Address) => string): Address[] {
-  const fragmentUsers = index.get('fragment');
   const seen = new Set<string>([addressKey(target)]);
   const found = new Map<string, Address>();
-  const queue: string[] = [];
+  // What to walk on from: a fragment's includers, a backend's users.
+  const queue: Array<{ kind: 'fragment' | 'backend'; key: string }> = [];
   const visitUse = (key: string, address: Address) => {
     if (seen.has(key)) return;
     seen.add(key);
-    if (kindOf(address) === 'fragment') queue.push(key);
-    else found.set(key, address);
+    const k = kindOf(address);
+    if (k === 'fragment') queue.push({ kind: 'fragment', key });
+    else {
+      found.set(key, address);
+      if (k === 'backend') queue.push({ kind: 'backend', key });
+    }
   };
   for (const [key, use] of index.get(kind)?.get(addressKey(target)) ?? []) visitUse(key, use.address);
   while (queue.length) {
     // shift() before the lookup: `users?.get(queue.shift())` would not shift when there are no users.
     const next = queue.shift()!;
-    for (const [key, use] of fragmentUsers?.get(next) ?? []) visitUse(key, use.address);
+    for (const [key, use] of index.get(next.kind)?.get(next.key) ?? []) visitUse(key, use.address);
   }
   return [...found.values()].sort((a, b) => rankOf(kindOf(a)) - rankOf(kindOf(b)) || byAddress(a, b));
 }
@@ -160,7 +165,8 @@ export function kindLookup(resources: readonly PolicyResource[]): (address: Addr
 /**
  * Sets `impact` on every created, updated or deleted fragment, named value and backend of
  * `changes`: the policies of `after` (the resources as they stand once the plan is applied) that
- * run it, and for a named value the backends of `entitiesAfter` whose properties name it.
+ * run it, and for a named value the backends of `entitiesAfter` whose properties name it (with the
+ * policies that use those).
  */
 export function addImpact(changes: Change[], after: Iterable<PolicyResource>, documents?: Documents, entitiesAfter?: Iterable<EntityResource>): void {
   const reached = changes.filter((c) => REFERENCED.has(c.resourceType) && c.action !== 'noop');

@@ -62,8 +62,16 @@ export function fragmentName(c: Change): string {
   return `${ws}${id}`;
 }
 
-/** "is included by 14 policies" / "is used by no policy": the head of an impact line (fragments are included, named values and backends used). */
+/**
+ * "is included by 14 policies" / "is used by 1 backend and 2 policies" / "is used by no policy":
+ * the head of an impact line (fragments are included, named values and backends used; a named
+ * value's impact lists the backends that name it before the policies).
+ */
 export function impactHead(impact: readonly string[], resourceType: Change['resourceType'] = 'fragment'): string {
   const verb = resourceType === 'fragment' ? 'is included by' : 'is used by';
-  return impact.length ? `${verb} ${plural(impact.length, 'policy').replace(/policys$/, 'policies')}` : `${verb} no policy`;
+  if (!impact.length) return `${verb} no policy`;
+  const backends = impact.filter((a) => parseAddress(a)?.kind === 'backend').length;
+  const policies = impact.length - backends;
+  const parts = [...(backends ? [plural(backends, 'backend')] : []), ...(policies || !backends ? [plural(policies, 'policy').replace(/policys$/, 'policies')] : [])];
+  return `${verb} ${parts.join(' and ')}`;
 }

@@ -1,0 +1,80 @@
+/**
+ * Key Vault-backed named values end to end (issue 16, "Key Vault access checked with and without
+ * the role"): the bundled CLI against the emulator, whose named value routes read a Key Vault
+ * reference when it is stored and record the outcome in `keyVault.lastStatus` — succeeding only
+ * when the fetching identity is attached and holds a Key Vault data role on the vault.
+ *
+ * The sample tree's `logic-callback-sig` reads `https://kv-apim-demo.vault.azure.net/secrets/…`
+ * with the system identity, whose Key Vault Secrets User role on kv-apim-demo is in its
+ * identity.yaml; the live instance (demo/live-snapshot) has its identities off and no such value.
+ */
+import { join } from 'node:path';
+import { startSeededEmulator as startEmulator } from '../../src/cli/emulator-seed.js';
+import type { RunningEmulator } from '../../src/emulator/server.js';
+import { admin, armWrites, cliAgainst as cli } from '../helpers/emulator.js';
+import { ROOT, runCliAsync } from '../helpers/run.js';
+import { edit, makeTree, policy, sampleCopy } from '../helpers/tree.js';
+
+type Stored = { resources: Record<string, { value: unknown; etag: string }> };
+const VAULT = '/subscriptions/00000000-0000-4000-8000-00000000a001/resourceGroups/rg-apim-demo/providers/Microsoft.KeyVault/vaults/kv-apim-demo';
+const KV_ROLE = `  - identity: system            # named values/logic-callback-sig reads its secret from this vault\n    role: Key Vault Secrets User\n    scope: ${VAULT}\n`;
+
+let emu: RunningEmulator;
+afterEach(async () => {
+  await emu?.close();
+});
+
+const log = async () => (await admin(emu, 'GET', 'requests')).log as Array<{ method: string; path: string }>;
+const stored = async (address: string) => ((await admin(emu, 'GET', 'state')) as Stored).resources[address]?.value as { keyVault?: { lastStatus?: { code?: string } } } | undefined;
+
+test('without the role the plan stops with key-vault-access, naming the value, the vault and the assignment to add; apply writes nothing', async () => {
+  emu = await startEmulator({ seedDir: join(ROOT, 'demo', 'live-snapshot') });
+  const tree = sampleCopy();
+  edit(tree, 'identity.yaml', KV_ROLE, '');
+  const lint = await runCliAsync(['lint', '--policies', tree]);
+  const plan = await cli(emu, ['plan', '--policies', tree]);
+  for (const run of [lint, plan]) {
+    expect(run.code).toBe(1);
+    expect(run.stdout + run.stderr).toMatch(
+      /named values\/logic-callback-sig\/namedValueInformation\.json:\d+:1: error: named value logic-callback-sig reads https:\/\/kv-apim-demo\.vault\.azure\.net\/secrets\/logic-callback-sig: .*Key Vault Secrets User.*kv-apim-demo.*\[key-vault-access\]/,
+    );
+  }
+  const before = (await log()).length;
+  const apply = await cli(emu, ['apply', '--policies', tree, '--allow-deletes']);
+  expect(apply.code).toBe(1);
+  expect(armWrites((await log()).slice(before))).toEqual([]);
+  expect(await stored('namedValues/logic-callback-sig')).toBeUndefined();
+}, 120_000);
+
+test('with the role (the sample as it is) the plan is clean; apply grants it before it creates the value, which APIM then reads; a re-plan has no change and no warning', async () => {
+  emu = await startEmulator({ seedDir: join(ROOT, 'demo', 'live-snapshot') });
+  const tree = sampleCopy();
+  const plan = await cli(emu, ['plan', '--policies', tree, '--detailed-exitcode']);
+  expect(plan.code).toBe(2);
+  expect(plan.stdout + plan.stderr).not.toMatch(/key-vault-access|key-vault-status/);
+  const apply = await cli(emu, ['apply', '--policies', tree, '--allow-deletes']);
+  expect(apply.code).toBe(0);
+  const order = apply.stdout.split('\n').filter((l) => /… done$/.test(l));
+  const role = order.findIndex((l) => l.includes('Key Vault Secrets User'));
+  const value = order.findIndex((l) => l.includes('create namedValues/logic-callback-sig'));
+  expect([role >= 0, value > role]).toEqual([true, true]);
+  expect((await stored('namedValues/logic-callback-sig'))?.keyVault?.lastStatus?.code).toBe('Success');
+  const again = await cli(emu, ['plan', '--policies', tree, '--detailed-exitcode']);
+  expect(again.code).toBe(0);
+  expect(again.stdout).toMatch(/^No changes\./);
+  expect(again.stdout + again.stderr).not.toContain('key-vault-status');
+}, 120_000);
+
+test("a live Key Vault value whose last refresh failed is a plan warning with Key Vault's reason", async () => {
+  const kv = JSON.stringify({ properties: { displayName: 'kv-value', secret: true, keyVault: { secretIdentifier: 'https://kv-other.vault.azure.net/secrets/s' } } });
+  // Live: the value exists, but the instance has no identity to read it with.
+  emu = await startEmulator({ seedDir: makeTree({ 'policy.xml': policy(), 'named values/kv-value/namedValueInformation.json': kv }) });
+  expect((await stored('namedValues/kv-value'))?.keyVault?.lastStatus?.code).not.toBe('Success');
+  const tree = makeTree({
+    'policy.xml': policy(),
+    'named values/kv-value/namedValueInformation.json': kv,
+    'identity.yaml': `identity:\n  systemAssigned: true\nroleAssignments:\n  - identity: system\n    role: Key Vault Secrets User\n    scope: ${VAULT.replace('kv-apim-demo', 'kv-other')}\n`,
+  });
+  const plan = await cli(emu, ['plan', '--policies', tree]);
+  expect(plan.stdout + plan.stderr).toMatch(/named values\/kv-value\/namedValueInformation\.json:\d+:1: warning: APIM could not refresh this secret from Key Vault: \S+.*\[key-vault-status\]/);
+}, 120_000);
