@@ -78,3 +78,57 @@ test("a live Key Vault value whose last refresh failed is a plan warning with Ke
   const plan = await cli(emu, ['plan', '--policies', tree]);
   expect(plan.stdout + plan.stderr).toMatch(/named values\/kv-value\/namedValueInformation\.json:\d+:1: warning: APIM could not refresh this secret from Key Vault: \S+.*\[key-vault-status\]/);
 }, 120_000);
+
+describe('a role this apply grants takes minutes to reach Key Vault (emulated: keyVaultDenials refuses that many reads)', () => {
+  const puts = async (address: string) => (await log()).filter((e) => e.method === 'PUT' && e.path.toLowerCase().endsWith(`/${address}`.toLowerCase()));
+  const roles = async () => Object.keys(((await admin(emu, 'GET', 'state')) as Stored).resources).filter((k) => k.toLowerCase().startsWith('roleassignments/'));
+
+  test('refused once: the value is written again after a wait, and the apply completes', async () => {
+    emu = await startEmulator({ seedDir: join(ROOT, 'demo', 'live-snapshot') });
+    await admin(emu, 'POST', 'faults', { keyVaultDenials: 1 });
+    const apply = await cli(emu, ['apply', '--policies', sampleCopy(), '--allow-deletes'], { APIM_POLICY_RBAC_WAIT_SECONDS: '1' });
+    expect(apply.code).toBe(0);
+    expect(apply.stdout).toMatch(
+      /^ {2}wait {3}namedValues\/logic-callback-sig: Key Vault refused its secret; a role this apply granted can take minutes to reach Key Vault, so it is written again in 1 s \(waited 0 of at most 1 s, APIM_POLICY_RBAC_WAIT_SECONDS\)$/m,
+    );
+    expect(apply.stdout).toMatch(/^ {2}create namedValues\/logic-callback-sig … done$/m);
+    expect(await puts('namedValues/logic-callback-sig')).toHaveLength(2);
+    expect((await stored('namedValues/logic-callback-sig'))?.keyVault?.lastStatus?.code).toBe('Success');
+  }, 120_000);
+
+  test('still refused when the wait is spent: the apply fails, says how long it waited and what to set, and puts back everything it wrote', async () => {
+    emu = await startEmulator({ seedDir: join(ROOT, 'demo', 'live-snapshot') });
+    const rolesBefore = await roles();
+    await admin(emu, 'POST', 'faults', { keyVaultDenials: 10 });
+    const apply = await cli(emu, ['apply', '--policies', sampleCopy(), '--allow-deletes'], { APIM_POLICY_RBAC_WAIT_SECONDS: '1' });
+    expect(apply.code).toBe(1);
+    const out = apply.stdout + apply.stderr;
+    expect(out).toContain('Key Vault still refused after 1 s of waiting for the access this apply granted to take effect');
+    expect(out).toContain('let apply wait longer with APIM_POLICY_RBAC_WAIT_SECONDS (now 1)');
+    expect(await puts('namedValues/logic-callback-sig')).toHaveLength(2);
+    expect(await stored('namedValues/logic-callback-sig')).toBeUndefined();
+    expect(await roles()).toEqual(rolesBefore);
+  }, 120_000);
+
+  test('when this apply grants nothing, a refused Key Vault write fails at once: no wait', async () => {
+    emu = await startEmulator({ seedDir: join(ROOT, 'demo', 'live-snapshot') });
+    const tree = sampleCopy();
+    expect((await cli(emu, ['apply', '--policies', tree, '--allow-deletes'])).code).toBe(0);
+    edit(tree, 'named values/logic-callback-sig/namedValueInformation.json', '"tags": ["logic-callback"]', '"tags": ["logic-callback", "callbacks"]');
+    await admin(emu, 'POST', 'faults', { keyVaultDenials: 1 });
+    const apply = await cli(emu, ['apply', '--policies', tree], { APIM_POLICY_RBAC_WAIT_SECONDS: '1' });
+    expect(apply.code).toBe(1);
+    expect(apply.stdout).not.toMatch(/^ {2}wait /m);
+    expect(apply.stdout + apply.stderr).toContain('could not be read from Key Vault');
+    expect(await puts('namedValues/logic-callback-sig')).toHaveLength(2);
+  }, 120_000);
+
+  test(`an ${'APIM_POLICY_RBAC_WAIT_SECONDS'} that is not a number of seconds is refused before any write`, async () => {
+    emu = await startEmulator({ seedDir: join(ROOT, 'demo', 'live-snapshot') });
+    const before = (await log()).length;
+    const apply = await cli(emu, ['apply', '--policies', sampleCopy(), '--allow-deletes'], { APIM_POLICY_RBAC_WAIT_SECONDS: '10m' });
+    expect(apply.code).toBe(1);
+    expect(apply.stderr).toContain('APIM_POLICY_RBAC_WAIT_SECONDS is "10m": give the most seconds apply may wait');
+    expect(armWrites((await log()).slice(before))).toEqual([]);
+  }, 120_000);
+});

@@ -211,31 +211,51 @@ const lastStatus = (state: EmulatorState, id: string) => (get(state, id).body as
 describe('Key Vault named values', () => {
   const kvProps = (identityClientId?: string) => ({ displayName: 'orders-key', secret: true, keyVault: { secretIdentifier: SECRET_URL, ...(identityClientId ? { identityClientId } : {}) } });
 
-  test('the system identity without a Key Vault role: lastStatus records the refusal, listValue is refused, and the failed-refresh list names it', () => {
+  /** Sends a PUT and polls its operation to the end: the PUT's answer and the operation's final body. */
+  const putKv = (state: EmulatorState, id: string, properties: Body) => {
+    const res = call(state, 'PUT', nv(id), { body: { properties } });
+    if (res.status !== 200 && res.status !== 201) return { res, op: undefined };
+    complete(state, res);
+    return { res, op: call(state, 'GET', res.headers!['Azure-AsyncOperation']!).body as Body };
+  };
+  const withoutRoles = (state: EmulatorState) => {
+    for (const key of [...state.resources.keys()]) if (key.startsWith('roleassignments/')) state.resources.delete(key);
+  };
+
+  test("a create the system identity cannot read (no Key Vault data role) fails: the operation ends Failed with Key Vault's refusal, nothing is stored", () => {
     const state = freshState();
     withIdentity(state, { system: true }, [{ identity: 'system', scope: VAULT, role: READER }]);
-    put(state, 'orders-key', kvProps());
+    const { res, op } = putKv(state, 'orders-key', kvProps());
+    expect(res.status).toBe(201);
+    expect(op!.status).toBe('Failed');
+    expect(op!.error.code).toBe('Forbidden');
+    expect(op!.error.message).toContain("'Microsoft.KeyVault/vaults/secrets/getSecret/action'");
+    expect(op!.error.message).toContain(SECRET_URL);
+    expect(get(state, 'orders-key').status).toBe(404);
+  });
+
+  test('with Key Vault Secrets User on the vault the create succeeds; a role taken away later: a refresh records the refusal, listValue is refused, the failed-refresh list names it; granted again and refreshed: Success', () => {
+    const state = freshState();
+    withIdentity(state, { system: true }, [{ identity: 'system', scope: VAULT, role: SECRETS_USER }]);
+    expect(putKv(state, 'orders-key', kvProps()).op!.status).toBe('Succeeded');
     const body = get(state, 'orders-key').body as Body;
     expect(body.properties.keyVault.secretIdentifier).toBe(SECRET_URL);
     expect(body.properties).not.toHaveProperty('value');
+    expect(lastStatus(state, 'orders-key').code).toBe('Success');
+
+    withoutRoles(state);
+    const refresh = call(state, 'POST', `${S}/namedValues/orders-key/refreshSecret?api-version=${V}`);
+    expect(refresh.status).toBe(202);
+    expect(lastStatus(state, 'orders-key').code).toBe('Success');
+    expect(complete(state, refresh)).toBe('Succeeded');
     expect(lastStatus(state, 'orders-key').code).toBe('Forbidden');
-    expect(lastStatus(state, 'orders-key').message).toContain("'Microsoft.KeyVault/vaults/secrets/getSecret/action'");
     expect(lastStatus(state, 'orders-key').timeStampUtc).toEqual(expect.any(String));
     expect(call(state, 'POST', `${S}/namedValues/orders-key/listValue?api-version=${V}`).status).toBe(400);
     const failed = call(state, 'GET', `${S}/namedValues?api-version=${V}&isKeyVaultRefreshFailed=true`).body as Body;
     expect(failed.value.map((v: Body) => v.name)).toEqual(['orders-key']);
-  });
 
-  test('granting Key Vault Secrets User on the vault and refreshing (long-running) turns the status to Success', () => {
-    const state = freshState();
-    withIdentity(state, { system: true }, []);
-    put(state, 'orders-key', kvProps());
-    expect(lastStatus(state, 'orders-key').code).toBe('Forbidden');
     withIdentity(state, { system: true }, [{ identity: 'system', scope: VAULT, role: SECRETS_USER }]);
-    const refresh = call(state, 'POST', `${S}/namedValues/orders-key/refreshSecret?api-version=${V}`);
-    expect(refresh.status).toBe(202);
-    expect(lastStatus(state, 'orders-key').code).toBe('Forbidden');
-    expect(complete(state, refresh)).toBe('Succeeded');
+    expect(complete(state, call(state, 'POST', `${S}/namedValues/orders-key/refreshSecret?api-version=${V}`))).toBe('Succeeded');
     expect(lastStatus(state, 'orders-key').code).toBe('Success');
     expect(call(state, 'POST', `${S}/namedValues/orders-key/listValue?api-version=${V}`).status).toBe(200);
     expect((call(state, 'GET', `${S}/namedValues?api-version=${V}&isKeyVaultRefreshFailed=true`).body as Body).value).toEqual([]);
@@ -245,20 +265,38 @@ describe('Key Vault named values', () => {
     const state = freshState();
     const { clientId } = userAssignedIdentityIds(UAI);
     withIdentity(state, { userAssigned: [UAI] }, [{ identity: UAI, scope: VAULT.replace('kv-orders', 'kv-other'), role: SECRETS_USER }]);
-    put(state, 'orders-key', kvProps(clientId));
-    expect(lastStatus(state, 'orders-key').code).toBe('Forbidden');
+    expect(putKv(state, 'orders-key', kvProps(clientId)).op!.status).toBe('Failed');
+    expect(get(state, 'orders-key').status).toBe(404);
     withIdentity(state, { userAssigned: [UAI] }, [{ identity: UAI, scope: `/subscriptions/${SUB}`, role: SECRETS_USER }]);
-    put(state, 'orders-key', kvProps(clientId));
+    expect(putKv(state, 'orders-key', kvProps(clientId)).op!.status).toBe('Succeeded');
     expect(lastStatus(state, 'orders-key').code).toBe('Success');
   });
 
-  test('an identity the service does not have: IdentityNotFound', () => {
+  test('an identity the service does not have: no system identity fails the write (IdentityNotFound); an unknown identityClientId is a 400 at once, nothing started', () => {
     const state = freshState();
     withIdentity(state, {}, []);
-    put(state, 'no-system', kvProps());
-    expect(lastStatus(state, 'no-system').code).toBe('IdentityNotFound');
-    put(state, 'no-uai', kvProps('00000000-0000-4000-8000-000000000001'));
-    expect(lastStatus(state, 'no-uai').message).toContain('00000000-0000-4000-8000-000000000001');
+    const { op } = putKv(state, 'no-system', kvProps());
+    expect([op!.status, op!.error.code]).toEqual(['Failed', 'IdentityNotFound']);
+    const before = state.operations.size;
+    const { res } = putKv(state, 'no-uai', kvProps('00000000-0000-4000-8000-000000000001'));
+    expect(res.status).toBe(400);
+    expect((res.body as Body).error.details[0]).toMatchObject({ code: 'ValidationError', target: 'identityClientId' });
+    expect((res.body as Body).error.details[0].message).toContain('Can not find Managed Identity with provided IdentityClientId : 00000000-0000-4000-8000-000000000001');
+    expect(state.operations.size).toBe(before);
+    expect(get(state, 'no-uai').status).toBe(404);
+  });
+
+  test('keyVaultDenials: a role that has not reached Key Vault yet fails that many reads (writes or refreshes), then they succeed', () => {
+    const state = freshState();
+    withIdentity(state, { system: true }, [{ identity: 'system', scope: VAULT, role: SECRETS_USER }]);
+    state.faults.keyVaultDenials = 2;
+    const first = putKv(state, 'orders-key', kvProps()).op!;
+    expect([first.status, first.error.code]).toEqual(['Failed', 'Forbidden']);
+    expect(first.error.message).toContain('observe propagation time');
+    expect(putKv(state, 'orders-key', kvProps()).op!.status).toBe('Failed');
+    expect(putKv(state, 'orders-key', kvProps()).op!.status).toBe('Succeeded');
+    expect(lastStatus(state, 'orders-key').code).toBe('Success');
+    expect(state.faults.keyVaultDenials).toBe(0);
   });
 
   test('refreshSecret on a plain value is a 400', () => {

@@ -2,7 +2,7 @@
  * ARM failures a user can act on, said in their words: which identity lacks which role on which
  * scope, which instance does not exist, which policy APIM refused and why.
  */
-import { Conflict, Forbidden, LiveError, NotFound, PreconditionFailed, Rejected } from '../model/live-errors.js';
+import { Conflict, Forbidden, LiveError, NotFound, OperationFailed, PreconditionFailed, Rejected } from '../model/live-errors.js';
 import type { ArmCallKind } from './scheduler.js';
 import { ArmUnreachableError, tlsAdvice } from './arm-retry.js';
 import { ArmRetryExhaustedError } from './scheduler.js';
@@ -121,7 +121,9 @@ export function explainArmError(e: unknown, what: string, target: AzureTarget, k
   }
   if (status !== undefined) return wrap(`${what}: ARM answered ${status}${code ? ` ${code}` : ''}: ${message}`);
   // A long-running write (a fragment PUT) ARM accepted whose operation then ended Failed (core-lro's error has no status).
-  if (/^The long-running operation has failed\./.test(message))
-    return wrap(`${what}: ARM accepted the write but its long-running operation ended Failed: ${message.replace(/^The long-running operation has failed\.\s*/, '')}`);
+  if (/^The long-running operation has failed\./.test(message)) {
+    const text = `${what}: ARM accepted the write but its long-running operation ended Failed: ${message.replace(/^The long-running operation has failed\.\s*/, '')}`;
+    return Object.assign(new OperationFailed(text, { cause: e }), { statusCode: undefined, code });
+  }
   return e instanceof Error ? e : new Error(String(e));
 }

@@ -20,6 +20,10 @@ export async function snapshotFilePath(serviceName: string, tempDir: string | un
 /** The line an apply event prints, if any: `terminal` for the CLI's output, `log` for a CI host's log. */
 export function applyEventLine(e: ApplyEvent, style: 'terminal' | 'log'): string | undefined {
   if (e.type === 'snapshot') return `Snapshot of what this apply changes, as it was before: ${e.file}`;
+  if (e.type === 'waiting') {
+    const line = `${e.change.address}: Key Vault refused its secret; a role this apply granted can take minutes to reach Key Vault, so it is written again in ${e.seconds} s (waited ${e.waited} of at most ${e.budget} s, APIM_POLICY_RBAC_WAIT_SECONDS)`;
+    return style === 'log' ? `wait ${line}` : `  wait   ${line}`;
+  }
   if (style === 'log') {
     if (e.type === 'written') return `${e.change.action} ${changeLabel(e.change)}: done`;
     if (e.type === 'restore') return `restore ${e.address}: ${e.ok ? 'done' : e.message}`;

@@ -18,7 +18,11 @@
  * Vault Secrets User, Secrets Officer or Administrator on the vault
  * (`…/providers/Microsoft.KeyVault/vaults/{vault}` in any resource group of the subscription), on
  * the secret, or on an enclosing scope (the service's resource group, the subscription, `/`);
- * otherwise `lastStatus` records Key Vault's refusal.
+ * otherwise Key Vault refuses. A refused read fails a create or update (the write's operation ends
+ * Failed and nothing is stored: Terraform's azurerm issue 19255, "APIM named value creation fails
+ * for Key Vault value on the first run") and, for a refresh, is recorded in `lastStatus`; a
+ * `identityClientId` the service has no identity for is a 400 at once (APIOps issue 257). A value
+ * stored by a seed or the admin API may carry a failed status (a role taken away later).
  */
 import { addressKey } from '../model/address.js';
 import { armId, eq, fieldError, get, ifMatchProblem, matchServiceChild, methodNotAllowed, notFound, quote, readProperties, resourceType, storedMatching, type StoredRecord } from './arm-entities.js';
@@ -132,9 +136,47 @@ export function keyVaultStatus(state: EmulatorState, kv: { secretIdentifier: str
   };
 }
 
-/** Stores a checked named value (a Key Vault reference is read now); a fresh ETag. */
+/**
+ * A Key Vault read made by a write or a refresh: `keyVaultStatus`, except that while the
+ * `keyVaultDenials` fault lasts a read that would succeed is refused as Key Vault refuses a role
+ * assignment it has not seen yet (Azure RBAC propagates in minutes; counted here, not timed).
+ */
+function readKeyVault(state: EmulatorState, kv: { secretIdentifier: string; identityClientId?: string }): KeyVaultStatus {
+  const status = keyVaultStatus(state, kv);
+  if (status.code !== 'Success' || state.faults.keyVaultDenials <= 0) return status;
+  state.faults.keyVaultDenials -= 1;
+  return {
+    code: 'Forbidden',
+    message:
+      `Caller is not authorized to perform action on resource. If role assignments, deny assignments or role definitions were changed recently, please observe propagation time. ` +
+      `Action: 'Microsoft.KeyVault/vaults/secrets/getSecret/action' Resource: '${kv.secretIdentifier}' (fault injected by the emulator: keyVaultDenials).`,
+    timeStampUtc: status.timeStampUtc,
+  };
+}
+
+/**
+ * Completes a named value write: a Key Vault reference is read first, and a read that fails fails
+ * the write (ARM's operation ends Failed; nothing is stored, a value there before stays) — a Key
+ * Vault named value cannot be created or changed while APIM cannot read its secret.
+ */
+function completeWrite(state: EmulatorState, address: string, value: StoredNamedValue, etag?: string): void | { code: string; message: string } {
+  if (value.keyVault) {
+    const status = readKeyVault(state, value.keyVault);
+    if (status.code !== 'Success') {
+      return {
+        code: status.code,
+        message: `Named value '${address.split('/').pop()}': the secret ${value.keyVault.secretIdentifier} could not be read from Key Vault. ${status.message ?? ''}`.trim(),
+      };
+    }
+    storeNamedValue(state, address, { ...value, keyVault: { ...value.keyVault, lastStatus: status } }, etag);
+    return;
+  }
+  storeNamedValue(state, address, value, etag);
+}
+
+/** Stores a checked named value (a Key Vault reference is read now, unless `value` carries the status of a read just made); a fresh ETag. */
 export function storeNamedValue(state: EmulatorState, address: string, value: StoredNamedValue, etag = quote(state.nextEtag())): StoredRecord {
-  const stored: StoredNamedValue = value.keyVault ? { ...value, keyVault: { ...value.keyVault, lastStatus: keyVaultStatus(state, value.keyVault) } } : value;
+  const stored: StoredNamedValue = value.keyVault && !value.keyVault.lastStatus ? { ...value, keyVault: { ...value.keyVault, lastStatus: keyVaultStatus(state, value.keyVault) } } : value;
   const record: StoredRecord = { address: get(state, address)?.address ?? address, value: stored, etag };
   state.resources.set(addressKey(address), record);
   return record;
@@ -170,6 +212,18 @@ function accept(req: EmulatorRequest, state: EmulatorState, address: string, sta
   };
 }
 
+/**
+ * A write naming, in `keyVault.identityClientId`, a user-assigned identity the service does not
+ * have: refused at once (400 ValidationError at `identityClientId`, as ARM answered in APIOps issue 257).
+ */
+function unknownIdentity(state: EmulatorState, value: StoredNamedValue): EmulatorResponse | undefined {
+  const clientId = value.keyVault?.identityClientId;
+  if (!clientId) return undefined;
+  const identity = (state.resources.get('identity')?.value ?? {}) as { userAssignedIdentities?: Record<string, unknown> };
+  if (Object.keys(identity.userAssignedIdentities ?? {}).some((id) => eq(userAssignedIdentityIds(id).clientId, clientId))) return undefined;
+  return fieldError('identityClientId', `Can not find Managed Identity with provided IdentityClientId : ${clientId}. For more information please see aka.ms/apimmsi.`);
+}
+
 function item(req: EmulatorRequest, state: EmulatorState, id: string): EmulatorResponse {
   const address = `namedValues/${id}`;
   const record = get(state, address);
@@ -187,9 +241,11 @@ function item(req: EmulatorRequest, state: EmulatorState, id: string): EmulatorR
       if ('error' in read) return read.error;
       const checked = checkNamedValue(read.props);
       if ('status' in checked) return checked as EmulatorResponse;
+      const unknown = unknownIdentity(state, checked);
+      if (unknown) return unknown;
       const etag = quote(state.nextEtag());
       const preview: StoredRecord = { address, value: checked, etag };
-      return accept(req, state, address, record ? 200 : 201, () => storeNamedValue(state, address, checked, etag), namedValueContract(state, preview, 'InProgress'), etag);
+      return accept(req, state, address, record ? 200 : 201, () => completeWrite(state, address, checked, etag), namedValueContract(state, preview, 'InProgress'), etag);
     }
     case 'PATCH': {
       const problem = ifMatchProblem(req, record, true);
@@ -207,7 +263,11 @@ function item(req: EmulatorRequest, state: EmulatorState, id: string): EmulatorR
       const valueless = current.value === undefined && current.keyVault === undefined && props.value === undefined && props.keyVault === undefined;
       const checked = checkNamedValue(merged, !valueless);
       if ('status' in checked) return checked as EmulatorResponse;
-      return accept(req, state, address, 202, () => storeNamedValue(state, address, checked));
+      const unknown = unknownIdentity(state, checked);
+      if (unknown) return unknown;
+      // What was stored carries the last read's status; the write reads the vault again.
+      if (checked.keyVault) delete checked.keyVault.lastStatus;
+      return accept(req, state, address, 202, () => completeWrite(state, address, checked));
     }
     case 'DELETE': {
       const problem = ifMatchProblem(req, record, true);
@@ -249,7 +309,7 @@ function action(req: EmulatorRequest, state: EmulatorState, id: string, name: st
       if (!now) return;
       const cur = now.value as StoredNamedValue;
       if (!cur.keyVault || cur.keyVault.secretIdentifier !== kv.secretIdentifier) return;
-      state.resources.set(addressKey(address), { ...now, value: { ...cur, keyVault: { ...cur.keyVault, lastStatus: keyVaultStatus(state, cur.keyVault) } }, etag: quote(state.nextEtag()) });
+      state.resources.set(addressKey(address), { ...now, value: { ...cur, keyVault: { ...cur.keyVault, lastStatus: readKeyVault(state, cur.keyVault) } }, etag: quote(state.nextEtag()) });
     });
   }
   return armError(404, 'NotFound', `No action '${name}' on named values.`);

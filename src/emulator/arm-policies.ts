@@ -170,8 +170,9 @@ function pollOperation(state: EmulatorState, id: string): EmulatorResponse {
   if (op.status === 'InProgress' && op.polls >= 2) {
     if (op.fail) op.status = 'Failed';
     else if (op.apply) {
-      op.apply();
-      op.status = 'Succeeded';
+      const failure = op.apply();
+      if (failure) op.error = failure;
+      op.status = failure ? 'Failed' : 'Succeeded';
     } else if (missingParent(state, op.address)) op.status = 'Failed';
     else {
       storePolicy(state, op.address, op.xml, op.description);
@@ -179,9 +180,11 @@ function pollOperation(state: EmulatorState, id: string): EmulatorResponse {
     }
   }
   if (op.status === 'Failed') {
-    error = op.fail
-      ? { code: 'InternalServerError', message: `Provisioning of policy fragment '${op.address.split('/').pop()}' failed (fault injected by the emulator: fragmentLroFail).` }
-      : { code: 'Conflict', message: `The operation on '${op.address}' was superseded by a later write or its parent was removed.` };
+    error = op.error
+      ? op.error
+      : op.fail
+        ? { code: 'InternalServerError', message: `Provisioning of policy fragment '${op.address.split('/').pop()}' failed (fault injected by the emulator: fragmentLroFail).` }
+        : { code: 'Conflict', message: `The operation on '${op.address}' was superseded by a later write or its parent was removed.` };
   }
   return {
     status: 200,

@@ -301,10 +301,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
           // A rawxml read answers the bare policy XML (no JSON envelope), as live instances have been seen to.
           st.faults.rawxmlBare = b.rawxmlBare === true;
           st.faults.fragmentLroFail = Math.max(0, Number(b.fragmentLroFail ?? 0) || 0);
+          st.faults.keyVaultDenials = Math.max(0, Number(b.keyVaultDenials ?? 0) || 0);
         }
         configureBuckets();
-        const { principalNotFound, omitFromAllPolicies, allPoliciesStatus, rawxmlBare, fragmentLroFail } = state.faults;
-        return { status: 200, body: { ...faults, principalNotFound, omitFromAllPolicies, allPoliciesStatus, rawxmlBare, fragmentLroFail } };
+        const { principalNotFound, omitFromAllPolicies, allPoliciesStatus, rawxmlBare, fragmentLroFail, keyVaultDenials } = state.faults;
+        return { status: 200, body: { ...faults, principalNotFound, omitFromAllPolicies, allPoliciesStatus, rawxmlBare, fragmentLroFail, keyVaultDenials } };
       }
       case 'GET rbac':
         return rbacAdmin(req, state);

@@ -65,7 +65,7 @@ export function createEmulatorState(target: EmulatorIdentity, shared: Map<string
   return {
     target,
     resources: new ServiceResources(shared),
-    faults: { principalNotFound: 0, rawxmlBare: false, fragmentLroFail: 0 },
+    faults: { principalNotFound: 0, rawxmlBare: false, fragmentLroFail: 0, keyVaultDenials: 0 },
     operations: new Map(),
     nextEtag(): string {
       counter += 1;

@@ -58,6 +58,12 @@ export interface EmulatorState {
     rawxmlBare: boolean;
     /** The next this many fragment writes (long-running operations) end `Failed`, storing nothing. */
     fragmentLroFail: number;
+    /**
+     * The next this many Key Vault reads (a Key Vault named value's write or refresh completing) are
+     * refused as if the identity's role assignment had not reached Key Vault yet: Azure RBAC's
+     * propagation delay, counted rather than timed.
+     */
+    keyVaultDenials: number;
   };
   /** Long-running fragment writes by operation id (`tenant/operationResults/{id}`); see arm-policies.ts. */
   operations: Map<string, FragmentOperation>;
@@ -80,8 +86,13 @@ export interface FragmentOperation {
   /** Decided when the PUT is accepted (the `fragmentLroFail` knob). */
   fail: boolean;
   started: string;
-  /** Another entity's long-running write (a named value PUT, PATCH or refreshSecret): what completing it does, instead of storing `xml`. */
-  apply?: () => void;
+  /**
+   * Another entity's long-running write (a named value PUT, PATCH or refreshSecret): what completing
+   * it does, instead of storing `xml`. An error it returns ends the operation `Failed` with it.
+   */
+  apply?: () => void | { code: string; message: string };
+  /** Why the operation failed, when `apply` said so. */
+  error?: { code: string; message: string };
 }
 
 /** ARM error envelope. */

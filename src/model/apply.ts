@@ -14,6 +14,11 @@ export type ApplyEvent =
   /** The apply stops writing and starts restoring (from here on `signal` no longer matters). */
   | { type: 'restoring' }
   | { type: 'written'; change: Change }
+  /**
+   * A Key Vault named value's write failed after this apply granted the access it needs: apply
+   * waits `seconds` for the role assignment to reach Key Vault, then writes it again.
+   */
+  | { type: 'waiting'; change: Change; seconds: number; waited: number; budget: number }
   | { type: 'restore'; address: Address; ok: boolean; message: string };
 
 export interface RestoreReport {

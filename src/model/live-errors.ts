@@ -32,6 +32,14 @@ export class Conflict extends LiveError {
   override name = 'Conflict';
 }
 
+/**
+ * ARM accepted the write, then its long-running operation ended Failed: nothing was stored (e.g. a
+ * Key Vault named value whose secret APIM could not read).
+ */
+export class OperationFailed extends LiveError {
+  override name = 'OperationFailed';
+}
+
 /** The write was refused as invalid (HTTP 400, e.g. a policy APIM rejects). */
 export class Rejected extends LiveError {
   override name = 'Rejected';

@@ -14,7 +14,9 @@
  *    level concurrently, with `If-Match` = the ETag the plan recorded (a named value or backend:
  *    the one read in step 2, whose content the plan's hash proved) → role assignments deleted →
  *    identities taken away. `{#TOKEN#}`s are resolved from the environment, and must give the
- *    secrets the plan was made with (their keyed hashes).
+ *    secrets the plan was made with (their keyed hashes). A Key Vault named value refused because
+ *    the access this run granted has not reached Key Vault yet is written again after a wait
+ *    (key-vault-wait.ts).
  *    Taking away (identities, role assignments) needs its own opt-in, deletes of policies theirs.
  *    Each write ARM confirms goes into the snapshot with the ETag it returned, before it is reported.
  * 5. On any failure, or when `signal` fires (SIGINT/SIGTERM): start no more writes, let those sent
@@ -29,6 +31,7 @@ import { bareEtag, canonicalHash, deleteCountRefusal, driftOf, guardrailRefusals
 import { integrityRefusal, isEntityChange } from './integrity.js';
 import { checkEntity, entityBody, entityLanded, entityRestoreBody, missingTokens } from './entity-apply.js';
 import { secretHasher, type SecretHasher } from './secrets.js';
+import { rbacWaitSeconds, writeWaitingForKeyVault, writesKeyVaultValue } from './key-vault-wait.js';
 import { identityHash, roleAssignmentName, type Guardrails } from './identity.js';
 import { SNAPSHOT_FORMAT_VERSION, SnapshotFile, type Snapshot, type SnapshotResource } from './snapshot.js';
 
@@ -138,6 +141,8 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
     );
   }
   const hasher: SecretHasher | undefined = plan.secrets ? secretHasher(plan.secrets.salt) : undefined;
+  const rbacWait = rbacWaitSeconds(env);
+  if (typeof rbacWait !== 'number') throw new ApplyRefusedError(`${rbacWait.error}; nothing was written`);
   const identityChange = pending.find((c) => c.resourceType === 'identity' && c.identity);
   const creates = pending.filter((c) => c.resourceType === 'roleAssignment' && c.action === 'create');
   const deletes = destructiveOk ? pending.filter((c) => c.resourceType === 'roleAssignment' && c.action === 'delete') : [];
@@ -295,10 +300,20 @@ export async function applyPlan(plan: Plan, writer: LiveWriter, options: ApplyOp
   });
   if (!createsOk) return result;
 
+  // A role assignment or identity this run added takes minutes to reach Key Vault: a Key Vault named value written now may be refused, and is written again after a wait.
+  const granted = addsIdentity || creates.some((c) => !alreadyThere.has(c));
   for (const level of levels(policies)) {
     const ok = await step(level, async (change) => {
       const now = nowOf.get(change);
-      const w = await writePolicy(change, writer, { now, env, hasher });
+      const write = () => writePolicy(change, writer, { now, env, hasher });
+      const w =
+        granted && writesKeyVaultValue(change)
+          ? await writeWaitingForKeyVault(write, {
+              budget: rbacWait,
+              ...(signal ? { signal } : {}),
+              onWait: (seconds, waited) => options.onEvent?.({ type: 'waiting', change, seconds, waited, budget: rbacWait }),
+            })
+          : await write();
       const entry = snapshot.resources.find((r) => r.address === change.address)!;
       return {
         change,
