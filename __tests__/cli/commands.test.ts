@@ -123,6 +123,18 @@ describe('apim-policy lint', () => {
     expect(r.code).toBe(0);
   });
 
+  it('needs no secret: the sample tree lints clean without ORDERS_API_KEY, and plans against a snapshot folder; a live plan needs it', () => {
+    const env = { ORDERS_API_KEY: undefined };
+    const lint = runCli(['lint', '--policies', 'policies'], { env });
+    expect([lint.code, lint.stdout + lint.stderr]).toEqual([0, expect.not.stringContaining('ORDERS_API_KEY')]);
+    const snapshot = runCli(['plan', '--policies', 'policies', '--live-snapshot', 'demo/live-snapshot', '--detailed-exitcode'], { env });
+    expect(snapshot.code).toBe(2);
+    expect(snapshot.stdout + snapshot.stderr).not.toContain('ORDERS_API_KEY');
+    const live = runCli(['plan', '--policies', 'policies', '--subscription-id', '00000000-0000-4000-8000-00000000a001', '--resource-group', 'rg', '--service-name', 'apim'], { env });
+    expect(live.code).toBe(1);
+    expect(live.stderr + live.stdout).toMatch(/named values\/orders-api-key\/namedValueInformation\.json:\d+:\d+: error: .*\{#ORDERS_API_KEY#\} needs the environment variable ORDERS_API_KEY/);
+  });
+
   it('reports errors as JSON diagnostics and exits non-zero', () => {
     const root = makeTree({
       'apis/a/policy.xml': '<policies>\n  <inbound />\n  <inbund />\n</policies>',

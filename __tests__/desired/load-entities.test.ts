@@ -47,12 +47,15 @@ describe('named values and backends of the tree', () => {
     expect([...tree.entities!.managed].sort()).toEqual(['backend', 'namedValue']);
   });
 
-  it('the sample tree without ORDERS_API_KEY: one error naming the token and the file of orders-api-key', async () => {
+  it('the sample tree without ORDERS_API_KEY: one error naming the token and the file of orders-api-key; none for a check that needs no secret', async () => {
     const tree = await load(join(ROOT, 'policies'));
     const errs = errors(tree.diagnostics);
     expect(errs).toHaveLength(1);
     expect(errs[0]!.file).toBe(join(ROOT, 'policies', NV('orders-api-key')));
     expect(errs[0]!.message).toContain('ORDERS_API_KEY');
+    const lint = await loadDesiredTree(join(ROOT, 'policies'), { env: {}, tokens: 'optional' });
+    expect(lint.diagnostics).toEqual([]);
+    expect(lint.secrets?.size ?? 0).toBe(0);
   });
 
   it('manages a kind only when its folder exists, at the root or in a workspace', async () => {

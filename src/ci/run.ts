@@ -80,7 +80,9 @@ async function runWith(host: CiHost, report: Report): Promise<void> {
   const applySaved = mode === 'apply' && savedPlanFile !== undefined;
 
   // A saved plan carries its own content: the tree is not read again.
-  const desired = applySaved ? undefined : await loadDesiredTree(policiesPath, environment ? { environment } : {});
+  // Lint (a fork's pull request among them: forks get no secrets) and a plan against a snapshot folder need no secret value.
+  const tokens = mode === 'lint' || (liveSnapshot !== undefined && mode !== 'apply') ? 'optional' : 'required';
+  const desired = applySaved ? undefined : await loadDesiredTree(policiesPath, { tokens, ...(environment ? { environment } : {}) });
   // Secret values from the environment are hidden in the runner's log before anything could print one.
   for (const value of desired?.secrets?.values() ?? []) if (value) host.mask(value);
   if (desired) {

@@ -25,7 +25,7 @@ export function registerLint(program: Command): void {
         program.commands.find((c) => c.name() === 'lint')?.error("error: required option '--policies <dir>' not specified", { code: 'commander.missingMandatoryOptionValue', exitCode: 2 });
         return;
       }
-      const diagnostics = lintTree(await loadDesiredTree(opts.policies, opts.environment ? { environment: opts.environment } : {}));
+      const diagnostics = lintTree(await loadDesiredTree(opts.policies, { tokens: 'optional', ...(opts.environment ? { environment: opts.environment } : {}) }));
       const errors = diagnostics.filter((d) => d.severity === 'error').length;
       if (opts.format === 'json') {
         process.stdout.write(JSON.stringify({ diagnostics: diagnostics.map(({ severity, rule, file, line, column, message }) => ({ severity, rule, file, line, column, message })) }, null, 2) + '\n');

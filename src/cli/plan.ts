@@ -25,8 +25,8 @@ export function renderPlan(plan: Plan, format: OutputFormat, color: boolean): st
 }
 
 /** Loads the desired tree (and identity.yaml); stops (nothing planned, nothing written) when it has errors. */
-export async function loadDesired(policies: string, environment?: string): Promise<LoadedTree> {
-  const desired = await loadDesiredTree(policies, environment ? { environment } : {});
+export async function loadDesired(policies: string, environment?: string, tokens: 'required' | 'optional' = 'required'): Promise<LoadedTree> {
+  const desired = await loadDesiredTree(policies, { tokens, ...(environment ? { environment } : {}) });
   printDiagnostics(desired.diagnostics.filter((d) => d.severity !== 'error'));
   failOnErrors(desired.diagnostics, `policies tree ${policies}`);
   return desired;
@@ -34,7 +34,8 @@ export async function loadDesired(policies: string, environment?: string): Promi
 
 /** Plans a policies tree against a live snapshot folder (the layout `extract` writes). */
 export async function planAgainstSnapshot(policies: string, snapshot: string): Promise<Plan> {
-  const desired = await loadDesired(policies);
+  // A snapshot folder holds no secret to compare with: the tree's secrets are not needed.
+  const desired = await loadDesired(policies, undefined, 'optional');
   const live = await loadPolicyTree(snapshot);
   failOnErrors(live.diagnostics, `live snapshot ${snapshot}`);
   return computePlan(desired, live, { source: { kind: 'snapshot', path: snapshot }, policiesRoot: policiesRootOf(policies, desired.state.resources.size) });

@@ -16,6 +16,12 @@ export interface LoadDesiredOptions {
   environment?: string;
   /** Where `{#TOKEN#}` values come from (default: process.env). */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Whether a `{#TOKEN#}` whose variable is not set is an error (`required`, the default: plan
+   * and apply against an instance need every value) or not reported (`optional`: lint, a fork's
+   * pull request and a plan against a snapshot folder use no secret, and a fork gets none).
+   */
+  tokens?: 'required' | 'optional';
 }
 
 export async function loadDesiredTree(root: string, options: LoadDesiredOptions = {}): Promise<LoadedTree> {
@@ -24,7 +30,7 @@ export async function loadDesiredTree(root: string, options: LoadDesiredOptions 
   const overrides = options.environment ? applyConfiguration(root, options.environment, entities.resources, tree.diagnostics) : new Map<string, TextSpan>();
   const spansOf = (key: string): TextSpan[] => [sources.get(key)!, ...(overrides.has(key) ? [overrides.get(key)!] : [])];
   for (const [key, resource] of entities.resources) checkEntity(resource, spansOf(key), tree.diagnostics);
-  tree.secrets = resolveEntitySecrets(entities.resources.values(), (r) => spansOf(addressKey(r.address)), options.env ?? process.env, tree.diagnostics);
+  tree.secrets = resolveEntitySecrets(entities.resources.values(), (r) => spansOf(addressKey(r.address)), options.env ?? process.env, tree.diagnostics, options.tokens ?? 'required');
   tree.entities = entities;
   const misplaced = misplacedTreeProblem(root, tree.state.resources.size);
   if (misplaced) tree.diagnostics.push(misplaced);

@@ -319,10 +319,16 @@ export type TokenSpans = (resource: EntityResource) => TextSpan[];
 
 /**
  * The values of every `{#TOKEN#}` the entities use, from `env`. A missing one is an error at the
- * string that uses it. The properties keep their tokens; values are returned only, never printed.
+ * string that uses it (nothing when `tokens` is `optional`: a check that needs no secret). The properties keep their tokens; values are returned only, never printed.
  * A secret named value written literally is a warning (`secret-in-repo`).
  */
-export function resolveEntitySecrets(resources: Iterable<EntityResource>, spansOf: TokenSpans, env: Readonly<Record<string, string | undefined>>, diagnostics: Diagnostic[]): Map<string, string> {
+export function resolveEntitySecrets(
+  resources: Iterable<EntityResource>,
+  spansOf: TokenSpans,
+  env: Readonly<Record<string, string | undefined>>,
+  diagnostics: Diagnostic[],
+  tokens: 'required' | 'optional' = 'required',
+): Map<string, string> {
   const secrets = new Map<string, string>();
   const reported = new Set<string>();
   for (const r of resources) {
@@ -333,6 +339,8 @@ export function resolveEntitySecrets(resources: Iterable<EntityResource>, spansO
         secrets.set(token, env[token]!);
         continue;
       }
+      // A check that needs no secret (lint, a fork's pull request, a plan against a snapshot folder): nothing to say.
+      if (tokens === 'optional') continue;
       const written = tokenText(token);
       const span = [...spans].reverse().find((s) => s.text.slice(s.from, s.to).includes(written)) ?? spans[0]!;
       const at = span.text.indexOf(written, span.from);
