@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { EmulatorService, ReadyLine } from '../emulator/server.js';
-import { startEmulator } from '../emulator/server.js';
+import { startEmulator, type EmulatorService, type ReadyLine } from '../emulator/server.js';
 import { loadLiveSeed } from './emulator-seed.js';
 import { CliError } from './errors.js';
 
