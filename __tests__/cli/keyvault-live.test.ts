@@ -77,6 +77,9 @@ test("a live Key Vault value whose last refresh failed is a plan warning with Ke
   });
   const plan = await cli(emu, ['plan', '--policies', tree]);
   expect(plan.stdout + plan.stderr).toMatch(/named values\/kv-value\/namedValueInformation\.json:\d+:1: warning: APIM could not refresh this secret from Key Vault: \S+.*\[key-vault-status\]/);
+  // How to have APIM read it at once, once the access is there: ARM's refreshSecret on this instance.
+  const service = `/subscriptions/${emu.ready.subscriptionId}/resourceGroups/${emu.ready.resourceGroup}/providers/Microsoft.ApiManagement/service/${emu.ready.serviceName}`;
+  expect(plan.stdout + plan.stderr).toContain(`az rest --method post --url "${emu.ready.armEndpoint}${service}/namedValues/kv-value/refreshSecret?api-version=2024-05-01"`);
 }, 120_000);
 
 describe('a role this apply grants takes minutes to reach Key Vault (emulated: keyVaultDenials refuses that many reads)', () => {

@@ -88,9 +88,11 @@ export function checkEntityAccess(entities: Iterable<EntityResource>, manifest: 
 
 /**
  * Rule `key-vault-status`: a warning for each Key Vault-backed named value of `desired` whose live
- * copy says its last refresh from Key Vault did not succeed.
+ * copy says its last refresh from Key Vault did not succeed. `refreshUrl`, when given, is the ARM
+ * URL of the instance's named values: the warning then says how to have APIM read the secret at
+ * once (`refreshSecret`) instead of at its next refresh.
  */
-export function keyVaultStatusProblems(desired: EntityState, live: EntityState): Diagnostic[] {
+export function keyVaultStatusProblems(desired: EntityState, live: EntityState, refreshUrl?: (id: string, workspace?: string) => string): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const [key, e] of desired.resources) {
     if (!keyVaultOf(e)) continue;
@@ -106,7 +108,10 @@ export function keyVaultStatusProblems(desired: EntityState, live: EntityState):
         e,
         KEY_VAULT_STATUS,
         'warning',
-        `APIM could not refresh this secret from Key Vault: ${code}${message}${at}; check the identity's role on the vault and that the secret exists and is enabled`,
+        `APIM could not refresh this secret from Key Vault: ${code}${message}${at}; check the identity's role on the vault and that the secret exists and is enabled` +
+          (refreshUrl
+            ? `. APIM reads it again on its own within four hours; once access is fixed (a role this plan grants included), have it read now with \`az rest --method post --url "${refreshUrl(e.id, e.workspace)}"\``
+            : ''),
       ),
     );
   }

@@ -216,7 +216,13 @@ export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveStat
     const managed = [...desired.entities.resources.values()].filter((r) => desired.entities!.managed.has(r.kind));
     const { clients } = identitiesAfterApply(desired.identity, live.rbac, live.attached ?? []);
     problems.push(...checkEntityAccess(managed, desired.identity, { clients }));
-    problems.push(...keyVaultStatusProblems({ resources: new Map(managed.map((r) => [addressKey(r.address), r])) }, live.entities));
+    const source = settings.source;
+    const refreshUrl =
+      source.kind === 'azure'
+        ? (id: string, workspace?: string) =>
+            `${source.armEndpoint.replace(/\/+$/, '')}${source.serviceId}${workspace !== undefined ? `/workspaces/${workspace}` : ''}/namedValues/${id}/refreshSecret?api-version=2024-05-01`
+        : undefined;
+    problems.push(...keyVaultStatusProblems({ resources: new Map(managed.map((r) => [addressKey(r.address), r])) }, live.entities, refreshUrl));
   }
 
   const count = (action: Change['action']) => changes.filter((c) => c.action === action).length;
