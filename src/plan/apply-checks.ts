@@ -7,8 +7,8 @@ import { parsePolicyAddress } from '../model/address.js';
 import type { Address, Change, IdentityShape, LiveCopy } from '../model/index.js';
 import { canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
 import { PRIVILEGED_ROLE_GUIDS } from '../model/roles.js';
-import { isEntityChange, isPolicyChange } from './integrity.js';
-import { policyDiff, sha256 } from './policies.js';
+import { canonicalHashOf, isEntityChange, isPolicyChange } from './integrity.js';
+import { policyDiff } from './policies.js';
 import { GUARDRAIL_INPUTS, describeAssignment, scopeWithin, type Guardrails } from './identity.js';
 
 export function bareEtag(etag: string | undefined): string | undefined {
@@ -18,13 +18,9 @@ export function bareEtag(etag: string | undefined): string | undefined {
     .replace(/^"(.*)"$/, '$1');
 }
 
+/** The canonical hash of a policy document (integrity.ts makes it), or undefined when it does not parse. */
 export function canonicalHash(address: Address, xml: string): string | undefined {
-  try {
-    const kind = parsePolicyAddress(address)?.kind === 'fragment' ? 'fragment' : 'policies';
-    return sha256(canonicalize(parsePolicyDocument(xml, { file: address, expect: kind })));
-  } catch {
-    return undefined;
-  }
+  return canonicalHashOf(address, xml).sha256;
 }
 
 /** Why `now` is not what the plan saw, or undefined when it is. */

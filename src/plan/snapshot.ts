@@ -7,13 +7,12 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { parsePolicyAddress, roleAssignmentAddress } from '../model/address.js';
+import { roleAssignmentAddress } from '../model/address.js';
 import { isEntityKind, parseAddress, rankOf } from '../model/kinds.js';
 import { entityRestoreBody } from './entity-apply.js';
-import { stableJson } from './integrity.js';
+import { canonicalHashOf, stableJson } from './integrity.js';
 import { PreconditionFailed } from '../model/live-errors.js';
 import type { Address, IdentityShape, IdentityWriter, LiveCopy, LiveWriter, RoleAssignment } from '../model/index.js';
-import { canonicalize, parsePolicyDocument } from '../policy-xml/index.js';
 import { sha256 } from './policies.js';
 import { identityHash } from './identity.js';
 import { createPrivateFile, replacePrivateFile } from './private-file.js';
@@ -116,12 +115,7 @@ function canonicalHash(address: Address, xml: string): string {
       return `raw:${sha256(xml)}`;
     }
   }
-  try {
-    const kind = parsePolicyAddress(address)?.kind === 'fragment' ? 'fragment' : 'policies';
-    return sha256(canonicalize(parsePolicyDocument(xml, { file: address, expect: kind })));
-  } catch {
-    return `raw:${sha256(xml)}`;
-  }
+  return canonicalHashOf(address, xml).sha256 ?? `raw:${sha256(xml)}`;
 }
 
 /** What `restore` does with one resource: decided from the snapshot and live alone. */
