@@ -1,7 +1,7 @@
 /**
  * The ARM calls this tool may make, written from the REST specs (not from the product): APIM
  * 2024-05-01 (`apimpolicies.json`, `apimapis.json`, `apimpolicyfragments.json`, `apimallpolicies.json`,
- * `apimworkspaces.json`, `apimnamedvalues.json`, `apimbackends.json`, `apimcertificates.json`,
+ * `apimworkspaces.json`, `apimnamedvalues.json`, `apimbackends.json`, `apimworkspacebackends.json`, `apimcertificates.json`,
  * `apimproducts.json`, `apimdeployment.json`), Authorization 2022-04-01 (role assignments and
  * definitions) and ManagedIdentity 2024-11-30. Each row is one operation: method, path below
  * `/subscriptions/{subscriptionId}`, api-version, the query parameters the spec declares, whether
@@ -45,7 +45,9 @@ const backendBody = {
   required: ['properties', 'properties.url', 'properties.protocol'],
   allowed: ['properties', ...['url', 'protocol', 'title', 'description', 'resourceId', 'properties', 'credentials', 'proxy', 'tls', 'circuitBreaker', 'pool', 'type'].map((k) => `properties.${k}`)],
 };
-const ENTITY = (collection: string) => re(`${SVC}(?:/workspaces/${NAME})?/${collection}/${NAME}`);
+const ENTITY = (collection: string) => re(`${SVC}/${collection}/${NAME}`);
+/** The same entity inside a workspace (`apimworkspaces.json` WorkspaceNamedValue_*, `apimworkspacebackends.json` WorkspaceBackend_*). */
+const WS_ENTITY = (collection: string) => re(`${SVC}/workspaces/${NAME}/${collection}/${NAME}`);
 
 export const ARM_CONTRACT: ContractRow[] = [
   { operation: 'ApiManagementService_Get', method: 'GET', path: re(SVC), apiVersion: APIM, ifMatch: 'none' },
@@ -66,8 +68,10 @@ export const ARM_CONTRACT: ContractRow[] = [
   { operation: 'Api_ListByService', method: 'GET', path: re(`${SVC}(?:/workspaces/${NAME})?/apis`), apiVersion: APIM, query: [...LIST, 'tags', 'expandApiVersionSet'], ifMatch: 'none' },
   { operation: 'ApiOperation_ListByApi', method: 'GET', path: re(`${SVC}(?:/workspaces/${NAME})?/apis/${NAME}/operations`), apiVersion: APIM, query: [...LIST, 'tags'], ifMatch: 'none' },
   { operation: 'Product_ListByService', method: 'GET', path: re(`${SVC}(?:/workspaces/${NAME})?/products`), apiVersion: APIM, query: [...LIST, 'expandGroups', 'tags'], ifMatch: 'none' },
-  { operation: 'NamedValue_ListByService', method: 'GET', path: re(`${SVC}(?:/workspaces/${NAME})?/namedValues`), apiVersion: APIM, query: [...LIST, 'isKeyVaultRefreshFailed'], ifMatch: 'none' },
-  { operation: 'Backend_ListByService', method: 'GET', path: re(`${SVC}(?:/workspaces/${NAME})?/backends`), apiVersion: APIM, query: LIST, ifMatch: 'none' },
+  { operation: 'NamedValue_ListByService', method: 'GET', path: re(`${SVC}/namedValues`), apiVersion: APIM, query: [...LIST, 'isKeyVaultRefreshFailed'], ifMatch: 'none' },
+  { operation: 'WorkspaceNamedValue_ListByService', method: 'GET', path: re(`${SVC}/workspaces/${NAME}/namedValues`), apiVersion: APIM, query: [...LIST, 'isKeyVaultRefreshFailed'], ifMatch: 'none' },
+  { operation: 'Backend_ListByService', method: 'GET', path: re(`${SVC}/backends`), apiVersion: APIM, query: LIST, ifMatch: 'none' },
+  { operation: 'WorkspaceBackend_ListByWorkspace', method: 'GET', path: re(`${SVC}/workspaces/${NAME}/backends`), apiVersion: APIM, query: LIST, ifMatch: 'none' },
   { operation: 'Certificate_ListByService', method: 'GET', path: re(`${SVC}(?:/workspaces/${NAME})?/certificates`), apiVersion: APIM, query: [...LIST, 'isKeyVaultRefreshFailed'], ifMatch: 'none' },
   { operation: 'PolicyFragment_ListByService', method: 'GET', path: re(`${SVC}(?:/workspaces/${NAME})?/policyFragments`), apiVersion: APIM, query: [...LIST, '$orderby'], ifMatch: 'none' },
   { operation: 'Policy_ListBy*', method: 'GET', path: re(`${SVC}${POLICY_SCOPES}/policies`), apiVersion: APIM, ifMatch: 'none' },
@@ -83,11 +87,20 @@ export const ARM_CONTRACT: ContractRow[] = [
   // `apimnamedvalues.json`: PUT long-running (final state via location), If-Match optional; DELETE If-Match required; listValue a POST without a body.
   { operation: 'NamedValue_CreateOrUpdate', method: 'PUT', path: ENTITY('namedValues'), apiVersion: APIM, ifMatch: 'optional', body: namedValueBody },
   { operation: 'NamedValue_Delete', method: 'DELETE', path: ENTITY('namedValues'), apiVersion: APIM, ifMatch: 'required' },
-  { operation: 'NamedValue_ListValue', method: 'POST', path: re(`${SVC}(?:/workspaces/${NAME})?/namedValues/${NAME}/listValue`), apiVersion: APIM, ifMatch: 'none' },
+  { operation: 'NamedValue_ListValue', method: 'POST', path: re(`${SVC}/namedValues/${NAME}/listValue`), apiVersion: APIM, ifMatch: 'none' },
+  // `apimworkspaces.json` 2024-05-01: WorkspaceNamedValue_* have the service-level contract, below `workspaces/{workspaceId}`.
+  { operation: 'WorkspaceNamedValue_Get', method: 'GET', path: WS_ENTITY('namedValues'), apiVersion: APIM, ifMatch: 'optional' },
+  { operation: 'WorkspaceNamedValue_CreateOrUpdate', method: 'PUT', path: WS_ENTITY('namedValues'), apiVersion: APIM, ifMatch: 'optional', body: namedValueBody },
+  { operation: 'WorkspaceNamedValue_Delete', method: 'DELETE', path: WS_ENTITY('namedValues'), apiVersion: APIM, ifMatch: 'required' },
+  { operation: 'WorkspaceNamedValue_ListValue', method: 'POST', path: re(`${SVC}/workspaces/${NAME}/namedValues/${NAME}/listValue`), apiVersion: APIM, ifMatch: 'none' },
   { operation: 'Backend_Get', method: 'GET', path: ENTITY('backends'), apiVersion: APIM, ifMatch: 'none' },
   // `apimbackends.json`: PUT synchronous (200/201), If-Match optional; DELETE If-Match required.
   { operation: 'Backend_CreateOrUpdate', method: 'PUT', path: ENTITY('backends'), apiVersion: APIM, ifMatch: 'optional', body: backendBody },
   { operation: 'Backend_Delete', method: 'DELETE', path: ENTITY('backends'), apiVersion: APIM, ifMatch: 'required' },
+  // `apimworkspacebackends.json` 2024-05-01: the same contract below `workspaces/{workspaceId}`.
+  { operation: 'WorkspaceBackend_Get', method: 'GET', path: WS_ENTITY('backends'), apiVersion: APIM, ifMatch: 'none' },
+  { operation: 'WorkspaceBackend_CreateOrUpdate', method: 'PUT', path: WS_ENTITY('backends'), apiVersion: APIM, ifMatch: 'optional', body: backendBody },
+  { operation: 'WorkspaceBackend_Delete', method: 'DELETE', path: WS_ENTITY('backends'), apiVersion: APIM, ifMatch: 'required' },
   {
     operation: 'RoleAssignments_ListForScope',
     method: 'GET',

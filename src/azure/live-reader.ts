@@ -7,7 +7,7 @@
 import { addressKey, parsePolicyAddress, resourceOfCopy } from '../model/address.js';
 import type { EntityState } from '../model/entities.js';
 import type { PolicyResource } from '../model/index.js';
-import type { LiveReader, LiveRequest, LiveState, UserAssignedInfo } from '../model/live.js';
+import { parentListed, type LiveReader, type LiveRequest, type LiveState, type UserAssignedInfo } from '../model/live.js';
 import type { ArmPolicyStore, ArmSession } from './apim.js';
 import { readLiveIdentity, type ArmIdentityStore } from './identity.js';
 import { ArmEntityStore, isListableSecret } from './entities.js';
@@ -54,16 +54,24 @@ export class ArmLiveReader implements LiveReader {
       workspaces = read.workspaces;
       toCheck = request.desired ?? [];
     }
-    const [names, parents, rbac, attached] = await Promise.all([
-      readLiveEntities(this.session, workspaces),
+    // The workspaces of the tree's named values and backends must exist (ARM's 404 otherwise): checked
+    // as a workspace policy's would be; the entities of those that exist are listed too (a scoped read
+    // knows only the workspaces of its policies).
+    const known = new Set(workspaces.map((w) => w.toLowerCase()));
+    const unknown = (request.entities?.workspaces ?? []).filter((w) => !known.has(w.toLowerCase()));
+    const [listed, parents, rbac, attached] = await Promise.all([
+      // Listed at once unless some workspace's existence must be read first.
+      unknown.length ? undefined : readLiveEntities(this.session, workspaces),
       readLiveParents(
         this.session,
-        toCheck,
+        [...toCheck, ...unknown.map((w) => `workspaces/${w}/policies/policy`)],
         [...live.state.resources.values(), ...(live.referenced?.resources.values() ?? [])].map((r) => r.address),
       ),
       request.identity ? readLiveIdentity(this.identities, this.session, request.identity) : undefined,
       request.identity ? undefined : attachedIdentities(this.identities),
     ]);
+    const existing = unknown.filter((w) => parentListed(parents, { kind: 'workspace', collection: 'workspaces', name: w }) === true);
+    const names = listed ?? (await readLiveEntities(this.session, [...workspaces, ...existing]));
     live.names = names.names;
     live.entities = names.entities;
     if (request.entities?.secrets.length) live.entitySecrets = await this.secretsOf(request.entities.secrets, names.entities);

@@ -11,7 +11,7 @@ import type { Guardrails, LiveRequest } from '../model/live.js';
 import { applyPlan, type ApplyEvent, type ApplyResult } from '../plan/apply.js';
 import { computePlan, type PlanDesired, type PlanSettings } from '../plan/compute.js';
 import { identityQueryOf } from '../plan/identity.js';
-import { secretsToRead } from '../plan/entities.js';
+import { entityWorkspaces, secretsToRead } from '../plan/entities.js';
 import { changedBetween, identityChanged } from '../plan/scope.js';
 
 export type { LiveConnection } from '../azure/connection.js';
@@ -48,7 +48,7 @@ export async function planLive(conn: LiveConnection, desired: PlanDesired, optio
   const allowedScopes = (options.guardrails ?? defaultGuardrails(conn)).allowedScopes;
   const request: LiveRequest = {
     desired: wanted,
-    entities: { secrets: secretsToRead(desired.entities) },
+    entities: { secrets: secretsToRead(desired.entities), workspaces: entityWorkspaces(desired.entities) },
     ...(desired.identity ? { identity: { ...identityQueryOf(desired.identity), allowedScopes } } : {}),
   };
   const live = await liveReaderOf(conn).read(request);
@@ -70,7 +70,7 @@ export async function planScoped(conn: LiveConnection, desired: PlanDesired, bas
   const live = await liveReaderOf(conn).read({
     addresses,
     referenced: fragments,
-    entities: { secrets: secretsToRead(desired.entities) },
+    entities: { secrets: secretsToRead(desired.entities), workspaces: entityWorkspaces(desired.entities) },
     ...(withIdentity ? { identity: { ...identityQueryOf(manifest), allowedScopes } } : {}),
   });
   return computePlan(withIdentity ? desired : policies, live, {

@@ -2,7 +2,7 @@
  * `--seed DIR`: the product's loader reads a policies tree (and its identity.yaml) into the
  * `LiveSeed` the emulator starts with, so the emulator never reads a tree itself. Named values and
  * backends come from APIOps' own files when the tree has them
- * (`named values/<name>/namedValueInformation.json`, `backends/<name>/backendInformation.json`),
+ * (`[workspaces/<w>/]named values/<name>/namedValueInformation.json`, `[workspaces/<w>/]backends/<name>/backendInformation.json`),
  * so reference checks have something to find. The APIs, operations, products and workspaces the
  * instance has are its folders (seedEntities). Role assignments get the names this tool gives them.
  */
@@ -25,7 +25,7 @@ import { resolveTokensDeep, tokenText, tokensOf } from '../model/tokens.js';
  * token left as written would seed the instance with the placeholder, and every plan would then
  * call the secret changed). A variable that is not set stops the seed, naming it and the file.
  */
-function apiopsEntities(dir: string, folder: string, file: string, env: Readonly<Record<string, string | undefined>>, used: Record<string, string>): LiveSeed['namedValues'] {
+function apiopsEntities(dir: string, folder: string, file: string, env: Readonly<Record<string, string | undefined>>, used: Record<string, string>, workspace?: string): LiveSeed['namedValues'] {
   let names: string[];
   try {
     names = readdirSync(join(dir, folder));
@@ -49,7 +49,7 @@ function apiopsEntities(dir: string, folder: string, file: string, env: Readonly
           `${missing.join(', ')}; set ${missing.length === 1 ? 'it' : 'them'} (any value: it is what the emulator's instance will hold) and start it again`,
       );
     }
-    return { name, properties: resolved };
+    return { name, ...(workspace !== undefined ? { workspace } : {}), properties: resolved };
   });
 }
 
@@ -125,8 +125,14 @@ export async function loadLiveSeed(dir: string, env: Readonly<Record<string, str
   const seed: LiveSeed = {
     policies: [...tree.state.resources.values()].map((r) => ({ address: r.address, xml: r.xml, ...(r.description !== undefined ? { description: r.description } : {}) })),
     ...seedEntities(dir),
-    namedValues: apiopsEntities(dir, 'named values', 'namedValueInformation.json', env, tokens),
-    backends: apiopsEntities(dir, 'backends', 'backendInformation.json', env, tokens),
+    namedValues: [
+      ...apiopsEntities(dir, 'named values', 'namedValueInformation.json', env, tokens),
+      ...folders(dir, 'workspaces').flatMap((w) => apiopsEntities(join(dir, 'workspaces', w), 'named values', 'namedValueInformation.json', env, tokens, w)),
+    ],
+    backends: [
+      ...apiopsEntities(dir, 'backends', 'backendInformation.json', env, tokens),
+      ...folders(dir, 'workspaces').flatMap((w) => apiopsEntities(join(dir, 'workspaces', w), 'backends', 'backendInformation.json', env, tokens, w)),
+    ],
   };
   const m = identity.manifest;
   if (m) {

@@ -1,6 +1,8 @@
 /**
- * ARM routes for APIM backends at service level, as `apimbackends.json` (2024-05-01) describes
- * them: `GET S/backends` (paged; `$filter` on name, title, url), `GET`/`HEAD S/backends/{id}`,
+ * ARM routes for APIM backends, as `apimbackends.json` (2024-05-01) describes them at service level
+ * and `apimworkspacebackends.json` (`WorkspaceBackend_*`, the same contract) under a workspace
+ * (`S/workspaces/{w}/backends…`, stored as `workspaces/{w}/backends/{id}`; a workspace the instance
+ * lacks is ARM's 404 NotFound): `GET S/backends` (paged; `$filter` on name, title, url), `GET`/`HEAD S/backends/{id}`,
  * `PUT` (not long-running; If-Match optional; 201/200 with an ETag), `PATCH` (If-Match required;
  * 200), `DELETE` (If-Match required; 200, or 204 when absent).
  *
@@ -10,7 +12,21 @@
  * `tls.validateCertificateName` default to true. So a GET answers more than a file sets.
  */
 import { addressKey } from '../model/address.js';
-import { armId, fieldError, get, ifMatchProblem, matchServiceChild, methodNotAllowed, notFound, quote, readProperties, resourceType, storedMatching, type StoredRecord } from './arm-entities.js';
+import {
+  armId,
+  isChildOf,
+  fieldError,
+  get,
+  ifMatchProblem,
+  matchServiceChild,
+  methodNotAllowed,
+  notFound,
+  quote,
+  readProperties,
+  resourceType,
+  storedMatching,
+  type StoredRecord,
+} from './arm-entities.js';
 import { compileFilter } from './arm-odata.js';
 import { armError, page, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type RouteHandler } from './types.js';
 
@@ -67,8 +83,8 @@ export function storeBackend(state: EmulatorState, address: string, properties: 
   return record;
 }
 
-function item(req: EmulatorRequest, state: EmulatorState, id: string): EmulatorResponse {
-  const address = `backends/${id}`;
+function item(req: EmulatorRequest, state: EmulatorState, prefix: string, id: string): EmulatorResponse {
+  const address = `${prefix}backends/${id}`;
   const record = get(state, address);
   const method = req.method.toUpperCase();
   switch (method) {
@@ -102,7 +118,7 @@ function item(req: EmulatorRequest, state: EmulatorState, id: string): EmulatorR
   }
 }
 
-/** The route handler for service-level backends; `pageSize` as for the policy routes. */
+/** The route handler for backends of the service and of its workspaces; `pageSize` as for the policy routes. */
 export function createBackendRoutes(options: { pageSize?: number } = {}): RouteHandler {
   const pageSize = options.pageSize ?? 100;
   return (req, state) => {
@@ -110,11 +126,11 @@ export function createBackendRoutes(options: { pageSize?: number } = {}): RouteH
     if (!m) return undefined;
     if ('response' in m) return m.response;
     if (m.action !== undefined) return armError(404, 'NotFound', `The emulator has no backend action '${m.action}'.`);
-    if (m.id !== undefined) return item(req, state, m.id);
+    if (m.id !== undefined) return item(req, state, m.prefix, m.id);
     if (req.method.toUpperCase() !== 'GET') return methodNotAllowed(req.method.toUpperCase());
     const filter = compileFilter(req.query['$filter'], { strings: ['name', 'title', 'url'] });
     if (typeof filter === 'string') return armError(400, 'ValidationError', filter);
-    const list = storedMatching(state, (a) => /^backends\/[^/]+$/i.test(a))
+    const list = storedMatching(state, (a) => isChildOf(a, m.prefix, 'backends'))
       .map((r) => backendContract(state, r) as { name: string; properties: Record<string, unknown> })
       .filter((c) => filter({ ...c.properties, name: c.name }));
     return { status: 200, body: page(req, list, pageSize) };

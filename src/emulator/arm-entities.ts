@@ -179,16 +179,18 @@ export function certificateContract(state: EmulatorState, r: StoredRecord): unkn
   return { id: armId(state, r.address), type: resourceType(r.address), name, properties };
 }
 
-const SERVICE_CHILD = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ApiManagement\/service\/([^/]+)\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/i;
+const SERVICE_CHILD = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ApiManagement\/service\/([^/]+)(?:\/workspaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/i;
 
 /**
  * Matches `S/{collection}`, `S/{collection}/{id}` and `S/{collection}/{id}/{action}` at service level
- * (not under a workspace). Undefined when the path is not one of those; otherwise the id and action,
- * or ARM's answer for a wrong subscription, resource group or service, or a missing api-version.
+ * and the same under a workspace (`S/workspaces/{w}/{collection}…`). Undefined when the path is not
+ * one of those; otherwise `prefix` (the address prefix: `''` or `workspaces/{w}/`), the id and action,
+ * or ARM's answer for a wrong subscription, resource group or service, a missing api-version, or a
+ * workspace the instance does not have (404 NotFound, as for a policy under it; HEAD without a body).
  */
-export function matchServiceChild(req: EmulatorRequest, state: EmulatorState, collection: string): { id?: string; action?: string } | { response: EmulatorResponse } | undefined {
+export function matchServiceChild(req: EmulatorRequest, state: EmulatorState, collection: string): { prefix: string; id?: string; action?: string } | { response: EmulatorResponse } | undefined {
   const m = SERVICE_CHILD.exec(req.path.replace(/\/+$/, ''));
-  if (!m || !eq(m[4]!, collection)) return undefined;
+  if (!m || !eq(m[5]!, collection)) return undefined;
   const [, sub, rg, name] = m;
   const t = state.target;
   if (!eq(sub!, t.subscriptionId)) return { response: armError(404, 'SubscriptionNotFound', `The subscription '${sub}' could not be found.`) };
@@ -199,7 +201,20 @@ export function matchServiceChild(req: EmulatorRequest, state: EmulatorState, co
   if (!req.query['api-version']) {
     return { response: armError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.') };
   }
-  return { ...(m[5] !== undefined ? { id: decodeSegment(m[5]) } : {}), ...(m[6] !== undefined ? { action: decodeSegment(m[6]) } : {}) };
+  let prefix = '';
+  if (m[4] !== undefined) {
+    const workspace = get(state, `workspaces/${decodeSegment(m[4])}`);
+    if (!workspace) return { response: req.method.toUpperCase() === 'HEAD' ? { status: 404 } : parentNotFound() };
+    prefix = `${workspace.address}/`;
+  }
+  return { prefix, ...(m[6] !== undefined ? { id: decodeSegment(m[6]) } : {}), ...(m[7] !== undefined ? { action: decodeSegment(m[7]) } : {}) };
+}
+
+/** Whether `address` is one entity of `collection` directly under `prefix` (`''` or `workspaces/{w}/`). */
+export function isChildOf(address: string, prefix: string, collection: string): boolean {
+  const head = `${prefix}${collection}/`.toLowerCase();
+  const a = address.toLowerCase();
+  return a.startsWith(head) && a.length > head.length && !a.slice(head.length).includes('/');
 }
 
 /**

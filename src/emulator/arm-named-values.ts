@@ -1,6 +1,9 @@
 /**
- * ARM routes for APIM named values at service level, as `apimnamedvalues.json` (2024-05-01) and
- * its examples describe them:
+ * ARM routes for APIM named values, as `apimnamedvalues.json` (2024-05-01) and its examples
+ * describe them, at service level (`S`) and, with the same contract (`WorkspaceNamedValue_*` in
+ * `apimworkspaces.json`), under a workspace (`S/workspaces/{w}`, stored as
+ * `workspaces/{w}/namedValues/{id}`, apart from a service-level one of the same id; a workspace the
+ * instance lacks is ARM's 404 NotFound). Key Vault reads use the service's identities either way:
  * - `GET S/namedValues` (paged; `$filter` on displayName and tags, `isKeyVaultRefreshFailed`),
  *   `GET`/`HEAD S/namedValues/{id}`: a secret's value is never in the body.
  * - `PUT` (If-Match optional) and `PATCH` (If-Match required) are long-running (final state via
@@ -25,7 +28,22 @@
  * stored by a seed or the admin API may carry a failed status (a role taken away later).
  */
 import { addressKey } from '../model/address.js';
-import { armId, eq, fieldError, get, ifMatchProblem, matchServiceChild, methodNotAllowed, notFound, quote, readProperties, resourceType, storedMatching, type StoredRecord } from './arm-entities.js';
+import {
+  armId,
+  isChildOf,
+  eq,
+  fieldError,
+  get,
+  ifMatchProblem,
+  matchServiceChild,
+  methodNotAllowed,
+  notFound,
+  quote,
+  readProperties,
+  resourceType,
+  storedMatching,
+  type StoredRecord,
+} from './arm-entities.js';
 import { compileFilter } from './arm-odata.js';
 import { servicePath, systemPrincipalId, userAssignedIdentityIds } from './arm-principals.js';
 import { armError, page, type EmulatorRequest, type EmulatorResponse, type EmulatorState, type FragmentOperation, type RouteHandler } from './types.js';
@@ -224,8 +242,8 @@ function unknownIdentity(state: EmulatorState, value: StoredNamedValue): Emulato
   return fieldError('identityClientId', `Can not find Managed Identity with provided IdentityClientId : ${clientId}. For more information please see aka.ms/apimmsi.`);
 }
 
-function item(req: EmulatorRequest, state: EmulatorState, id: string): EmulatorResponse {
-  const address = `namedValues/${id}`;
+function item(req: EmulatorRequest, state: EmulatorState, prefix: string, id: string): EmulatorResponse {
+  const address = `${prefix}namedValues/${id}`;
   const record = get(state, address);
   const method = req.method.toUpperCase();
   switch (method) {
@@ -281,8 +299,8 @@ function item(req: EmulatorRequest, state: EmulatorState, id: string): EmulatorR
   }
 }
 
-function action(req: EmulatorRequest, state: EmulatorState, id: string, name: string): EmulatorResponse {
-  const address = `namedValues/${id}`;
+function action(req: EmulatorRequest, state: EmulatorState, prefix: string, id: string, name: string): EmulatorResponse {
+  const address = `${prefix}namedValues/${id}`;
   const record = get(state, address);
   if (req.method.toUpperCase() !== 'POST') return methodNotAllowed(req.method.toUpperCase());
   if (!record) return notFound('NamedValue');
@@ -315,21 +333,21 @@ function action(req: EmulatorRequest, state: EmulatorState, id: string, name: st
   return armError(404, 'NotFound', `No action '${name}' on named values.`);
 }
 
-/** The route handler for service-level named values; `pageSize` as for the policy routes. */
+/** The route handler for named values of the service and of its workspaces; `pageSize` as for the policy routes. */
 export function createNamedValueRoutes(options: { pageSize?: number } = {}): RouteHandler {
   const pageSize = options.pageSize ?? 100;
   return (req, state) => {
     const m = matchServiceChild(req, state, 'namedValues');
     if (!m) return undefined;
     if ('response' in m) return m.response;
-    if (m.id !== undefined && m.action !== undefined) return action(req, state, m.id, m.action);
-    if (m.id !== undefined) return item(req, state, m.id);
+    if (m.id !== undefined && m.action !== undefined) return action(req, state, m.prefix, m.id, m.action);
+    if (m.id !== undefined) return item(req, state, m.prefix, m.id);
     if (req.method.toUpperCase() !== 'GET') return methodNotAllowed(req.method.toUpperCase());
     const filter = compileFilter(req.query['$filter'], { strings: ['displayName'], arrays: ['tags'] });
     if (typeof filter === 'string') return armError(400, 'ValidationError', filter);
     const failedOnly = req.query['isKeyVaultRefreshFailed'];
     if (failedOnly !== undefined && failedOnly !== 'true' && failedOnly !== 'false') return armError(400, 'ValidationError', `isKeyVaultRefreshFailed must be true or false; got '${failedOnly}'.`);
-    const list = storedMatching(state, (a) => /^namedValues\/[^/]+$/i.test(a))
+    const list = storedMatching(state, (a) => isChildOf(a, m.prefix, 'namedValues'))
       .map((r) => namedValueContract(state, r) as { properties: Record<string, unknown> & { keyVault?: StoredNamedValue['keyVault'] } })
       .filter((c) => filter(c.properties))
       .filter((c) => failedOnly !== 'true' || (c.properties.keyVault !== undefined && c.properties.keyVault.lastStatus?.code !== 'Success'));

@@ -18,8 +18,8 @@
  *   ("Entity with specified identifier not found"), whatever the method.
  * - a fragment PUT is long-running: it is stored only when a poll of its operation completes it
  *   (`state.operations`; see acceptFragment).
- * - named values and backends at service level: arm-named-values.ts and arm-backends.ts (full CRUD,
- *   asked first); under a workspace they are read only here. Certificates `certificates/{id}`
+ * - named values and backends, of the service and of its workspaces: arm-named-values.ts and
+ *   arm-backends.ts (full CRUD, asked first). Certificates `certificates/{id}`
  *   `{subject?, thumbprint?, keyVault?}` (seeded; read only here).
  */
 import { addressKey, parsePolicyAddress } from '../model/address.js';
@@ -273,7 +273,7 @@ function policyItem(req: EmulatorRequest, state: EmulatorState, address: string,
 /** The route handler; `policyRoutes` is the default instance. */
 export function createPolicyRoutes(options: PolicyRoutesOptions = {}): RouteHandler {
   const pageSize = options.pageSize ?? 100;
-  // Service-level named values and backends have their own routes (workspace ones stay read-only here).
+  // Named values and backends (service and workspace) have their own routes.
   const own = [createNamedValueRoutes({ pageSize }), createBackendRoutes({ pageSize })];
 
   return (req, state) => {

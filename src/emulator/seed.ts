@@ -4,12 +4,12 @@
  * (`workspaces/{w}`, `apis/{a}`, `apis/{a}/operations/{o}`, `products/{p}` with value
  * `{displayName}`), then every policy as a PUT would store it (APIM-serialised, a fresh ETag each):
  * a policy whose parent the seed does not declare is refused, as ARM would refuse its PUT. The
- * identity and its role assignments as given; then named values and backends, checked as their PUT
- * would check them (a named value's displayName defaults to its name, and a secret may come without
+ * identity and its role assignments as given; then named values and backends (of the service, and
+ * of a declared workspace under `workspaces/{w}/`), checked as their PUT would check them (a named value's displayName defaults to its name, and a secret may come without
  * its value, as APIOps extracts have it; `{"secret": true, "value": "…"}` keeps the value for
  * listValue), so reference checks have something to find.
  */
-import type { LiveSeed } from '../model/seed.js';
+import type { LiveSeed, LiveSeedApiopsEntity } from '../model/seed.js';
 import { addressKey } from '../model/address.js';
 import { seedIdentity } from './arm-rbac.js';
 import { missingParent, parentsOf, storeEntity } from './arm-entities.js';
@@ -42,15 +42,24 @@ export function seedState(state: EmulatorState, seed: LiveSeed): { policies: num
   }
   // The identity first: a Key Vault named value is read (and its lastStatus set) when it is stored.
   if (seed.identity) seedIdentity(state, seed.identity);
-  for (const { name, properties } of seed.namedValues) {
-    const checked = checkNamedValue({ displayName: name, ...properties }, false);
-    if ('status' in checked) throw new Error(`cannot seed named value '${name}' (named values/${name}/namedValueInformation.json): ${armMessage(checked)}`);
-    storeNamedValue(state, `namedValues/${name}`, checked);
+  // A workspace's own named values and backends live under it (`workspaces/{w}/namedValues/{id}`).
+  const place = (e: LiveSeedApiopsEntity, collection: string, folder: string, file: string) => {
+    const ws = e.workspace !== undefined ? `workspaces/${e.workspace}/` : '';
+    const where = `${ws}${folder}/${e.name}/${file}`;
+    if (ws && !state.resources.has(addressKey(`workspaces/${e.workspace}`))) throw new Error(`cannot seed ${where}: workspace ${e.workspace} is not declared`);
+    return { address: `${ws}${collection}/${e.name}`, where };
+  };
+  for (const e of seed.namedValues) {
+    const { address, where } = place(e, 'namedValues', 'named values', 'namedValueInformation.json');
+    const checked = checkNamedValue({ displayName: e.name, ...e.properties }, false);
+    if ('status' in checked) throw new Error(`cannot seed named value '${e.name}' (${where}): ${armMessage(checked)}`);
+    storeNamedValue(state, address, checked);
   }
-  for (const { name, properties } of seed.backends) {
-    const checked = checkBackend(properties);
-    if ('error' in checked) throw new Error(`cannot seed backend '${name}' (backends/${name}/backendInformation.json): ${armMessage(checked.error as EmulatorResponse)}`);
-    storeBackend(state, `backends/${name}`, checked);
+  for (const e of seed.backends) {
+    const { address, where } = place(e, 'backends', 'backends', 'backendInformation.json');
+    const checked = checkBackend(e.properties);
+    if ('error' in checked) throw new Error(`cannot seed backend '${e.name}' (${where}): ${armMessage(checked.error as EmulatorResponse)}`);
+    storeBackend(state, address, checked);
   }
   return { policies };
 }

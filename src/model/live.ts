@@ -162,8 +162,11 @@ export interface LiveRequest {
   referenced?: Address[];
   /** Read the identity for identity.yaml; without it only the attached user-assigned identities are read. */
   identity?: IdentityQuery;
-  /** Named values whose secret value is compared (`listValue`, a POST: only secrets the tree has). */
-  entities?: { secrets: Address[] };
+  /**
+   * Named values whose secret value is compared (`listValue`, a POST: only secrets the tree has), and
+   * the workspaces the tree's named values and backends belong to (each must exist; their entities are listed).
+   */
+  entities?: { secrets: Address[]; workspaces?: string[] };
 }
 
 /** Reads the live side of a plan. */

@@ -11,6 +11,14 @@ export interface LiveSeedEntity {
   displayName?: string;
 }
 
+/** A named value or backend from `[workspaces/<w>/]named values/<name>/…` or `…backends/<name>/…`. */
+export interface LiveSeedApiopsEntity {
+  name: string;
+  /** The workspace it belongs to; absent = the service's. */
+  workspace?: string;
+  properties: Record<string, unknown>;
+}
+
 export interface LiveSeed {
   /** Policies and fragments by address, with their XML as written and a fragment's description. */
   policies: Array<{ address: Address; xml: string; description?: string }>;
@@ -22,9 +30,12 @@ export interface LiveSeed {
   operations: LiveSeedEntity[];
   products: LiveSeedEntity[];
   workspaces: LiveSeedEntity[];
-  /** APIOps named values and backends: the `properties` of their information files, by name. */
-  namedValues: Array<{ name: string; properties: Record<string, unknown> }>;
-  backends: Array<{ name: string; properties: Record<string, unknown> }>;
+  /**
+   * APIOps named values and backends: the `properties` of their information files, by name, of the
+   * service or (`workspace`) of one of the workspaces above.
+   */
+  namedValues: LiveSeedApiopsEntity[];
+  backends: LiveSeedApiopsEntity[];
   /** The instance's identities and role assignments; absent = identity left as the emulator starts (off). */
   identity?: LiveSeedIdentity;
 }

@@ -168,7 +168,9 @@ export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveStat
   }
 
   // A policy under an API, operation, product or workspace live lacks: ARM would refuse it.
-  if (live.parents) problems.push(...checkParents(planned.state, live.parents));
+  // A workspace's named value or backend likewise, when the tree manages its kind.
+  const managedEntities = desired.entities && live.entities ? [...desired.entities.resources.values()].filter((r) => desired.entities!.managed.has(r.kind)) : [];
+  if (live.parents) problems.push(...checkParents(planned.state, live.parents, managedEntities));
 
   // Reference checks need the live names: a snapshot has none.
   if (live.names && desired.documents) {

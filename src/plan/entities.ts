@@ -154,6 +154,12 @@ export function secretsToRead(desired: DesiredEntities | undefined): string[] {
     .map((r) => r.address);
 }
 
+/** The workspaces the tree's managed named values and backends belong to. */
+export function entityWorkspaces(desired: DesiredEntities | undefined): string[] {
+  if (!desired) return [];
+  return [...new Set([...desired.resources.values()].filter((r) => r.workspace !== undefined && desired.managed.has(r.kind)).map((r) => r.workspace!))];
+}
+
 /** A desired change's properties as apply writes them: tokens resolved from `env`; `missing` names those it lacks. */
 export function resolvedContent(change: Change, env: Env): { props: Props; missing: string[]; tokens: string[] } {
   const raw = JSON.parse(change.desired!.xml) as Props;

@@ -8,6 +8,7 @@
 import { addressKey } from '../model/address.js';
 import { closestName } from '../model/closest-name.js';
 import type { Diagnostic, State } from '../model/index.js';
+import type { EntityResource } from '../model/entities.js';
 import { parentListed, policyParents, type LiveParents, type PolicyParent } from '../model/live.js';
 
 const WHAT: Record<PolicyParent['kind'], { one: string; many: string }> = {
@@ -18,11 +19,13 @@ const WHAT: Record<PolicyParent['kind'], { one: string; many: string }> = {
 };
 
 /** One error per desired policy or fragment whose outermost missing parent is named (with the nearest live name, if one is close). */
-export function checkParents(desired: State, parents: LiveParents): Diagnostic[] {
+export function checkParents(desired: State, parents: LiveParents, entities: Iterable<EntityResource> = []): Diagnostic[] {
   const problems: Diagnostic[] = [];
-  const resources = [...desired.resources.values()].sort((a, b) => (addressKey(a.address) < addressKey(b.address) ? -1 : 1));
+  const resources = [...desired.resources.values(), ...entities].sort((a, b) => (addressKey(a.address) < addressKey(b.address) ? -1 : 1));
   for (const r of resources) {
-    const chain = policyParents(r.address);
+    // A workspace's named value or backend needs its workspace (ARM's 404 otherwise, as for a policy).
+    const entity = r.type === 'entity' ? (r.kind === 'namedValue' ? 'named value' : 'backend') : undefined;
+    const chain = r.type === 'entity' ? (r.workspace !== undefined ? [{ kind: 'workspace' as const, collection: 'workspaces', name: r.workspace }] : []) : policyParents(r.address);
     for (let i = 0; i < chain.length; i++) {
       const parent = chain[i]!;
       const listed = parentListed(parents, parent);
@@ -41,11 +44,11 @@ export function checkParents(desired: State, parents: LiveParents): Diagnostic[]
         severity: 'error',
         rule: 'missing-parent',
         file: r.file ?? r.address,
-        line: 1,
+        line: (r.type === 'entity' && r.line) || 1,
         column: 1,
         address: r.address,
         message:
-          `${what.one} \`${parent.name}\`${outer} does not exist in \`${parents.service}\`, so ARM refuses this policy (404)` +
+          `${what.one} \`${parent.name}\`${outer} does not exist in \`${parents.service}\`, so ARM refuses this ${entity ?? 'policy'} (404)` +
           (near ? ` — did you mean \`${near}\`?` : '') +
           `; create the ${what.one} first (or rename this folder to one that exists) — this tool deploys policies, not ${what.many}.`,
       });
