@@ -65,22 +65,59 @@ test('with the role (the sample as it is) the plan is clean; apply grants it bef
   expect(again.stdout + again.stderr).not.toContain('key-vault-status');
 }, 120_000);
 
-test("a live Key Vault value whose last refresh failed is a plan warning with Key Vault's reason", async () => {
+describe('a live Key Vault value whose last read failed (the instance had no identity to read it with)', () => {
   const kv = JSON.stringify({ properties: { displayName: 'kv-value', secret: true, keyVault: { secretIdentifier: 'https://kv-other.vault.azure.net/secrets/s' } } });
-  // Live: the value exists, but the instance has no identity to read it with.
-  emu = await startEmulator({ seedDir: makeTree({ 'policy.xml': policy(), 'named values/kv-value/namedValueInformation.json': kv }) });
-  expect((await stored('namedValues/kv-value'))?.keyVault?.lastStatus?.code).not.toBe('Success');
-  const tree = makeTree({
-    'policy.xml': policy(),
-    'named values/kv-value/namedValueInformation.json': kv,
-    'identity.yaml': `identity:\n  systemAssigned: true\nroleAssignments:\n  - identity: system\n    role: Key Vault Secrets User\n    scope: ${VAULT.replace('kv-apim-demo', 'kv-other')}\n`,
+  const grant = `identity:\n  systemAssigned: true\nroleAssignments:\n  - identity: system\n    role: Key Vault Secrets User\n    scope: ${VAULT.replace('kv-apim-demo', 'kv-other')}\n`;
+  beforeEach(async () => {
+    emu = await startEmulator({ seedDir: makeTree({ 'policy.xml': policy(), 'named values/kv-value/namedValueInformation.json': kv }) });
+    expect((await stored('namedValues/kv-value'))?.keyVault?.lastStatus?.code).toBe('IdentityNotFound');
   });
-  const plan = await cli(emu, ['plan', '--policies', tree]);
-  expect(plan.stdout + plan.stderr).toMatch(/named values\/kv-value\/namedValueInformation\.json:\d+:1: warning: APIM could not refresh this secret from Key Vault: \S+.*\[key-vault-status\]/);
-  // How to have APIM read it at once, once the access is there: ARM's refreshSecret on this instance.
-  const service = `/subscriptions/${emu.ready.subscriptionId}/resourceGroups/${emu.ready.resourceGroup}/providers/Microsoft.ApiManagement/service/${emu.ready.serviceName}`;
-  expect(plan.stdout + plan.stderr).toContain(`az rest --method post --url "${emu.ready.armEndpoint}${service}/namedValues/kv-value/refreshSecret?api-version=2024-05-01"`);
-}, 120_000);
+
+  test("a tree that does not manage the identity: a warning with Key Vault's reason and the refreshSecret command; nothing to write", async () => {
+    const plan = await cli(emu, ['plan', '--policies', makeTree({ 'policy.xml': policy(), 'named values/kv-value/namedValueInformation.json': kv }), '--detailed-exitcode']);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout + plan.stderr).toMatch(
+      /named values\/kv-value\/namedValueInformation\.json:\d+:1: warning: APIM could not refresh this secret from Key Vault: IdentityNotFound.*\[key-vault-status\]/,
+    );
+    // How to have APIM read it at once, once the access is there: ARM's refreshSecret on this instance.
+    const service = `/subscriptions/${emu.ready.subscriptionId}/resourceGroups/${emu.ready.resourceGroup}/providers/Microsoft.ApiManagement/service/${emu.ready.serviceName}`;
+    expect(plan.stdout + plan.stderr).toContain(`az rest --method post --url "${emu.ready.armEndpoint}${service}/namedValues/kv-value/refreshSecret?api-version=2024-05-01"`);
+  }, 120_000);
+
+  test('a plan that grants the access writes the unchanged value again after the grant, saying why; APIM then reads it; a re-plan is clean', async () => {
+    const tree = makeTree({ 'policy.xml': policy(), 'named values/kv-value/namedValueInformation.json': kv, 'identity.yaml': grant });
+    const planFile = join(makeTree({}), 'plan.json');
+    const plan = await cli(emu, ['plan', '--policies', tree, '--out', planFile, '--detailed-exitcode']);
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toMatch(/^~ namedValues\/kv-value \(update, /m);
+    expect(plan.stdout).toContain('read again from Key Vault: its last read failed (IdentityNotFound); this plan grants the access it lacked, and APIM reads the secret when the value is written');
+    expect(plan.stdout + plan.stderr).not.toContain('key-vault-status');
+    const apply = await cli(emu, ['apply', '--plan', planFile]);
+    expect(apply.code).toBe(0);
+    const done = apply.stdout.split('\n').filter((l) => /… done$/.test(l));
+    expect(done.findIndex((l) => l.includes('update namedValues/kv-value'))).toBeGreaterThan(done.findIndex((l) => l.includes('Key Vault Secrets User')));
+    expect((await stored('namedValues/kv-value'))?.keyVault?.lastStatus?.code).toBe('Success');
+    const again = await cli(emu, ['plan', '--policies', tree, '--detailed-exitcode']);
+    expect([again.code, again.stdout]).toEqual([0, expect.stringMatching(/^No changes\./)]);
+  }, 120_000);
+
+  test('a saved plan to read it again is refused once the value has been read since (live is no longer what the plan saw)', async () => {
+    const tree = makeTree({ 'policy.xml': policy(), 'named values/kv-value/namedValueInformation.json': kv, 'identity.yaml': grant });
+    const planFile = join(makeTree({}), 'plan.json');
+    expect((await cli(emu, ['plan', '--policies', tree, '--out', planFile])).code).toBe(0);
+    // APIM read it since (its own refresh, or someone's): live's status is Success now.
+    const value = (await stored('namedValues/kv-value'))!;
+    await admin(emu, 'POST', 'edit', {
+      address: 'namedValues/kv-value',
+      value: { ...value, keyVault: { ...value.keyVault, lastStatus: { code: 'Success', timeStampUtc: new Date().toISOString() } } },
+    });
+    const before = (await log()).length;
+    const stale = await cli(emu, ['apply', '--plan', planFile]);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain('namedValues/kv-value: its diff does not match its content and what is live');
+    expect(armWrites((await log()).slice(before))).toEqual([]);
+  }, 120_000);
+});
 
 describe('a role this apply grants takes minutes to reach Key Vault (emulated: keyVaultDenials refuses that many reads)', () => {
   const puts = async (address: string) => (await log()).filter((e) => e.method === 'PUT' && e.path.toLowerCase().endsWith(`/${address}`.toLowerCase()));

@@ -21,6 +21,7 @@ import { newSecretSalt, secretHasher } from './secrets.js';
 import type { DesiredEntities, EntityResource, EntityState } from '../model/entities.js';
 import { deleteGuards } from './delete-guards.js';
 import { checkEntityAccess, keyVaultStatusProblems } from './entity-access.js';
+import { valuesToReadAgain } from './key-vault-reread.js';
 import { workspaceQualified } from '../model/kinds.js';
 import { checkParents } from './parents.js';
 import { checkReferences } from './references.js';
@@ -116,6 +117,8 @@ function identitiesAfterApply(manifest: IdentityManifest | undefined, identity: 
   return {
     clients: new Map(infos.map((u) => [lower(u.clientId), label(u)])),
     principals: new Map(infos.map((u) => [lower(u.principalId), { clientId: u.clientId, label: label(u) }])),
+    /** Client ID → the alias and resource ID of each user-assigned identity. */
+    byClient: new Map(infos.map((u) => [lower(u.clientId), { alias: label(u), resourceId: u.resourceId }])),
   };
 }
 
@@ -153,12 +156,18 @@ export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveStat
   let changes = comparePolicies(planned, { ...live, state: only(live.state, keys) });
   const problems: Diagnostic[] = [...(settings.problems ?? [])];
 
+  // The identity and its role assignments (merged into the changes below, first and last).
+  const identity = desired.identity && live.rbac ? planIdentity(desired.identity, live.rbac, settings.guardrails ?? { allowPrivilegedRoles: false, allowedScopes: [] }) : undefined;
+
   // Named values and backends: the kinds the tree manages, all of them (one list each; a scoped plan too).
   let salt: string | undefined;
+  let readAgain = new Set<string>();
   if (desired.entities && live.entities) {
     const hasher = secretHasher(settings.secretSalt ?? newSecretSalt());
     const env = Object.fromEntries(desired.secrets ?? []);
-    const entityChanges = compareEntities(desired.entities, live.entities, { env, hasher, ...(live.entitySecrets ? { live: live.entitySecrets } : {}) });
+    const managedNow = [...desired.entities.resources.values()].filter((r) => desired.entities!.managed.has(r.kind));
+    readAgain = valuesToReadAgain(managedNow, live.entities, identity ? [...identity.first, ...identity.last] : [], identitiesAfterApply(desired.identity, live.rbac, live.attached ?? []).byClient);
+    const entityChanges = compareEntities(desired.entities, live.entities, { env, hasher, ...(live.entitySecrets ? { live: live.entitySecrets } : {}) }, readAgain);
     // Apply makes the same marks again (secret values, live and from the environment) with the plan's salt.
     if (entityChanges.some((c) => c.action !== 'noop')) salt = hasher.salt;
     changes = sortChanges([...changes, ...entityChanges]);
@@ -191,8 +200,7 @@ export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveStat
     problems.push(...checkReferences(changing, desired.documents, { fragments, namedValues, backends, identities }));
   }
 
-  if (desired.identity && live.rbac) {
-    const identity = planIdentity(desired.identity, live.rbac, settings.guardrails ?? { allowPrivilegedRoles: false, allowedScopes: [] });
+  if (identity) {
     changes = [...identity.first, ...changes, ...identity.last];
     problems.push(...identity.problems);
   } else if (desired.identity && settings.source.kind === 'snapshot') problems.push(identityNotPlanned(desired.identity));
@@ -224,7 +232,9 @@ export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveStat
         ? (id: string, workspace?: string) =>
             `${source.armEndpoint.replace(/\/+$/, '')}${source.serviceId}${workspace !== undefined ? `/workspaces/${workspace}` : ''}/namedValues/${id}/refreshSecret?api-version=2024-05-01`
         : undefined;
-    problems.push(...keyVaultStatusProblems({ resources: new Map(managed.map((r) => [addressKey(r.address), r])) }, live.entities, refreshUrl));
+    // A value this plan writes again (key-vault-reread.ts) needs no warning: the plan says why it is written.
+    const warned = managed.filter((r) => !readAgain.has(addressKey(r.address)));
+    problems.push(...keyVaultStatusProblems({ resources: new Map(warned.map((r) => [addressKey(r.address), r])) }, live.entities, refreshUrl));
   }
 
   const count = (action: Change['action']) => changes.filter((c) => c.action === action).length;

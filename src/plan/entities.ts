@@ -18,6 +18,7 @@ import { diffCanonical } from '../policy-xml/index.js';
 import { UNREADABLE_SECRET, type SecretHasher } from './secrets.js';
 import { sha256 } from './policies.js';
 import { stableJson } from './integrity.js';
+import { readAgainNote } from './key-vault-reread.js';
 
 type Json = unknown;
 type Props = Record<string, Json>;
@@ -114,7 +115,7 @@ export interface EntitySecrets {
  * Compares the desired named values and backends with live, for the kinds the tree manages only.
  * Changes are not sorted (computePlan orders the whole plan).
  */
-export function compareEntities(desired: DesiredEntities, live: EntityState, secrets: EntitySecrets): Change[] {
+export function compareEntities(desired: DesiredEntities, live: EntityState, secrets: EntitySecrets, readAgain: ReadonlySet<string> = new Set()): Change[] {
   const out: Change[] = [];
   const keys = new Set<string>();
   for (const [key, r] of desired.resources) if (desired.managed.has(r.kind)) keys.add(key);
@@ -126,7 +127,13 @@ export function compareEntities(desired: DesiredEntities, live: EntityState, sec
     const after = want ? desiredView(r.kind, want.properties, secrets.env, secrets.hasher) : undefined;
     const before = have ? liveView(r.kind, have.properties, want?.properties, secrets.live?.get(key), secrets.hasher) : undefined;
     const d = entityDiff(r.address, before, after);
-    const action: Change['action'] = !have ? 'create' : !want ? 'delete' : d.before === d.after ? 'noop' : 'update';
+    let action: Change['action'] = !have ? 'create' : !want ? 'delete' : d.before === d.after ? 'noop' : 'update';
+    // Unchanged, but its last Key Vault read failed and this plan grants the access: written again (key-vault-reread.ts).
+    const note = action === 'noop' && readAgain.has(key) ? readAgainNote(have!.properties) : undefined;
+    if (note) {
+      action = 'update';
+      d.patch = note;
+    }
     const change: Change = { address: r.address, action, resourceType: r.kind };
     if (want?.file) change.file = want.file;
     if (want?.line !== undefined && want.file) change.line = want.line;
