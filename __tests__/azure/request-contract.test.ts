@@ -62,8 +62,9 @@ test('plan, apply (policies, fragments, identity, deletes), extract and a destru
   const plan = await cli(emu, ['plan', '--policies', tree, '--out', planFile]);
   expect(plan.stderr).not.toMatch(/error/i);
   // Creates: the global policy, the audit fragment, the three role assignments (the Key Vault one for
-  // the sample's logic-callback-sig among them); updates: identity, orders policy, correlation.
-  expect(plan.stdout).toMatch(/Plan: 5 to create, 3 to update, 1 to delete/);
+  // the sample's logic-callback-sig among them); updates: identity, orders policy, correlation, and
+  // logic-callback-sig written again (its last read failed; the plan grants the role).
+  expect(plan.stdout).toMatch(/Plan: 5 to create, 4 to update, 1 to delete/);
   const apply = await cli(emu, ['apply', '--plan', planFile, '--allow-deletes']);
   expect(apply.code).toBe(0);
   expect((await cli(emu, ['extract', '--out', join(makeTree({}), 'extracted')])).code).toBe(0);
@@ -111,6 +112,8 @@ test('plan, apply (policies, fragments, identity, deletes), extract and a destru
     'Policy_CreateOrUpdate (all scopes)',
     'Policy_Delete (all scopes)',
     'PolicyFragment_CreateOrUpdate',
+    'NamedValue_CreateOrUpdate',
+    'NamedValue_ListValue',
     'RoleAssignments_Create',
     'RoleAssignments_Delete',
     'RoleAssignments_ListForScope',
@@ -120,8 +123,8 @@ test('plan, apply (policies, fragments, identity, deletes), extract and a destru
 
   // Beyond the spec, what this tool promises: an update or delete names the ETag it planned against; a create sends none.
   const writes = calls.filter((c) => ['PUT', 'DELETE'].includes(c.method) && /Microsoft\.ApiManagement/i.test(c.path));
-  // global policy and audit fragment created, orders policy and correlation fragment updated, chat policy deleted
-  expect(writes.length).toBe(5);
+  // global policy and audit fragment created, orders policy, correlation fragment and logic-callback-sig updated, chat policy deleted
+  expect(writes.length).toBe(6);
   for (const w of writes) {
     if (w.status === 201) expect([w.path, w.ifMatch]).toEqual([w.path, undefined]);
     else expect([w.path, w.ifMatch]).toEqual([w.path, expect.stringMatching(/^"[^"*]+"$/)]);
