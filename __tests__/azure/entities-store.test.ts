@@ -8,7 +8,6 @@
  */
 import { ApiManagementClient, getContinuationToken } from '@azure/arm-apimanagement';
 import { RestError, type PipelinePolicy } from '@azure/core-rest-pipeline';
-import { ClientAssertionCredential } from '@azure/identity';
 import { startSeededEmulator as startEmulator } from '../../src/cli/emulator-seed.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { ArmPolicyStore, armClientOptions } from '../../src/azure/apim.js';
@@ -17,7 +16,7 @@ import { ArmLiveReader } from '../../src/azure/live-reader.js';
 import { ArmIdentityStore } from '../../src/azure/identity.js';
 import { createArmScheduler } from '../../src/azure/scheduler.js';
 import { PreconditionFailed } from '../../src/model/live-errors.js';
-import { admin, raw } from '../helpers/emulator.js';
+import { admin, emulatorCredential } from '../helpers/emulator.js';
 import { makeTree, policy } from '../helpers/tree.js';
 
 const SECRET = 'seeded-secret-value-7f3a';
@@ -44,17 +43,7 @@ beforeEach(async () => {
       'backends/orders/backendInformation.json': info({ url: 'https://orders.example.com/api', protocol: 'http', description: 'Orders' }),
     }),
   });
-  const credential = new ClientAssertionCredential(
-    emu.ready.tenantId,
-    emu.ready.clientId,
-    async () => {
-      const r = await raw(emu, 'GET', `${emu.ready.env.ACTIONS_ID_TOKEN_REQUEST_URL}&audience=${encodeURIComponent('api://AzureADTokenExchange')}`, {
-        headers: { Authorization: `Bearer ${emu.ready.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` },
-      });
-      return r.body.value as string;
-    },
-    { authorityHost: emu.ready.env.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: true, tlsOptions: { ca: emu.caCert } },
-  );
+  const credential = emulatorCredential(emu);
   const target = { armEndpoint: emu.ready.armEndpoint, subscriptionId: emu.ready.subscriptionId, resourceGroup: emu.ready.resourceGroup, serviceName: emu.ready.serviceName };
   const scheduler = createArmScheduler();
   const lose: PipelinePolicy = {

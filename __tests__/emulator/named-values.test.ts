@@ -3,7 +3,6 @@
  * addendum describe them: driven through the `RouteHandler` seam (the policy routes, which ask the
  * named-value routes first), and once over HTTPS with the real `@azure/arm-apimanagement` client.
  */
-import { ClientAssertionCredential } from '@azure/identity';
 import { ApiManagementClient } from '@azure/arm-apimanagement';
 import { createPolicyRoutes, policyRoutes } from '../../src/emulator/arm-policies.js';
 import { seedIdentity } from '../../src/emulator/arm-rbac.js';
@@ -14,7 +13,7 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator/server.j
 import { createEmulatorState } from '../../src/emulator/state.js';
 import type { EmulatorRequest, EmulatorResponse, EmulatorState, RouteHandler } from '../../src/emulator/types.js';
 import type { LiveSeed } from '../../src/model/seed.js';
-import { raw } from '../helpers/emulator.js';
+import { emulatorCredential, emulatorClient } from '../helpers/emulator.js';
 
 const BASE = 'https://127.0.0.1:8443';
 const SUB = 'sub-1';
@@ -362,23 +361,8 @@ describe('over HTTPS with the real @azure/arm-apimanagement client', () => {
 
   beforeAll(async () => {
     emu = await startEmulator({ port: 0 });
-    const credential = new ClientAssertionCredential(
-      emu.ready.tenantId,
-      emu.ready.clientId,
-      async () => {
-        const r = await raw(emu, 'GET', `${emu.ready.env.ACTIONS_ID_TOKEN_REQUEST_URL}&audience=${encodeURIComponent('api://AzureADTokenExchange')}`, {
-          headers: { Authorization: `Bearer ${emu.ready.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` },
-        });
-        return r.body.value as string;
-      },
-      { authorityHost: emu.ready.env.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: true, tlsOptions: { ca: emu.caCert } },
-    );
-    client = new ApiManagementClient(credential, emu.ready.subscriptionId, {
-      endpoint: emu.ready.armEndpoint,
-      credentialScopes: ['https://management.azure.com/.default'],
-      tlsOptions: { ca: emu.caCert },
-      retryOptions: { maxRetries: 0 },
-    });
+    const credential = emulatorCredential(emu);
+    client = emulatorClient(emu, credential);
   });
   afterAll(async () => {
     await emu?.close();

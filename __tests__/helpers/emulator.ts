@@ -3,6 +3,8 @@
  * passed as `ca`, since NODE_EXTRA_CA_CERTS cannot change after the test process starts.
  */
 import { request } from 'node:https';
+import { ApiManagementClient } from '@azure/arm-apimanagement';
+import { ClientAssertionCredential, type TokenCredential } from '@azure/identity';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { runCliAsync } from './run.js';
 
@@ -80,4 +82,32 @@ export function cliAgainst(emu: RunningEmulator, args: string[], env: NodeJS.Pro
  */
 export function armWrites<T extends { method: string; path: string }>(log: readonly T[]): T[] {
   return log.filter((e) => e.method !== 'GET' && e.method !== 'HEAD' && !/\/listValue$/i.test(e.path) && /^\/subscriptions\//i.test(e.path));
+}
+
+/**
+ * The credential a workflow's SDK client gets against the emulator: GitHub's OIDC token (from the
+ * emulator's GitHub fake) exchanged at its Entra ID for an ARM token, over HTTPS with its CA.
+ */
+export function emulatorCredential(emu: RunningEmulator): ClientAssertionCredential {
+  return new ClientAssertionCredential(
+    emu.ready.tenantId,
+    emu.ready.clientId,
+    async () => {
+      const r = await raw(emu, 'GET', `${emu.ready.env.ACTIONS_ID_TOKEN_REQUEST_URL}&audience=${encodeURIComponent('api://AzureADTokenExchange')}`, {
+        headers: { Authorization: `Bearer ${emu.ready.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` },
+      });
+      return r.body.value as string;
+    },
+    { authorityHost: emu.ready.env.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: true, tlsOptions: { ca: emu.caCert } },
+  );
+}
+
+/** The real `@azure/arm-apimanagement` client against the emulator, without the SDK's retries (a test sees every answer). */
+export function emulatorClient(emu: RunningEmulator, credential: TokenCredential = emulatorCredential(emu)): ApiManagementClient {
+  return new ApiManagementClient(credential, emu.ready.subscriptionId, {
+    endpoint: emu.ready.armEndpoint,
+    credentialScopes: ['https://management.azure.com/.default'],
+    tlsOptions: { ca: emu.caCert },
+    retryOptions: { maxRetries: 0 },
+  });
 }
