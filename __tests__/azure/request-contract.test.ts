@@ -8,14 +8,13 @@
 import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiManagementClient, getContinuationToken } from '@azure/arm-apimanagement';
-import { ClientAssertionCredential } from '@azure/identity';
 import { armClientOptions } from '../../src/azure/apim.js';
 import { ArmEntityStore } from '../../src/azure/entities.js';
 import { createArmScheduler } from '../../src/azure/scheduler.js';
 import { startSeededEmulator as startEmulator } from '../../src/cli/emulator-seed.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { ARM_CONTRACT, contractViolations, type LoggedCall } from '../helpers/arm-contract.js';
-import { admin, cliAgainst as cli, raw } from '../helpers/emulator.js';
+import { admin, cliAgainst as cli, emulatorCredential } from '../helpers/emulator.js';
 import { edit, makeTree, sampleCopy } from '../helpers/tree.js';
 
 let emu: RunningEmulator;
@@ -24,6 +23,17 @@ afterEach(async () => {
 });
 
 const armCalls = async (): Promise<LoggedCall[]> => ((await admin(emu, 'GET', 'requests')).log as LoggedCall[]).filter((e) => /^\/subscriptions\//i.test(e.path));
+
+/** Every call keeps to the spec (each problem named with its call), and each of `operations` was called. */
+function expectToSpec(calls: LoggedCall[], operations: string[]): void {
+  const broken = calls
+    .map((c) => ({ c, v: contractViolations(c) }))
+    .filter(({ v }) => v.problems.length)
+    .map(({ c, v }) => `${c.method} ${c.path}?${new URLSearchParams(c.query)} → ${v.operation ?? '?'}: ${v.problems.join('; ')}`);
+  expect(broken).toEqual([]);
+  const hit = new Set(calls.map((c) => contractViolations(c).operation));
+  for (const op of operations) expect([op, hit.has(op)]).toEqual([op, true]);
+}
 
 test('the table itself: every row names a distinct operation and matches the paths it is written for', () => {
   expect(new Set(ARM_CONTRACT.map((r) => r.operation)).size).toBe(ARM_CONTRACT.length);
@@ -97,14 +107,7 @@ test('plan, apply (policies, fragments, identity, deletes), extract and a destru
   expect(narrowedApply.code).toBe(0);
 
   const calls = await armCalls();
-  const broken = calls
-    .map((c) => ({ c, v: contractViolations(c) }))
-    .filter(({ v }) => v.problems.length)
-    .map(({ c, v }) => `${c.method} ${c.path}?${new URLSearchParams(c.query)} → ${v.operation ?? '?'}: ${v.problems.join('; ')}`);
-  expect(broken).toEqual([]);
-
-  const hit = new Set(calls.map((c) => contractViolations(c).operation));
-  for (const op of [
+  expectToSpec(calls, [
     'ApiManagementService_Get',
     'ApiManagementService_Update',
     'AllPolicies_ListByService',
@@ -118,8 +121,7 @@ test('plan, apply (policies, fragments, identity, deletes), extract and a destru
     'RoleAssignments_Delete',
     'RoleAssignments_ListForScope',
     'UserAssignedIdentities_Get',
-  ])
-    expect([op, hit.has(op)]).toEqual([op, true]);
+  ]);
 
   // Beyond the spec, what this tool promises: an update or delete names the ETag it planned against; a create sends none.
   const writes = calls.filter((c) => ['PUT', 'DELETE'].includes(c.method) && /Microsoft\.ApiManagement/i.test(c.path));
@@ -144,17 +146,7 @@ test('named values and backends: extract, and the entity store read (listValue),
   });
   expect((await cli(emu, ['extract', '--out', join(makeTree({}), 'extracted')])).code).toBe(0);
 
-  const credential = new ClientAssertionCredential(
-    emu.ready.tenantId,
-    emu.ready.clientId,
-    async () =>
-      (
-        await raw(emu, 'GET', `${emu.ready.env.ACTIONS_ID_TOKEN_REQUEST_URL}&audience=${encodeURIComponent('api://AzureADTokenExchange')}`, {
-          headers: { Authorization: `Bearer ${emu.ready.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` },
-        })
-      ).body.value as string,
-    { authorityHost: emu.ready.env.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: true, tlsOptions: { ca: emu.caCert } },
-  );
+  const credential = emulatorCredential(emu);
   const target = { armEndpoint: emu.ready.armEndpoint, subscriptionId: emu.ready.subscriptionId, resourceGroup: emu.ready.resourceGroup, serviceName: emu.ready.serviceName };
   const scheduler = createArmScheduler();
   const client = new ApiManagementClient(credential, target.subscriptionId, { ...armClientOptions({ target, scheduler }), tlsOptions: { ca: emu.caCert } });
@@ -169,13 +161,7 @@ test('named values and backends: extract, and the entity store read (listValue),
   await store.remove('backends/billing', backend2.etag!);
 
   const calls = await armCalls();
-  const broken = calls
-    .map((c) => ({ c, v: contractViolations(c) }))
-    .filter(({ v }) => v.problems.length)
-    .map(({ c, v }) => `${c.method} ${c.path}?${new URLSearchParams(c.query)} → ${v.operation ?? '?'}: ${v.problems.join('; ')}`);
-  expect(broken).toEqual([]);
-  const hit = new Set(calls.map((c) => contractViolations(c).operation));
-  for (const op of [
+  expectToSpec(calls, [
     'NamedValue_ListByService',
     'Backend_ListByService',
     'NamedValue_Get',
@@ -185,8 +171,7 @@ test('named values and backends: extract, and the entity store read (listValue),
     'NamedValue_Delete',
     'Backend_CreateOrUpdate',
     'Backend_Delete',
-  ])
-    expect([op, hit.has(op)]).toEqual([op, true]);
+  ]);
   // Extract never asks for a secret's value: the only listValue is the store's read of `secret`.
   expect(calls.filter((c) => c.method === 'POST').map((c) => c.path.split('/').slice(-2).join('/'))).toEqual(['secret/listValue']);
 }, 120_000);

@@ -4,16 +4,15 @@
  * with the real `@azure/arm-apimanagement` client.
  */
 import { ApiManagementClient } from '@azure/arm-apimanagement';
-import { policyRoutes } from '../../src/emulator/arm-policies.js';
 import { requestActions } from '../../src/emulator/rbac-enforce.js';
 import { seedState } from '../../src/emulator/seed.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
 import { createEmulatorState } from '../../src/emulator/state.js';
-import type { EmulatorRequest, EmulatorResponse, EmulatorState, RouteHandler } from '../../src/emulator/types.js';
+import type { EmulatorState } from '../../src/emulator/types.js';
 import type { LiveSeed } from '../../src/model/seed.js';
-import { emulatorCredential, emulatorClient } from '../helpers/emulator.js';
+import { emulatorClient } from '../helpers/emulator.js';
+import { routeCall as call } from '../helpers/routes.js';
 
-const BASE = 'https://127.0.0.1:8443';
 const SUB = 'sub-1';
 const S = `/subscriptions/${SUB}/resourceGroups/rg-1/providers/Microsoft.ApiManagement/service/apim-1`;
 const V = '2024-05-01';
@@ -22,26 +21,6 @@ type Body = Record<string, any>;
 
 function freshState(): EmulatorState {
   return createEmulatorState({ subscriptionId: SUB, resourceGroup: 'rg-1', serviceName: 'apim-1', tenantId: 'tenant-1', clientId: 'client-1' });
-}
-
-function request(method: string, url: string, options: { body?: unknown; headers?: Record<string, string> } = {}): EmulatorRequest {
-  const parsed = new URL(url.startsWith('https://') ? url : BASE + url);
-  const query: Record<string, string> = {};
-  parsed.searchParams.forEach((v, k) => (query[k] = v));
-  return {
-    method,
-    path: decodeURIComponent(parsed.pathname),
-    query,
-    headers: options.headers ?? {},
-    body: options.body === undefined ? '' : typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
-    baseUrl: `${parsed.protocol}//${parsed.host}`,
-  };
-}
-
-function call(state: EmulatorState, method: string, url: string, options: { body?: unknown; headers?: Record<string, string> } = {}, handler: RouteHandler = policyRoutes): EmulatorResponse {
-  const res = handler(request(method, url, options), state);
-  if (!res) throw new Error(`no route for ${method} ${url}`);
-  return res;
 }
 
 const be = (id: string) => `${S}/backends/${id}?api-version=${V}`;
@@ -159,8 +138,7 @@ describe('over HTTPS with the real @azure/arm-apimanagement client', () => {
 
   beforeAll(async () => {
     emu = await startEmulator({ port: 0 });
-    const credential = emulatorCredential(emu);
-    client = emulatorClient(emu, credential);
+    client = emulatorClient(emu);
   });
   afterAll(async () => {
     await emu?.close();

@@ -8,10 +8,10 @@ import { createPolicyRoutes, policyRoutes } from '../../src/emulator/arm-policie
 import { parentsOf, storeEntity } from '../../src/emulator/arm-entities.js';
 import { seedFromTree } from '../../src/cli/emulator-seed.js';
 import { createEmulatorState } from '../../src/emulator/state.js';
-import type { EmulatorRequest, EmulatorResponse, EmulatorState, RouteHandler } from '../../src/emulator/types.js';
+import type { EmulatorResponse, EmulatorState, RouteHandler } from '../../src/emulator/types.js';
 import { makeTree, policy } from '../helpers/tree.js';
+import { BASE, routeCall as call, routeRequest as request } from '../helpers/routes.js';
 
-const BASE = 'https://127.0.0.1:8443';
 const S = '/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.ApiManagement/service/apim-1';
 const V = '2024-05-01';
 
@@ -23,27 +23,6 @@ function freshState(): EmulatorState {
     tenantId: 'tenant-1',
     clientId: 'client-1',
   });
-}
-
-/** A request; `url` is a path with an optional query string, or an absolute URL under BASE. */
-function request(method: string, url: string, options: { body?: unknown; headers?: Record<string, string> } = {}): EmulatorRequest {
-  const parsed = new URL(url.startsWith('https://') ? url : BASE + url);
-  const query: Record<string, string> = {};
-  parsed.searchParams.forEach((v, k) => (query[k] = v));
-  return {
-    method,
-    path: decodeURIComponent(parsed.pathname),
-    query,
-    headers: options.headers ?? {},
-    body: options.body === undefined ? '' : typeof options.body === 'string' ? options.body : JSON.stringify(options.body),
-    baseUrl: `${parsed.protocol}//${parsed.host}`,
-  };
-}
-
-function call(state: EmulatorState, method: string, url: string, options: { body?: unknown; headers?: Record<string, string> } = {}, handler: RouteHandler = policyRoutes): EmulatorResponse {
-  const res = handler(request(method, url, options), state);
-  if (!res) throw new Error(`no route for ${method} ${url}`);
-  return res;
 }
 
 type Body = Record<string, any>;

@@ -3,34 +3,17 @@
  * 10.0.0 client (AZURE-CONTRACT.md §0, §1, §2, §6). The throw-away CA is trusted through
  * `tlsOptions: { ca }`; tokens come from the Entra fake through `ClientAssertionCredential`.
  */
-import { ClientAssertionCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { ApiManagementClient, getContinuationToken } from '@azure/arm-apimanagement';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
 import { identityRoutes } from '../../src/emulator/arm-identity.js';
 import { createPolicyRoutes, storePolicy } from '../../src/emulator/arm-policies.js';
 import { storeEntity } from '../../src/emulator/arm-entities.js';
-import { raw } from '../helpers/emulator.js';
+import { emulatorCredential, raw } from '../helpers/emulator.js';
 
 const ARM_SCOPE = 'https://management.azure.com/.default';
 
-function credentialFor(emu: RunningEmulator): ClientAssertionCredential {
-  return new ClientAssertionCredential(
-    emu.ready.tenantId,
-    emu.ready.clientId,
-    async () => {
-      const r = await raw(emu, 'GET', `${emu.ready.env.ACTIONS_ID_TOKEN_REQUEST_URL}&audience=${encodeURIComponent('api://AzureADTokenExchange')}`, {
-        headers: { Authorization: `Bearer ${emu.ready.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` },
-      });
-      if (r.status !== 200) throw new Error(`OIDC fake: ${r.status}`);
-      return r.body.value as string;
-    },
-    { authorityHost: emu.ready.env.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: true, tlsOptions: { ca: emu.caCert } },
-  );
-}
-
-type TokenCredential = ConstructorParameters<typeof ApiManagementClient>[0];
-
-function clientFor(emu: RunningEmulator, credential: TokenCredential = credentialFor(emu), maxRetries = 0): ApiManagementClient {
+function clientFor(emu: RunningEmulator, credential: TokenCredential = emulatorCredential(emu), maxRetries = 0): ApiManagementClient {
   return new ApiManagementClient(credential, emu.ready.subscriptionId, {
     endpoint: emu.ready.armEndpoint,
     credentialScopes: [ARM_SCOPE],
@@ -206,7 +189,7 @@ test('invalid policy XML → RestError 400 ValidationError whose details name th
 });
 
 test('429 + Retry-After: the SDK retry policy waits and succeeds; the log shows 429 then 200', async () => {
-  const retrying = clientFor(emu, credentialFor(emu), 2);
+  const retrying = clientFor(emu, emulatorCredential(emu), 2);
   await retrying.policy.get(rg, svc, 'policy'); // token acquired before throttling
   const set = await raw(emu, 'POST', `${emu.ready.adminUrl}faults`, {
     body: JSON.stringify({ throttle: { readBurst: 2, readRate: 1, writeBurst: 2, writeRate: 1 } }),
@@ -239,7 +222,7 @@ test('a token the emulator did not issue → 401', async () => {
   // A well-formed token issued by a different emulator instance is not accepted either.
   const other = await startEmulator({ port: 0 });
   try {
-    const otherToken = (await credentialFor(other).getToken(ARM_SCOPE))!.token;
+    const otherToken = (await emulatorCredential(other).getToken(ARM_SCOPE))!.token;
     const foreign = clientFor(emu, { getToken: async () => ({ token: otherToken, expiresOnTimestamp: Date.now() + 3600_000 }) });
     await expect(foreign.policy.get(rg, svc, 'policy')).rejects.toMatchObject({ statusCode: 401 });
   } finally {

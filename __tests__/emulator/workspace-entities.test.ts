@@ -7,16 +7,15 @@
  * client's `workspaceNamedValue` / `workspaceBackend` groups.
  */
 import { ApiManagementClient } from '@azure/arm-apimanagement';
-import { policyRoutes } from '../../src/emulator/arm-policies.js';
 import { storeEntity } from '../../src/emulator/arm-entities.js';
 import { seedState } from '../../src/emulator/seed.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
 import { createEmulatorState } from '../../src/emulator/state.js';
-import type { EmulatorRequest, EmulatorResponse, EmulatorState } from '../../src/emulator/types.js';
+import type { EmulatorResponse, EmulatorState } from '../../src/emulator/types.js';
 import type { LiveSeed } from '../../src/model/seed.js';
-import { emulatorCredential, emulatorClient } from '../helpers/emulator.js';
+import { emulatorClient } from '../helpers/emulator.js';
+import { BASE, routeCall as call } from '../helpers/routes.js';
 
-const BASE = 'https://127.0.0.1:8443';
 const S = `/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.ApiManagement/service/apim-1`;
 const W = `${S}/workspaces/team-a`;
 const V = '2024-05-01';
@@ -30,26 +29,6 @@ function freshState(): EmulatorState {
   const state = emptyState();
   storeEntity(state, 'workspaces/team-a');
   return state;
-}
-
-function request(method: string, url: string, options: { body?: unknown; headers?: Record<string, string> } = {}): EmulatorRequest {
-  const parsed = new URL(BASE + url);
-  const query: Record<string, string> = {};
-  parsed.searchParams.forEach((v, k) => (query[k] = v));
-  return {
-    method,
-    path: decodeURIComponent(parsed.pathname),
-    query,
-    headers: options.headers ?? {},
-    body: options.body === undefined ? '' : JSON.stringify(options.body),
-    baseUrl: `${parsed.protocol}//${parsed.host}`,
-  };
-}
-
-function call(state: EmulatorState, method: string, url: string, options: { body?: unknown; headers?: Record<string, string> } = {}): EmulatorResponse {
-  const res = policyRoutes(request(method, url, options), state);
-  if (!res) throw new Error(`no route for ${method} ${url}`);
-  return res;
 }
 
 /** Completes a long-running answer by polling the operation it names; returns the final status. */
@@ -180,8 +159,7 @@ describe('over HTTPS with the real client (workspaceNamedValue, workspaceBackend
 
   beforeAll(async () => {
     emu = await startEmulator({ port: 0, seed: { policies: [], apis: [], operations: [], products: [], workspaces: [{ address: 'workspaces/team-a' }], namedValues: [], backends: [] } });
-    const credential = emulatorCredential(emu);
-    client = emulatorClient(emu, credential);
+    client = emulatorClient(emu);
   });
   afterAll(async () => {
     await emu?.close();

@@ -96,6 +96,7 @@ export function emulatorCredential(emu: RunningEmulator): ClientAssertionCredent
       const r = await raw(emu, 'GET', `${emu.ready.env.ACTIONS_ID_TOKEN_REQUEST_URL}&audience=${encodeURIComponent('api://AzureADTokenExchange')}`, {
         headers: { Authorization: `Bearer ${emu.ready.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}` },
       });
+      if (r.status !== 200) throw new Error(`OIDC fake: ${r.status}`);
       return r.body.value as string;
     },
     { authorityHost: emu.ready.env.AZURE_AUTHORITY_HOST, disableInstanceDiscovery: true, tlsOptions: { ca: emu.caCert } },

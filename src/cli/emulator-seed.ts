@@ -122,17 +122,16 @@ export async function loadLiveSeed(dir: string, env: Readonly<Record<string, str
     throw new Error(`cannot seed from ${dir}:\n` + errors.map((d) => `  ${d.file}:${d.line}:${d.column}: ${d.message}`).join('\n'));
   }
   const tokens: Record<string, string> = {};
+  // One collection of the service and of each workspace.
+  const collection = (folder: string, file: string) => [
+    ...apiopsEntities(dir, folder, file, env, tokens),
+    ...folders(dir, 'workspaces').flatMap((w) => apiopsEntities(join(dir, 'workspaces', w), folder, file, env, tokens, w)),
+  ];
   const seed: LiveSeed = {
     policies: [...tree.state.resources.values()].map((r) => ({ address: r.address, xml: r.xml, ...(r.description !== undefined ? { description: r.description } : {}) })),
     ...seedEntities(dir),
-    namedValues: [
-      ...apiopsEntities(dir, 'named values', 'namedValueInformation.json', env, tokens),
-      ...folders(dir, 'workspaces').flatMap((w) => apiopsEntities(join(dir, 'workspaces', w), 'named values', 'namedValueInformation.json', env, tokens, w)),
-    ],
-    backends: [
-      ...apiopsEntities(dir, 'backends', 'backendInformation.json', env, tokens),
-      ...folders(dir, 'workspaces').flatMap((w) => apiopsEntities(join(dir, 'workspaces', w), 'backends', 'backendInformation.json', env, tokens, w)),
-    ],
+    namedValues: collection('named values', 'namedValueInformation.json'),
+    backends: collection('backends', 'backendInformation.json'),
   };
   const m = identity.manifest;
   if (m) {

@@ -23,9 +23,20 @@ export interface EntityAccessOptions {
 }
 
 /** The Key Vault reference of a named value, when it has one. */
-function keyVaultOf(e: EntityResource): { secretIdentifier: string; identityClientId?: string; lastStatus?: Record<string, unknown> } | undefined {
-  const kv = e.properties['keyVault'];
-  if (e.kind !== 'namedValue' || !kv || typeof kv !== 'object') return undefined;
+function keyVaultOf(e: EntityResource): KeyVaultReference | undefined {
+  return e.kind === 'namedValue' ? keyVaultReference(e.properties) : undefined;
+}
+
+export interface KeyVaultReference {
+  secretIdentifier: string;
+  identityClientId?: string;
+  lastStatus?: Record<string, unknown>;
+}
+
+/** The `keyVault` reference in a named value's properties (the tree's or live's), when it has one. */
+export function keyVaultReference(properties: Record<string, unknown>): KeyVaultReference | undefined {
+  const kv = properties['keyVault'];
+  if (!kv || typeof kv !== 'object') return undefined;
   const { secretIdentifier, identityClientId, lastStatus } = kv as Record<string, unknown>;
   if (typeof secretIdentifier !== 'string') return undefined;
   return {

@@ -156,6 +156,10 @@ export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveStat
   let changes = comparePolicies(planned, { ...live, state: only(live.state, keys) });
   const problems: Diagnostic[] = [...(settings.problems ?? [])];
 
+  // The tree's named values and backends of the kinds it manages (its folder exists).
+  const managed = desired.entities ? [...desired.entities.resources.values()].filter((r) => desired.entities!.managed.has(r.kind)) : [];
+  // The user-assigned identities the instance has once applied (reference, Key Vault and read-again checks).
+  const identitiesAfter = identitiesAfterApply(desired.identity, live.rbac, live.attached ?? []);
   // The identity and its role assignments (merged into the changes below, first and last).
   const identity = desired.identity && live.rbac ? planIdentity(desired.identity, live.rbac, settings.guardrails ?? { allowPrivilegedRoles: false, allowedScopes: [] }) : undefined;
 
@@ -165,8 +169,7 @@ export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveStat
   if (desired.entities && live.entities) {
     const hasher = secretHasher(settings.secretSalt ?? newSecretSalt());
     const env = Object.fromEntries(desired.secrets ?? []);
-    const managedNow = [...desired.entities.resources.values()].filter((r) => desired.entities!.managed.has(r.kind));
-    readAgain = valuesToReadAgain(managedNow, live.entities, identity ? [...identity.first, ...identity.last] : [], identitiesAfterApply(desired.identity, live.rbac, live.attached ?? []).byClient);
+    readAgain = valuesToReadAgain(managed, live.entities, identity ? [...identity.first, ...identity.last] : [], identitiesAfter.byClient);
     const entityChanges = compareEntities(desired.entities, live.entities, { env, hasher, ...(live.entitySecrets ? { live: live.entitySecrets } : {}) }, readAgain);
     // Apply makes the same marks again (secret values, live and from the environment) with the plan's salt.
     if (entityChanges.some((c) => c.action !== 'noop')) salt = hasher.salt;
@@ -178,8 +181,7 @@ export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveStat
 
   // A policy under an API, operation, product or workspace live lacks: ARM would refuse it.
   // A workspace's named value or backend likewise, when the tree manages its kind.
-  const managedEntities = desired.entities && live.entities ? [...desired.entities.resources.values()].filter((r) => desired.entities!.managed.has(r.kind)) : [];
-  if (live.parents) problems.push(...checkParents(planned.state, live.parents, managedEntities));
+  if (live.parents) problems.push(...checkParents(planned.state, live.parents, live.entities ? managed : []));
 
   // Reference checks need the live names: a snapshot has none.
   if (live.names && desired.documents) {
@@ -191,10 +193,10 @@ export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveStat
       .filter((c) => c.action === 'create' || c.action === 'update')
       .map((c) => planned.state.resources.get(addressKey(c.address)))
       .filter((r): r is PolicyResource => !!r);
-    const identities = { ...identitiesAfterApply(desired.identity, live.rbac, live.attached ?? []), namedValueValues: live.names.namedValueValues };
+    const identities = { ...identitiesAfter, namedValueValues: live.names.namedValueValues };
     // What exists once the plan is applied: live's, and the tree's named values and backends (this plan creates them first).
     const deleted = new Set(changes.filter((c) => c.action === 'delete').map((c) => addressKey(c.address)));
-    const desiredEntities = desired.entities && { resources: new Map([...desired.entities.resources].filter(([, r]) => desired.entities!.managed.has(r.kind))) };
+    const desiredEntities = { resources: new Map(managed.map((r) => [addressKey(r.address), r])) };
     const namedValues = new Set([...live.names.namedValues, ...entityNames([live.entities, desiredEntities], 'namedValue', deleted)]);
     const backends = new Set([...live.names.backends, ...entityNames([live.entities, desiredEntities], 'backend', deleted)]);
     problems.push(...checkReferences(changing, desired.documents, { fragments, namedValues, backends, identities }));
@@ -223,9 +225,7 @@ export function computePlan(desired: PlanDesired, live: PlanSide & Omit<LiveStat
   // Never delete a fragment, named value or backend that something remaining still uses.
   problems.push(...deleteGuards(changes, after, desired.documents, entitiesAfter));
   if (desired.entities && live.entities) {
-    const managed = [...desired.entities.resources.values()].filter((r) => desired.entities!.managed.has(r.kind));
-    const { clients } = identitiesAfterApply(desired.identity, live.rbac, live.attached ?? []);
-    problems.push(...checkEntityAccess(managed, desired.identity, { clients }));
+    problems.push(...checkEntityAccess(managed, desired.identity, { clients: identitiesAfter.clients }));
     const source = settings.source;
     const refreshUrl =
       source.kind === 'azure'

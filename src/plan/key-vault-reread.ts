@@ -10,42 +10,28 @@
 import { addressKey } from '../model/address.js';
 import type { EntityResource, EntityState } from '../model/entities.js';
 import type { Change } from '../model/index.js';
-import { KV_ADMIN, KV_SECRETS_OFFICER, roleGuid } from '../model/roles.js';
+import { keyVaultReference } from '../model/entity-access.js';
+import { roleGuid } from '../model/roles.js';
+import { scopeResource } from '../model/scope.js';
+import { DATA_PLANES, serviceHostOf } from '../model/services.js';
 
 type Props = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Props => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** The Key Vault data roles that read secrets. */
-const READERS = new Set(['Key Vault Secrets User', KV_SECRETS_OFFICER, KV_ADMIN].map((r) => roleGuid(r)!.toLowerCase()));
-
-/** The reference of a Key Vault named value's properties, with its last status. */
-function keyVaultOf(props: Props): { secretIdentifier: string; identityClientId?: string; lastStatus?: Props } | undefined {
-  const kv = props['keyVault'];
-  if (!isObject(kv) || typeof kv['secretIdentifier'] !== 'string') return undefined;
-  return {
-    secretIdentifier: kv['secretIdentifier'],
-    ...(typeof kv['identityClientId'] === 'string' ? { identityClientId: kv['identityClientId'] } : {}),
-    ...(isObject(kv['lastStatus']) ? { lastStatus: kv['lastStatus'] } : {}),
-  };
-}
+/** The roles that read a Key Vault secret: those the `key-vault-access` check accepts. */
+const READERS = new Set(DATA_PLANES.keyVault.access({ path: '/secrets/s', method: 'GET' }).fits.map((r) => roleGuid(r)!.toLowerCase()));
 
 /** The one-line reason a plan writes again a live Key Vault value whose last read failed; undefined when it did not fail. */
 export function readAgainNote(live: Props): string | undefined {
-  const status = keyVaultOf(live)?.lastStatus;
+  const status = keyVaultReference(live)?.lastStatus;
   const code = status?.['code'];
   if (typeof code !== 'string' || code.toLowerCase() === 'success') return undefined;
   return `read again from Key Vault: its last read failed (${code}); this plan grants the access it lacked, and APIM reads the secret when the value is written\n`;
 }
 
-/** The vault's name of a secret URL (`https://<vault>.vault.azure.net/secrets/…`). */
-const vaultOf = (url: string) => /^https:\/\/([^./]+)\.vault\./i.exec(url)?.[1]?.toLowerCase();
-
-/** Whether a role assignment scope covers the vault: the vault (or a secret in it), or a scope above any resource (subscription, resource group, `/`). */
+/** Whether a role assignment scope covers the vault: the vault (or something in it), or a scope above any resource (subscription, resource group, `/`) — as the `key-vault-access` check counts it. */
 function covers(scope: string, vault: string): boolean {
-  const s = scope.toLowerCase().replace(/\/+$/, '');
-  if (!s.includes('/providers/')) return true;
-  return new RegExp(`/providers/microsoft\\.keyvault/vaults/${vault.replace(/[^a-z0-9-]/g, '')}(/secrets/[^/]+)?$`).test(s);
+  const r = scopeResource(scope);
+  return !r || (r.type.toLowerCase() === DATA_PLANES.keyVault.type.toLowerCase() && r.name.toLowerCase() === vault);
 }
 
 /**
@@ -65,10 +51,11 @@ export function valuesToReadAgain(
   const creates = identityChanges.filter((c) => c.resourceType === 'roleAssignment' && c.action === 'create' && c.roleAssignment);
   for (const e of desired) {
     if (e.kind !== 'namedValue') continue;
-    const want = keyVaultOf(e.properties);
+    const want = keyVaultReference(e.properties);
     const there = live.resources.get(addressKey(e.address));
     if (!want || !there || !readAgainNote(there.properties)) continue;
-    const vault = vaultOf(want.secretIdentifier);
+    const host = serviceHostOf(want.secretIdentifier);
+    const vault = host?.endpoint.plane === 'keyVault' ? host.name : undefined;
     if (!vault) continue;
     // Who reads it: the system identity, or the user-assigned one with that client ID (named by its alias or its resource ID).
     const ua = want.identityClientId !== undefined ? clients.get(want.identityClientId.toLowerCase()) : undefined;

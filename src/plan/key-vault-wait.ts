@@ -4,7 +4,8 @@
  * and its operation then ends Failed (Terraform azurerm issue 19255: "APIM named value creation
  * fails for Key Vault value on the first run"). When this apply granted access, such a write is
  * made again after a wait (10 s, 20 s, 40 s, then every 60 s), for at most
- * `APIM_POLICY_RBAC_WAIT_SECONDS` (default 600: role assignment changes can take up to 10 minutes).
+ * `APIM_POLICY_RBAC_WAIT_SECONDS` (default 600: a role assignment usually takes effect within minutes, though Microsoft documents up to
+ * 30 minutes for ARM's caches).
  * Any other failure, or one when this apply granted nothing, fails at once.
  */
 import type { Change } from '../model/index.js';
@@ -79,7 +80,7 @@ export async function writeWaitingForKeyVault<T>(
       const next = plan.next();
       if (next.done || options.signal?.aborted) {
         throw new OperationFailed(
-          `${e.message} — Key Vault still refused after ${waited} s of waiting for the access this apply granted to take effect; Azure RBAC can take up to 10 minutes. ` +
+          `${e.message} — Key Vault still refused after ${waited} s of waiting for the access this apply granted to take effect; Azure RBAC can take minutes (Microsoft documents up to 30). ` +
             `Apply again, or let apply wait longer with ${RBAC_WAIT_VARIABLE} (now ${options.budget}).`,
           { cause: e },
         );
